@@ -1,0 +1,43 @@
+//! `rill`: convert ONNX models, inspect and run `.rill` files.
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd_convert;
+mod cmd_inspect;
+mod cmd_run;
+mod files;
+mod summary;
+
+#[derive(Parser)]
+#[command(name = "rill", version, about = "Sequence models on microcontrollers: convert, inspect, run")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Convert an ONNX model into a .rill file.
+    Convert(cmd_convert::Args),
+    /// Show what a .rill file holds and what it costs.
+    Inspect(cmd_inspect::Args),
+    /// Run a .rill model on the host with the same runtime the MCU uses.
+    Run(cmd_run::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Convert(a) => cmd_convert::run(a),
+        Command::Inspect(a) => cmd_inspect::run(a),
+        Command::Run(a) => cmd_run::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! What a `.rill` file holds and costs: per op shapes, parameters, MACs and weight bytes; totals; the
+//! receptive field of conv stacks. Computed from the file alone, so `inspect` works on any model.
+use std::fmt::Write as _;
+
+use anyhow::{anyhow, Result};
+use rill_format::reader::OpView;
+use rill_format::{Op, RnnParams, Storage, NONE};
+use rill_runtime::Model;
+
+pub struct Layer {
+    pub index: usize,
+    pub kind: String,
+    pub detail: String,
+    pub name: String,
+    pub inputs: Vec<Vec<u32>>,
+    pub output: Vec<u32>,
+    pub params: usize,
+    pub macs: u64,
+    pub weight_bytes: usize,
+}
+
+pub struct Summary {
+    pub layers: Vec<Layer>,
+    pub file_bytes: usize,
+    pub arena_bytes: usize,
+    pub live_bound_bytes: usize,
+    pub state_bytes: usize,
+    pub weight_bytes: usize,
+    pub macs: u64,
+    pub inputs: Vec<(String, String, Vec<u32>)>,
+    pub outputs: Vec<(String, String, Vec<u32>)>,
+    pub producer: String,
+    pub source: String,
+    /// Receptive field over (h, w) of the first output, when every op on the way is local in space.
+    pub receptive_field: ReceptiveField,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ReceptiveField {
+    /// 1-D conv stack: steps of the time axis.
+    Steps(u64),
+    /// 2-D: rows x columns.
+    Area(u64, u64),
+    /// A recurrent layer or a global op sees the whole input.
+    Whole(&'static str),
+}
+
+fn rnn_macs(p: &RnnParams) -> u64 {
+    let gates = match p.cell {
+        0 => 1,
+        1 => 3,
+        _ => 4,
+    };
+    let dirs = if p.direction == 2 { 2 } else { 1 };
+    dirs * p.seq_len as u64 * p.batch as u64 * gates * p.hidden as u64 * (p.input_size as u64 + p.hidden as u64)
+}
+
+fn macs(op: &Op) -> u64 {
+    let m = |v: &[u32]| v.iter().map(|&x| x as u64).product::<u64>();
+    match op {
+        Op::Dense(p) => m(&[p.m, p.k, p.n]),
+        Op::MatMul(p) => m(&p.batch[..p.batch_rank.min(4) as usize]) * m(&[p.m, p.k, p.n]),
+        Op::Conv(p) => {
+            m(&[p.batch, p.c_out, p.out_h, p.out_w, p.k_h, p.k_w]) * (p.c_in / p.groups.max(1)) as u64
+        }
+        Op::Rnn(p) => rnn_macs(p),
+        _ => 0,
+    }
+}
+
+fn detail(op: &Op) -> String {
+    match op {
+        Op::Dense(p) => format!("{}x{} -> {}", p.m, p.k, p.n),
+        Op::Conv(p) => {
+            let dw = p.groups == p.c_in && p.groups > 1;
+            format!(
+                "{}{}x{} s{}x{} d{}x{}{}",
+                if dw { "dw " } else { "" },
+                p.k_h,
+                p.k_w,
+                p.stride_h,
+                p.stride_w,
+                p.dil_h,
+                p.dil_w,
+                if p.groups > 1 && !dw { format!(" g{}", p.groups) } else { String::new() }
+            )
+        }
+        Op::Rnn(p) => {
+            let cell = ["RNN", "GRU", "LSTM"].get(p.cell as usize).copied().unwrap_or("?");
+            let dir = ["fwd", "rev", "bidir"].get(p.direction as usize).copied().unwrap_or("?");
+            format!("{cell} {dir} h{} x{} steps", p.hidden, p.seq_len)
+        }
+        Op::Pool(p) => format!(
+            "{} {}x{}{}",
+            if p.kind == 0 { "max" } else { "avg" },
+            p.k_h,
+            p.k_w,
+            if p.global != 0 { " global" } else { "" }
+        ),
+        Op::Unary(p) => act_name(p.act.kind).to_owned(),
+        Op::Binary(p) => ["Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"].get(p.kind as usize).copied().unwrap_or("?").to_owned(),
+        Op::Softmax(p) => if p.log != 0 { "log" } else { "" }.to_owned(),
+        _ => String::new(),
+    }
+}
+
+fn act_name(kind: u32) -> &'static str {
+    const NAMES: [&str; 19] = [
+        "identity", "relu", "leaky_relu", "sigmoid", "hard_sigmoid", "tanh", "gelu", "gelu_tanh", "sqrt",
+        "reciprocal", "neg", "exp", "abs", "clip", "elu", "log", "softplus", "softsign", "hard_swish",
+    ];
+    NAMES.get(kind as usize).copied().unwrap_or("?")
+}
+
+/// Receptive-field bookkeeping per tensor: (extent, jump) on the h and w axes.
+#[derive(Clone, Copy)]
+struct Rf {
+    h: (u64, u64),
+    w: (u64, u64),
+    whole: Option<&'static str>,
+}
+
+fn grow(rf: (u64, u64), k: u32, dil: u32, stride: u32) -> (u64, u64) {
+    let k_eff = (k.max(1) as u64 - 1) * dil.max(1) as u64 + 1;
+    (rf.0 + (k_eff - 1) * rf.1, rf.1 * stride.max(1) as u64)
+}
+
+fn receptive_field(model: &Model, n_tensors: usize) -> ReceptiveField {
+    let file = model.file();
+    let start = Rf { h: (1, 1), w: (1, 1), whole: None };
+    let mut rf: Vec<Option<Rf>> = vec![None; n_tensors];
+    for &t in file.inputs() {
+        rf[t as usize] = Some(start);
+    }
+    let mut any_2d = false;
+    for i in 0..file.ops.len() {
+        let Some(v) = file.op(i) else { continue };
+        let ins: Vec<Rf> = v.inputs.iter().filter(|&&t| t != NONE).filter_map(|&t| rf.get(t as usize).copied().flatten()).collect();
+        let Some(first) = ins.first().copied() else { continue };
+        let merged = ins.iter().fold(first, |a, b| Rf {
+            h: (a.h.0.max(b.h.0), a.h.1.max(b.h.1)),
+            w: (a.w.0.max(b.w.0), a.w.1.max(b.w.1)),
+            whole: a.whole.or(b.whole),
+        });
+        let out = match v.op {
+            Op::Conv(p) => {
+                any_2d |= p.in_h > 1 || p.k_h > 1;
+                Rf { h: grow(merged.h, p.k_h, p.dil_h, p.stride_h), w: grow(merged.w, p.k_w, p.dil_w, p.stride_w), ..merged }
+            }
+            Op::Pool(p) if p.global == 0 => {
+                Rf { h: grow(merged.h, p.k_h, p.dil_h, p.stride_h), w: grow(merged.w, p.k_w, p.dil_w, p.stride_w), ..merged }
+            }
+            Op::Pool(_) => Rf { whole: Some("global pooling"), ..merged },
+            Op::Rnn(_) => Rf { whole: Some("recurrent layer"), ..merged },
+            Op::Dense(_) | Op::MatMul(_) | Op::Reduce(_) | Op::Softmax(_) | Op::LayerNorm(_) | Op::Copy(_) => merged,
+            _ => merged,
+        };
+        for &t in v.outputs {
+            if let Some(slot) = rf.get_mut(t as usize) {
+                *slot = Some(out);
+            }
+        }
+    }
+    let out = file.outputs().first().and_then(|&t| rf.get(t as usize).copied().flatten()).unwrap_or(start);
+    match out.whole {
+        Some(why) => ReceptiveField::Whole(why),
+        None if any_2d => ReceptiveField::Area(out.h.0, out.w.0),
+        None => ReceptiveField::Steps(out.w.0),
+    }
+}
+
+fn io_list(model: &Model, ids: &[u32]) -> Vec<(String, String, Vec<u32>)> {
+    ids.iter()
+        .filter_map(|&t| model.file().tensor(t as usize))
+        .map(|t| (t.name.to_owned(), t.dtype.to_string(), t.shape.to_vec()))
+        .collect()
+}
+
+impl Summary {
+    pub fn of(bytes: &[u8]) -> Result<Summary> {
+        let model = Model::from_bytes(bytes).map_err(|e| anyhow!("{e}"))?;
+        let file = *model.file();
+        let shape = |t: u32| file.tensor(t as usize).map(|t| t.shape.to_vec()).unwrap_or_default();
+        let mut layers = Vec::new();
+        for i in 0..file.ops.len() {
+            let v: OpView = file.op(i).ok_or_else(|| anyhow!("op #{i} cannot be decoded"))?;
+            let consts: Vec<_> = v
+                .inputs
+                .iter()
+                .filter_map(|&t| file.tensor(t as usize))
+                .filter(|t| t.storage == Storage::Const)
+                .collect();
+            layers.push(Layer {
+                index: i,
+                kind: v.op.kind().name().to_owned(),
+                detail: detail(&v.op),
+                name: v.name.to_owned(),
+                inputs: v.inputs.iter().filter(|&&t| t != NONE).filter(|&&t| file.tensor(t as usize).is_some_and(|t| t.storage != Storage::Const)).map(|&t| shape(t)).collect(),
+                output: v.outputs.iter().find(|&&t| t != NONE).map(|&t| shape(t)).unwrap_or_default(),
+                params: consts.iter().map(|t| t.len()).sum(),
+                macs: macs(&v.op),
+                weight_bytes: consts.iter().map(|t| t.size).sum(),
+            });
+        }
+        Ok(Summary {
+            file_bytes: file.file_len(),
+            arena_bytes: model.arena_bytes(),
+            live_bound_bytes: file.graph.live_bound_bytes as usize,
+            state_bytes: model.state_bytes(),
+            weight_bytes: file.weights.len(),
+            macs: layers.iter().map(|l| l.macs).sum(),
+            inputs: io_list(&model, file.inputs()),
+            outputs: io_list(&model, file.outputs()),
+            producer: file.string(file.graph.producer).to_owned(),
+            source: file.string(file.graph.source).to_owned(),
+            receptive_field: receptive_field(&model, file.tensors.len()),
+            layers,
+        })
+    }
+
+    fn rf_text(&self) -> String {
+        match self.receptive_field {
+            ReceptiveField::Steps(n) => format!("{n} time steps"),
+            ReceptiveField::Area(h, w) => format!("{h} x {w}"),
+            ReceptiveField::Whole(why) => format!("whole input ({why})"),
+        }
+    }
+
+    pub fn totals_text(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "  file bytes:       {:>10}", self.file_bytes);
+        let _ = writeln!(s, "  weight bytes:     {:>10}", self.weight_bytes);
+        let _ = writeln!(
+            s,
+            "  arena bytes:      {:>10}  (liveness lower bound {})",
+            self.arena_bytes, self.live_bound_bytes
+        );
+        let _ = writeln!(s, "  state bytes:      {:>10}", self.state_bytes);
+        let _ = writeln!(s, "  MACs/inference:   {:>10}", self.macs);
+        let _ = writeln!(s, "  receptive field:  {}", self.rf_text());
+        s
+    }
+
+    pub fn text(&self) -> String {
+        let dims = |d: &[u32]| format!("[{}]", d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","));
+        let mut s = String::new();
+        let _ = writeln!(s, "model: {} (by {})", self.source, self.producer);
+        for (name, dt, shape) in &self.inputs {
+            let _ = writeln!(s, "input  {name}: {dt} {}", dims(shape));
+        }
+        for (name, dt, shape) in &self.outputs {
+            let _ = writeln!(s, "output {name}: {dt} {}", dims(shape));
+        }
+        let _ = writeln!(
+            s,
+            "\n{:>3}  {:<10} {:<24} {:<18} {:<16} {:>9} {:>11} {:>10}  name",
+            "#", "op", "detail", "input", "output", "params", "MACs", "w bytes"
+        );
+        for l in &self.layers {
+            let input = l.inputs.first().map(|d| dims(d)).unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "{:>3}  {:<10} {:<24} {:<18} {:<16} {:>9} {:>11} {:>10}  {}",
+                l.index, l.kind, l.detail, input, dims(&l.output), l.params, l.macs, l.weight_bytes, l.name
+            );
+        }
+        let _ = writeln!(s, "\ntotals ({} ops)", self.layers.len());
+        s.push_str(&self.totals_text());
+        s
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        let io = |v: &[(String, String, Vec<u32>)]| {
+            v.iter().map(|(n, d, s)| serde_json::json!({"name": n, "dtype": d, "shape": s})).collect::<Vec<_>>()
+        };
+        serde_json::json!({
+            "source": self.source,
+            "producer": self.producer,
+            "inputs": io(&self.inputs),
+            "outputs": io(&self.outputs),
+            "layers": self.layers.iter().map(|l| serde_json::json!({
+                "index": l.index, "op": l.kind, "detail": l.detail, "name": l.name,
+                "inputs": l.inputs, "output": l.output, "params": l.params, "macs": l.macs,
+                "weight_bytes": l.weight_bytes,
+            })).collect::<Vec<_>>(),
+            "file_bytes": self.file_bytes,
+            "weight_bytes": self.weight_bytes,
+            "arena_bytes": self.arena_bytes,
+            "live_bound_bytes": self.live_bound_bytes,
+            "state_bytes": self.state_bytes,
+            "macs": self.macs,
+            "receptive_field": match self.receptive_field {
+                ReceptiveField::Steps(n) => serde_json::json!({"steps": n}),
+                ReceptiveField::Area(h, w) => serde_json::json!({"h": h, "w": w}),
+                ReceptiveField::Whole(why) => serde_json::json!({"whole": why}),
+            },
+        })
+    }
+}

@@ -1,0 +1,456 @@
+//! THE op list and each op's parameter record.
+//!
+//! Every executable op is one line of [`for_each_op!`]: opcode, name, parameter record. Opcodes are
+//! append-only: a released opcode keeps its number and its record layout forever. Parameter records are
+//! `Pod`, made of 4-byte fields only, stored at a 4-byte aligned offset of the params section.
+//!
+//! Shapes in records are element counts; layouts are ONNX's (NCHW for conv and pool, row-major
+//! everywhere). Reshape-like ops (Reshape, Flatten, Squeeze, Unsqueeze, same-type Cast) never appear:
+//! the converter aliases their output to their input's buffer.
+use bytemuck::{Pod, Zeroable};
+
+use crate::{FormatError, MAX_RANK};
+
+/// Calls `$m!` with the op table: `(opcode, Variant, ParamsRecord, "doc")`.
+#[macro_export]
+macro_rules! for_each_op {
+    ($m:ident) => {
+        $m! {
+            (1, Dense, DenseParams),
+            (2, MatMul, MatMulParams),
+            (3, Conv, ConvParams),
+            (4, Pool, PoolParams),
+            (5, Rnn, RnnParams),
+            (6, Unary, UnaryParams),
+            (7, Binary, BinaryParams),
+            (8, Softmax, SoftmaxParams),
+            (9, LayerNorm, LayerNormParams),
+            (10, Reduce, ReduceParams),
+            (11, Gather, GatherParams),
+            (12, Concat, ConcatParams),
+            (13, Copy, CopyParams),
+        }
+    };
+}
+
+macro_rules! define_ops {
+    ($(($code:literal, $name:ident, $params:ident)),* $(,)?) => {
+        /// An op with its parameters, by value (records are small and `Copy`).
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub enum Op {
+            $($name($params),)*
+        }
+
+        /// Op kinds, numbered by opcode.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[repr(u16)]
+        pub enum OpKind {
+            $($name = $code,)*
+        }
+
+        impl OpKind {
+            pub const ALL: &'static [OpKind] = &[$(OpKind::$name,)*];
+
+            pub const fn from_opcode(code: u16) -> Option<OpKind> {
+                match code {
+                    $($code => Some(OpKind::$name),)*
+                    _ => None,
+                }
+            }
+
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(OpKind::$name => stringify!($name),)*
+                }
+            }
+
+            /// Size of this kind's parameter record in bytes.
+            pub const fn params_len(self) -> usize {
+                match self {
+                    $(OpKind::$name => core::mem::size_of::<$params>(),)*
+                }
+            }
+        }
+
+        impl Op {
+            pub const fn kind(&self) -> OpKind {
+                match self {
+                    $(Op::$name(_) => OpKind::$name,)*
+                }
+            }
+
+            /// The parameter record as stored in the file.
+            pub fn params_bytes(&self) -> &[u8] {
+                match self {
+                    $(Op::$name(p) => bytemuck::bytes_of(p),)*
+                }
+            }
+
+            /// Decodes op `index`'s record; `bytes` need not be aligned.
+            pub fn decode(index: usize, opcode: u16, bytes: &[u8]) -> Result<Op, FormatError> {
+                let kind = OpKind::from_opcode(opcode)
+                    .ok_or(FormatError::UnknownOpcode { op: index, opcode })?;
+                if bytes.len() != kind.params_len() {
+                    return Err(FormatError::BadOp {
+                        op: index,
+                        reason: "parameter record has the wrong length for its opcode",
+                    });
+                }
+                Ok(match kind {
+                    $(OpKind::$name => Op::$name(bytemuck::pod_read_unaligned(bytes)),)*
+                })
+            }
+        }
+    };
+}
+
+for_each_op!(define_ops);
+
+impl core::fmt::Display for OpKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Elementwise function, used standalone ([`UnaryParams`]) and fused after Dense/Conv ([`ActParams`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum ActKind {
+    Identity = 0,
+    Relu = 1,
+    /// `alpha * x` for x < 0.
+    LeakyRelu = 2,
+    Sigmoid = 3,
+    /// `clamp(alpha * x + beta, 0, 1)`.
+    HardSigmoid = 4,
+    Tanh = 5,
+    /// Exact (erf) GELU.
+    Gelu = 6,
+    /// GELU with the tanh approximation.
+    GeluTanh = 7,
+    Sqrt = 8,
+    Reciprocal = 9,
+    Neg = 10,
+    Exp = 11,
+    Abs = 12,
+    /// `clamp(x, alpha, beta)`.
+    Clip = 13,
+    /// `x` for x > 0, `alpha * (exp(x) - 1)` otherwise.
+    Elu = 14,
+    Log = 15,
+    Softplus = 16,
+    Softsign = 17,
+    /// `x * hard_sigmoid(x)` with alpha = 1/6, beta = 0.5.
+    HardSwish = 18,
+}
+
+impl ActKind {
+    pub const fn from_u32(v: u32) -> Option<ActKind> {
+        Some(match v {
+            0 => ActKind::Identity,
+            1 => ActKind::Relu,
+            2 => ActKind::LeakyRelu,
+            3 => ActKind::Sigmoid,
+            4 => ActKind::HardSigmoid,
+            5 => ActKind::Tanh,
+            6 => ActKind::Gelu,
+            7 => ActKind::GeluTanh,
+            8 => ActKind::Sqrt,
+            9 => ActKind::Reciprocal,
+            10 => ActKind::Neg,
+            11 => ActKind::Exp,
+            12 => ActKind::Abs,
+            13 => ActKind::Clip,
+            14 => ActKind::Elu,
+            15 => ActKind::Log,
+            16 => ActKind::Softplus,
+            17 => ActKind::Softsign,
+            18 => ActKind::HardSwish,
+            _ => return None,
+        })
+    }
+}
+
+/// An activation with its two optional constants (meaning per [`ActKind`]).
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable, Default)]
+#[repr(C)]
+pub struct ActParams {
+    /// An [`ActKind`] value.
+    pub kind: u32,
+    pub alpha: f32,
+    pub beta: f32,
+}
+
+impl ActParams {
+    pub const IDENTITY: ActParams = ActParams { kind: 0, alpha: 0.0, beta: 0.0 };
+
+    pub const fn new(kind: ActKind, alpha: f32, beta: f32) -> ActParams {
+        ActParams { kind: kind as u32, alpha, beta }
+    }
+}
+
+/// `y[m, n] = act(sum_k x[m, k] * w[n, k] + bias[n])`.
+/// Inputs: x (m*k), w (n*k, row per output channel), bias (n, optional). Output: y (m*n).
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+pub struct DenseParams {
+    pub m: u32,
+    pub k: u32,
+    pub n: u32,
+    pub act: ActParams,
+}
+
+/// Batched matrix product of two activations: `y[b, m, n] = sum_k a[b, m, k] * b[b, k, n]`.
+/// The batch index runs over `batch[..batch_rank]` (row-major); `a_stride`/`b_stride` are the element
+/// strides of each batch axis in a and b (0 broadcasts). Inputs: a, b. Output: y.
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+pub struct MatMulParams {
+    pub m: u32,
+    pub k: u32,
+    pub n: u32,
+    pub batch_rank: u32,
+    pub batch: [u32; 4],
+    pub a_stride: [u32; 4],
+    pub b_stride: [u32; 4],
+}
+
+/// 2-D convolution, NCHW (1-D is H = 1). Weights `[c_out, c_in / groups, k_h, k_w]`.
+/// Padding below/right is implied by `out_h`/`out_w`. Inputs: x, w, bias (c_out, optional). Output: y.
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+pub struct ConvParams {
+    pub batch: u32,
+    pub c_in: u32,
+    pub in_h: u32,
+    pub in_w: u32,
+    pub c_out: u32,
+    pub out_h: u32,
+    pub out_w: u32,
+    pub k_h: u32,
+    pub k_w: u32,
+    pub stride_h: u32,
+    pub stride_w: u32,
+    pub dil_h: u32,
+    pub dil_w: u32,
+    pub pad_top: u32,
+    pub pad_left: u32,
+    pub groups: u32,
+    pub act: ActParams,
+}
+
+/// Pooling kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum PoolKind {
+    Max = 0,
+    Avg = 1,
+}
+
+/// 2-D pooling, NCHW (1-D is H = 1). `global` marks a window covering the whole input (it cannot stream
+/// over time). Inputs: x. Output: y.
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+pub struct PoolParams {
+    /// A [`PoolKind`] value.
+    pub kind: u32,
+    pub batch: u32,
+    pub channels: u32,
+    pub in_h: u32,
+    pub in_w: u32,
+    pub out_h: u32,
+    pub out_w: u32,
+    pub k_h: u32,
+    pub k_w: u32,
+    pub stride_h: u32,
+    pub stride_w: u32,
+    pub dil_h: u32,
+    pub dil_w: u32,
+    pub pad_top: u32,
+    pub pad_left: u32,
+    /// Average pooling divides by the full window (1) or by the in-bounds part (0).
+    pub count_include_pad: u32,
+    pub global: u32,
+}
+
+/// Recurrent cell kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum CellKind {
+    Rnn = 0,
+    Gru = 1,
+    Lstm = 2,
+}
+
+/// Directions of a recurrent layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Direction {
+    Forward = 0,
+    Reverse = 1,
+    Bidirectional = 2,
+}
+
+/// A whole ONNX RNN / GRU / LSTM layer with ONNX semantics and weight layouts (gate order: LSTM i o f c,
+/// GRU z r h). Inputs (operand positions): 0 x, 1 w `[dirs, gates*hidden, input]`, 2 r
+/// `[dirs, gates*hidden, hidden]`, 3 b `[dirs, 2*gates*hidden]` (optional), 4 initial_h
+/// `[dirs, batch, hidden]` (optional), 5 initial_c (optional), 6 peepholes `[dirs, 3*hidden]` (optional).
+/// Outputs: 0 y, 1 y_h, 2 y_c (each optional). Scratch: `rnn_scratch_len` f32.
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+pub struct RnnParams {
+    /// A [`CellKind`] value.
+    pub cell: u32,
+    /// A [`Direction`] value.
+    pub direction: u32,
+    pub seq_len: u32,
+    pub batch: u32,
+    pub input_size: u32,
+    pub hidden: u32,
+    /// ONNX `layout`: 0 = x `[seq, batch, input]`, y `[seq, dirs, batch, hidden]`;
+    /// 1 = x `[batch, seq, input]`, y `[batch, seq, dirs, hidden]`, states `[batch, dirs, hidden]`.
+    pub layout: u32,
+    pub linear_before_reset: u32,
+    pub input_forget: u32,
+    /// Clip of gate pre-activations; 0 or negative means none.
+    pub clip: f32,
+    /// Activations f, g, h for the forward direction then the reverse one (ONNX `activations`).
+    pub acts: [ActParams; 6],
+}
+
+/// Elementwise binary operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum BinaryKind {
+    Add = 0,
+    Sub = 1,
+    Mul = 2,
+    Div = 3,
+    Pow = 4,
+    Max = 5,
+    Min = 6,
+}
+
+impl BinaryKind {
+    pub const fn from_u32(v: u32) -> Option<BinaryKind> {
+        Some(match v {
+            0 => BinaryKind::Add,
+            1 => BinaryKind::Sub,
+            2 => BinaryKind::Mul,
+            3 => BinaryKind::Div,
+            4 => BinaryKind::Pow,
+            5 => BinaryKind::Max,
+            6 => BinaryKind::Min,
+            _ => return None,
+        })
+    }
+}
+
+/// `y = act(x)` over `len` elements. Inputs: x. Output: y.
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+pub struct UnaryParams {
+    pub len: u32,
+    pub act: ActParams,
+}
+
+/// `y = a (op) b` with broadcasting: y has shape `out_shape[..rank]` (row-major); element strides of a
+/// and b per output axis are given (0 on broadcast axes). Inputs: a, b. Output: y.
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+pub struct BinaryParams {
+    /// A [`BinaryKind`] value.
+    pub kind: u32,
+    pub rank: u32,
+    pub out_shape: [u32; MAX_RANK],
+    pub a_strides: [u32; MAX_RANK],
+    pub b_strides: [u32; MAX_RANK],
+}
+
+/// Softmax (or log-softmax) over the middle axis of x viewed as `[outer, axis_len, inner]`.
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+pub struct SoftmaxParams {
+    pub outer: u32,
+    pub axis_len: u32,
+    pub inner: u32,
+    pub log: u32,
+}
+
+/// Layer normalization over the last `size` elements of rows of x viewed as `[outer, size]`.
+/// Inputs: x, scale (size), bias (size, optional). Output: y.
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+pub struct LayerNormParams {
+    pub outer: u32,
+    pub size: u32,
+    pub epsilon: f32,
+}
+
+/// Reductions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum ReduceKind {
+    Mean = 0,
+    Sum = 1,
+    Max = 2,
+    Min = 3,
+}
+
+/// Reduce the axes set in `axes_mask` (bit i = axis i) of x with shape `in_shape[..rank]`; y holds the
+/// kept axes in order (keepdims only changes y's recorded shape). Inputs: x. Output: y.
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+pub struct ReduceParams {
+    /// A [`ReduceKind`] value.
+    pub kind: u32,
+    pub rank: u32,
+    pub in_shape: [u32; MAX_RANK],
+    pub axes_mask: u32,
+}
+
+/// Gather along an axis: data viewed as `[outer, axis_len, inner]`, indices (i32, `n_indices`, negative
+/// counts from the end) select rows; y is `[outer, n_indices, inner]`. Inputs: data, indices. Output: y.
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+pub struct GatherParams {
+    pub outer: u32,
+    pub axis_len: u32,
+    pub inner: u32,
+    pub n_indices: u32,
+}
+
+/// Concatenation: every input viewed as `[outer, len_i, inner]`, y as `[outer, sum len_i, inner]`;
+/// `len_i` is the input's element count / (outer * inner). Inputs: 1..=8 tensors. Output: y.
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+pub struct ConcatParams {
+    pub outer: u32,
+    pub inner: u32,
+}
+
+/// Strided copy (Transpose, Slice, Expand of activations):
+/// `y[i0..i_rank] = x[offset + sum_j i_j * in_strides[j]]` over `out_shape[..rank]` row-major.
+/// Strides may be negative (reversed slices). Inputs: x. Output: y.
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+pub struct CopyParams {
+    pub rank: u32,
+    pub out_shape: [u32; MAX_RANK],
+    pub in_strides: [i32; MAX_RANK],
+    pub offset: u32,
+}
+
+/// Operand positions of [`RnnParams`] ops.
+pub mod rnn_operand {
+    pub const X: usize = 0;
+    pub const W: usize = 1;
+    pub const R: usize = 2;
+    pub const B: usize = 3;
+    pub const INITIAL_H: usize = 4;
+    pub const INITIAL_C: usize = 5;
+    pub const P: usize = 6;
+    pub const Y: usize = 0;
+    pub const Y_H: usize = 1;
+    pub const Y_C: usize = 2;
+}

@@ -1,0 +1,392 @@
+//! Validating zero-copy reader. [`ModelFile::parse`] checks the header, checksum, every section range,
+//! every record, every index and every enum once; afterwards accessors index without further checks
+//! failing (they still return `Option`/`Result` rather than panic on a caller's bad index).
+use crate::records::*;
+use crate::{DType, FormatError, Op, ALIGN, MAGIC, MAX_RANK, NONE, VERSION};
+
+const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+/// CRC-32 (ISO-HDLC, the zlib/PNG one) used by the header.
+pub fn checksum(bytes: &[u8]) -> u32 {
+    CRC32.checksum(bytes)
+}
+
+/// A validated view of a `.rill` file.
+#[derive(Clone, Copy, Debug)]
+pub struct ModelFile<'a> {
+    pub header: Header,
+    pub tensors: &'a [TensorRecord],
+    pub ops: &'a [OpRecord],
+    pub operands: &'a [u32],
+    pub params: &'a [u8],
+    pub weights: &'a [u8],
+    pub graph: GraphRecord,
+    pub strings: &'a [u8],
+    pub meta: &'a [MetaEntry],
+}
+
+/// A tensor record decoded into typed fields.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TensorInfo<'a> {
+    pub index: usize,
+    pub name: &'a str,
+    pub dtype: DType,
+    pub shape: &'a [u32],
+    pub storage: Storage,
+    pub offset: usize,
+    pub size: usize,
+    pub scale: f32,
+    pub zero_point: i32,
+}
+
+impl TensorInfo<'_> {
+    /// Element count.
+    pub fn len(&self) -> usize {
+        self.size / self.dtype.size()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+}
+
+fn section_err(e: &SectionEntry, reason: &'static str) -> FormatError {
+    FormatError::BadSection { kind: e.kind, offset: e.offset, len: e.len, reason }
+}
+
+fn cast<'a, T: bytemuck::Pod>(e: &SectionEntry, bytes: &'a [u8]) -> Result<&'a [T], FormatError> {
+    bytemuck::try_cast_slice(bytes).map_err(|_| section_err(e, "length is not a whole number of records"))
+}
+
+/// Reads the string at `offset` of a strings section: a u16 length then UTF-8 bytes.
+fn read_string(strings: &[u8], offset: u32) -> Option<&str> {
+    let start = offset as usize;
+    let len_bytes = strings.get(start..start.checked_add(2)?)?;
+    let len = u16::from_le_bytes([len_bytes[0], len_bytes[1]]) as usize;
+    let body = strings.get(start + 2..(start + 2).checked_add(len)?)?;
+    core::str::from_utf8(body).ok()
+}
+
+impl<'a> ModelFile<'a> {
+    /// Validates `bytes` as a `.rill` file. `bytes` must start on a 16-byte boundary.
+    pub fn parse(bytes: &'a [u8]) -> Result<ModelFile<'a>, FormatError> {
+        let hsize = core::mem::size_of::<Header>();
+        if bytes.len() < hsize {
+            return Err(FormatError::Truncated { expected: hsize, actual: bytes.len() });
+        }
+        let header: Header = bytemuck::pod_read_unaligned(&bytes[..hsize]);
+        if header.magic != MAGIC {
+            return Err(FormatError::BadMagic { found: header.magic });
+        }
+        if header.version != VERSION {
+            return Err(FormatError::UnsupportedVersion { found: header.version, supported: VERSION });
+        }
+        let file_len = header.file_len as usize;
+        if bytes.len() < file_len {
+            return Err(FormatError::Truncated { expected: file_len, actual: bytes.len() });
+        }
+        if bytes.len() > file_len {
+            return Err(FormatError::TrailingBytes { expected: file_len, actual: bytes.len() });
+        }
+        let computed = checksum(&bytes[CRC_START..]);
+        if computed != header.crc32 {
+            return Err(FormatError::Checksum { stored: header.crc32, computed });
+        }
+        let misalign = (bytes.as_ptr() as usize) % ALIGN;
+        if misalign != 0 {
+            return Err(FormatError::Misaligned { address_mod_16: misalign });
+        }
+        let header_len = header.header_len as usize;
+        let table_len = (header.section_count as usize)
+            .checked_mul(core::mem::size_of::<SectionEntry>())
+            .and_then(|n| n.checked_add(hsize))
+            .ok_or(FormatError::BadHeader { reason: "section count overflows" })?;
+        if header_len % ALIGN != 0 || header_len < table_len || header_len > file_len {
+            return Err(FormatError::BadHeader { reason: "header length disagrees with the section table" });
+        }
+        let table: &[SectionEntry] = bytemuck::try_cast_slice(&bytes[hsize..table_len])
+            .map_err(|_| FormatError::BadHeader { reason: "section table misaligned" })?;
+
+        let mut found: [Option<&'a [u8]>; 9] = [None; 9];
+        let mut entries = [SectionEntry { kind: 0, offset: 0, len: 0, reserved: 0 }; 9];
+        for e in table {
+            let start = e.offset as usize;
+            let end = start.checked_add(e.len as usize).ok_or(section_err(e, "range overflows"))?;
+            if start % ALIGN != 0 {
+                return Err(section_err(e, "offset is not 16-byte aligned"));
+            }
+            if start < header_len || end > file_len {
+                return Err(section_err(e, "range falls outside the file body"));
+            }
+            let kind = e.kind as usize;
+            if !(1..=8).contains(&kind) {
+                continue; // an optional section from a newer writer
+            }
+            if found[kind].is_some() {
+                let k = SectionKind::REQUIRED.iter().chain(&[SectionKind::Meta]).find(|k| **k as usize == kind);
+                if let Some(&kind) = k {
+                    return Err(FormatError::DuplicateSection { kind });
+                }
+            }
+            found[kind] = Some(&bytes[start..end]);
+            entries[kind] = *e;
+        }
+        for kind in SectionKind::REQUIRED {
+            if found[kind as usize].is_none() {
+                return Err(FormatError::MissingSection { kind });
+            }
+        }
+        let sec = |k: SectionKind| (found[k as usize].unwrap_or(&[]), entries[k as usize]);
+
+        let (b, e) = sec(SectionKind::Tensors);
+        let tensors: &[TensorRecord] = cast(&e, b)?;
+        let (b, e) = sec(SectionKind::Ops);
+        let ops: &[OpRecord] = cast(&e, b)?;
+        let (b, e) = sec(SectionKind::Operands);
+        let operands: &[u32] = cast(&e, b)?;
+        let (b, e) = sec(SectionKind::Graph);
+        if b.len() != core::mem::size_of::<GraphRecord>() {
+            return Err(section_err(&e, "graph section has the wrong length"));
+        }
+        let graph: GraphRecord = bytemuck::pod_read_unaligned(b);
+        let meta: &[MetaEntry] = match found[SectionKind::Meta as usize] {
+            Some(b) => cast(&entries[SectionKind::Meta as usize], b)?,
+            None => &[],
+        };
+        let file = ModelFile {
+            header,
+            tensors,
+            ops,
+            operands,
+            params: sec(SectionKind::Params).0,
+            weights: sec(SectionKind::Weights).0,
+            graph,
+            strings: sec(SectionKind::Strings).0,
+            meta,
+        };
+        file.validate()?;
+        Ok(file)
+    }
+
+    fn check_string(&self, offset: u32) -> Result<(), FormatError> {
+        if offset == NONE || read_string(self.strings, offset).is_some() {
+            Ok(())
+        } else {
+            Err(FormatError::BadString { offset })
+        }
+    }
+
+    fn validate(&self) -> Result<(), FormatError> {
+        let g = &self.graph;
+        if g.state_bytes > g.arena_bytes {
+            return Err(FormatError::BadGraph { reason: "state bytes exceed arena bytes" });
+        }
+        self.check_string(g.producer)?;
+        self.check_string(g.source)?;
+        for m in self.meta {
+            self.check_string(m.key)?;
+            self.check_string(m.value)?;
+        }
+        for (i, t) in self.tensors.iter().enumerate() {
+            self.validate_tensor(i, t)?;
+        }
+        for (i, op) in self.ops.iter().enumerate() {
+            self.validate_op(i, op)?;
+        }
+        let io = self.io_slice().ok_or(FormatError::BadGraph { reason: "input/output list out of bounds" })?;
+        if g.n_outputs == 0 {
+            return Err(FormatError::BadGraph { reason: "graph has no outputs" });
+        }
+        for &t in io {
+            match self.tensors.get(t as usize) {
+                Some(rec) if rec.storage != Storage::Const as u8 => {}
+                Some(_) => return Err(FormatError::BadGraph { reason: "graph input or output is a constant" }),
+                None => return Err(FormatError::BadGraph { reason: "graph input or output index out of range" }),
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_tensor(&self, i: usize, t: &TensorRecord) -> Result<(), FormatError> {
+        let bad = |reason| FormatError::BadTensor { tensor: i, reason };
+        self.check_string(t.name)?;
+        let dtype = DType::from_u8(t.dtype).ok_or(bad("unknown dtype"))?;
+        let rank = t.rank as usize;
+        if rank > MAX_RANK {
+            return Err(bad("rank above 6"));
+        }
+        if t.shape[rank..].iter().any(|&d| d != 0) {
+            return Err(bad("dimensions past the rank are not zero"));
+        }
+        let numel = t.shape[..rank].iter().try_fold(1usize, |a, &d| a.checked_mul(d as usize));
+        let size = numel.and_then(|n| n.checked_mul(dtype.size())).ok_or(bad("size overflows"))?;
+        if size != t.size as usize {
+            return Err(bad("byte size disagrees with shape and dtype"));
+        }
+        let storage = Storage::from_u8(t.storage).ok_or(bad("unknown storage kind"))?;
+        let end = (t.offset as usize).checked_add(size).ok_or(bad("range overflows"))?;
+        if t.offset as usize % ALIGN != 0 {
+            return Err(bad("offset is not 16-byte aligned"));
+        }
+        let limit = match storage {
+            Storage::Const => self.weights.len(),
+            Storage::Arena => self.graph.arena_bytes as usize,
+            Storage::State => self.graph.state_bytes as usize,
+        };
+        if end > limit {
+            return Err(bad(match storage {
+                Storage::Const => "data lies outside the weights section",
+                Storage::Arena => "buffer lies outside the arena",
+                Storage::State => "buffer lies outside the state region",
+            }));
+        }
+        if storage == Storage::Arena && (t.offset as usize) < self.graph.state_bytes as usize && size > 0 {
+            return Err(bad("activation buffer overlaps the state region"));
+        }
+        if t.qcount > 0 {
+            let qend = (t.qcount as usize)
+                .checked_mul(4)
+                .and_then(|n| n.checked_add(t.qparams as usize))
+                .ok_or(bad("per-channel parameters overflow"))?;
+            if t.qparams % 4 != 0 || qend > self.weights.len() || t.qaxis as usize >= rank.max(1) {
+                return Err(bad("per-channel quantization parameters out of bounds"));
+            }
+        }
+        if !(t.scale.is_finite() && t.scale > 0.0) {
+            return Err(bad("quantization scale is not a positive finite number"));
+        }
+        Ok(())
+    }
+
+    fn validate_op(&self, i: usize, op: &OpRecord) -> Result<(), FormatError> {
+        let bad = |reason| FormatError::BadOp { op: i, reason };
+        self.check_string(op.name)?;
+        let start = op.params as usize;
+        let end = start.checked_add(op.params_len as usize).ok_or(bad("parameter range overflows"))?;
+        if start % 4 != 0 {
+            return Err(bad("parameter record is not 4-byte aligned"));
+        }
+        let pbytes = self.params.get(start..end).ok_or(bad("parameter record lies outside the params section"))?;
+        Op::decode(i, op.opcode, pbytes)?;
+        let operands = self.op_operands(op).ok_or(bad("operand list lies outside the operands section"))?;
+        for (k, &t) in operands.iter().enumerate() {
+            if t == NONE {
+                continue;
+            }
+            let rec = self.tensors.get(t as usize).ok_or(bad("operand refers to a tensor that does not exist"))?;
+            if k >= op.n_inputs as usize && rec.storage == Storage::Const as u8 {
+                return Err(bad("op writes to a constant tensor"));
+            }
+        }
+        if op.scratch != NONE {
+            match self.tensors.get(op.scratch as usize) {
+                Some(rec) if rec.storage == Storage::Arena as u8 => {}
+                _ => return Err(bad("scratch is not an arena tensor")),
+            }
+        }
+        Ok(())
+    }
+
+    fn op_operands(&self, op: &OpRecord) -> Option<&'a [u32]> {
+        let start = op.operands as usize;
+        let end = start.checked_add(op.n_inputs as usize + op.n_outputs as usize)?;
+        self.operands.get(start..end)
+    }
+
+    fn io_slice(&self) -> Option<&'a [u32]> {
+        let start = self.graph.io as usize;
+        let n = (self.graph.n_inputs as usize).checked_add(self.graph.n_outputs as usize)?;
+        self.operands.get(start..start.checked_add(n)?)
+    }
+
+    /// The string at `offset` of the strings section, `""` for `NONE` or anything invalid.
+    pub fn string(&self, offset: u32) -> &'a str {
+        if offset == NONE {
+            return "";
+        }
+        read_string(self.strings, offset).unwrap_or("")
+    }
+
+    pub fn tensor(&self, index: usize) -> Option<TensorInfo<'a>> {
+        let t = self.tensors.get(index)?;
+        Some(TensorInfo {
+            index,
+            name: self.string(t.name),
+            dtype: DType::from_u8(t.dtype)?,
+            shape: t.shape.get(..t.rank as usize)?,
+            storage: Storage::from_u8(t.storage)?,
+            offset: t.offset as usize,
+            size: t.size as usize,
+            scale: t.scale,
+            zero_point: t.zero_point,
+        })
+    }
+
+    /// Bytes of a constant tensor (in the weights section).
+    pub fn const_bytes(&self, index: usize) -> Option<&'a [u8]> {
+        let t = self.tensors.get(index)?;
+        if t.storage != Storage::Const as u8 {
+            return None;
+        }
+        self.weights.get(t.offset as usize..(t.offset as usize).checked_add(t.size as usize)?)
+    }
+
+    /// Per-channel scales of a tensor, if it has them.
+    pub fn channel_scales(&self, index: usize) -> Option<&'a [f32]> {
+        let t = self.tensors.get(index)?;
+        if t.qcount == 0 {
+            return None;
+        }
+        let b = self.weights.get(t.qparams as usize..t.qparams as usize + t.qcount as usize * 4)?;
+        bytemuck::try_cast_slice(b).ok()
+    }
+
+    /// Op `index` decoded: its record, its parameters, its inputs and outputs (`NONE` = absent).
+    pub fn op(&self, index: usize) -> Option<OpView<'a>> {
+        let rec = *self.ops.get(index)?;
+        let params = self.params.get(rec.params as usize..(rec.params + rec.params_len) as usize)?;
+        let op = Op::decode(index, rec.opcode, params).ok()?;
+        let operands = self.op_operands(&rec)?;
+        let (inputs, outputs) = operands.split_at(rec.n_inputs as usize);
+        Some(OpView { index, op, inputs, outputs, scratch: rec.scratch, name: self.string(rec.name) })
+    }
+
+    pub fn inputs(&self) -> &'a [u32] {
+        self.io_slice().map(|io| &io[..self.graph.n_inputs as usize]).unwrap_or(&[])
+    }
+
+    pub fn outputs(&self) -> &'a [u32] {
+        self.io_slice().map(|io| &io[self.graph.n_inputs as usize..]).unwrap_or(&[])
+    }
+
+    /// Value of metadata `key`, if present.
+    pub fn meta(&self, key: &str) -> Option<&'a str> {
+        self.meta.iter().find(|m| self.string(m.key) == key).map(|m| self.string(m.value))
+    }
+
+    pub fn file_len(&self) -> usize {
+        self.header.file_len as usize
+    }
+}
+
+/// One op of a validated file.
+#[derive(Clone, Copy, Debug)]
+pub struct OpView<'a> {
+    pub index: usize,
+    pub op: Op,
+    pub inputs: &'a [u32],
+    pub outputs: &'a [u32],
+    pub scratch: u32,
+    pub name: &'a str,
+}
+
+impl OpView<'_> {
+    /// Tensor index of input `k`, `None` when absent or beyond the list.
+    pub fn input(&self, k: usize) -> Option<usize> {
+        self.inputs.get(k).filter(|&&t| t != NONE).map(|&t| t as usize)
+    }
+
+    pub fn output(&self, k: usize) -> Option<usize> {
+        self.outputs.get(k).filter(|&&t| t != NONE).map(|&t| t as usize)
+    }
+}

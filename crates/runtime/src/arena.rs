@@ -1,0 +1,72 @@
+//! Splits the arena into the disjoint borrows one op needs: its outputs and scratch mutably, everything
+//! else shared. Load-time validation guarantees an op's writable regions overlap nothing else it
+//! touches, so every read-only region lies wholly inside one gap between writable regions.
+use crate::error::OpError;
+
+/// Most writable regions (outputs + scratch) one op may have.
+pub const MAX_WRITES: usize = 4;
+
+pub struct ArenaViews<'s> {
+    gaps: [(usize, &'s [u8]); MAX_WRITES + 1],
+    n_gaps: usize,
+    writes: [Option<&'s mut [u8]>; MAX_WRITES],
+}
+
+impl<'s> ArenaViews<'s> {
+    /// `writes[i] = (offset, len)`: region `i`, or `None` for an absent operand. Regions must be
+    /// disjoint and inside `arena` (checked; `Err` otherwise).
+    pub fn split(arena: &'s mut [u8], writes: &[Option<(usize, usize)>]) -> Result<ArenaViews<'s>, OpError> {
+        if writes.len() > MAX_WRITES {
+            return Err(OpError::TooManyOperands);
+        }
+        let mut order = [usize::MAX; MAX_WRITES];
+        let mut n = 0;
+        for (i, w) in writes.iter().enumerate() {
+            if w.is_some() {
+                order[n] = i;
+                n += 1;
+            }
+        }
+        let order = &mut order[..n];
+        order.sort_unstable_by_key(|&i| writes[i].map_or(0, |w| w.0));
+
+        let mut views = ArenaViews { gaps: [(0, &[]); MAX_WRITES + 1], n_gaps: 0, writes: Default::default() };
+        let mut rest = arena;
+        let mut base = 0usize;
+        for &i in order.iter() {
+            let (off, len) = writes[i].unwrap_or((0, 0));
+            let gap_len = off.checked_sub(base).ok_or(OpError::Overlap { output: i })?;
+            if gap_len.checked_add(len).is_none_or(|end| end > rest.len()) {
+                return Err(OpError::Overlap { output: i });
+            }
+            let (gap, tail) = rest.split_at_mut(gap_len);
+            let (region, tail) = tail.split_at_mut(len);
+            views.gaps[views.n_gaps] = (base, gap);
+            views.n_gaps += 1;
+            views.writes[i] = Some(region);
+            rest = tail;
+            base = off + len;
+        }
+        views.gaps[views.n_gaps] = (base, rest);
+        views.n_gaps += 1;
+        Ok(views)
+    }
+
+    /// The read-only region `[offset, offset + len)`, if it lies within one gap.
+    pub fn read(&self, offset: usize, len: usize) -> Option<&'s [u8]> {
+        let end = offset.checked_add(len)?;
+        self.gaps[..self.n_gaps].iter().find_map(|&(base, gap)| {
+            let start = offset.checked_sub(base)?;
+            if end - base <= gap.len() {
+                gap.get(start..end - base)
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Takes writable region `i` (once).
+    pub fn take(&mut self, i: usize) -> Option<&'s mut [u8]> {
+        self.writes.get_mut(i)?.take()
+    }
+}

@@ -1,0 +1,171 @@
+//! Runs one op: borrows its operands out of the arena and the weights, and calls its kernel.
+use rill_format::reader::OpView;
+use rill_format::{ModelFile, Op, Storage, NONE};
+use rill_kernels as k;
+
+use crate::arena::{ArenaViews, MAX_WRITES};
+use crate::error::OpError;
+
+/// An op's operands, typed on demand.
+struct Operands<'f, 's> {
+    file: &'f ModelFile<'s>,
+    view: &'f OpView<'s>,
+    arena: ArenaViews<'s>,
+}
+
+impl<'f, 's> Operands<'f, 's> {
+    fn input_bytes(&self, kk: usize) -> Result<Option<&'s [u8]>, OpError> {
+        let Some(t) = self.view.input(kk) else { return Ok(None) };
+        let missing = OpError::MissingOperand { output: false, k: kk };
+        let info = self.file.tensor(t).ok_or(missing)?;
+        let bytes = match info.storage {
+            Storage::Const => self.file.const_bytes(t),
+            Storage::Arena | Storage::State => self.arena.read(info.offset, info.size),
+        };
+        bytes.map(Some).ok_or(OpError::Overlap { output: 0 })
+    }
+
+    fn opt<T: bytemuck::Pod>(&self, kk: usize) -> Result<Option<&'s [T]>, OpError> {
+        match self.input_bytes(kk)? {
+            None => Ok(None),
+            Some(b) => bytemuck::try_cast_slice(b)
+                .map(Some)
+                .map_err(|_| OpError::DType { output: false, k: kk, found: rill_format::DType::U8 }),
+        }
+    }
+
+    fn req<T: bytemuck::Pod>(&self, kk: usize) -> Result<&'s [T], OpError> {
+        self.opt(kk)?.ok_or(OpError::MissingOperand { output: false, k: kk })
+    }
+
+    /// Writable operand `w` (outputs by position, then scratch at position `n_outputs`).
+    fn opt_out<T: bytemuck::Pod>(&mut self, w: usize) -> Result<Option<&'s mut [T]>, OpError> {
+        match self.arena.take(w) {
+            None => Ok(None),
+            Some(b) => bytemuck::try_cast_slice_mut(b)
+                .map(Some)
+                .map_err(|_| OpError::DType { output: true, k: w, found: rill_format::DType::U8 }),
+        }
+    }
+
+    fn out<T: bytemuck::Pod>(&mut self, w: usize) -> Result<&'s mut [T], OpError> {
+        self.opt_out(w)?.ok_or(OpError::MissingOperand { output: true, k: w })
+    }
+
+    fn scratch<T: bytemuck::Pod>(&mut self) -> Result<&'s mut [T], OpError> {
+        let w = self.view.outputs.len();
+        self.out(w)
+    }
+
+    fn input_dtype(&self, kk: usize) -> Option<rill_format::DType> {
+        self.file.tensor(self.view.input(kk)?).map(|t| t.dtype)
+    }
+}
+
+pub fn run_op<'s>(file: &ModelFile<'s>, arena: &'s mut [u8], view: &OpView<'s>) -> Result<(), OpError> {
+    let mut writes = [None; MAX_WRITES];
+    let n_out = view.outputs.len();
+    if n_out >= MAX_WRITES {
+        return Err(OpError::TooManyOperands);
+    }
+    let region = |t: u32| {
+        let info = file.tensor(t as usize)?;
+        (info.storage != Storage::Const).then_some((info.offset, info.size))
+    };
+    for (w, &t) in view.outputs.iter().enumerate() {
+        writes[w] = if t == NONE { None } else { region(t) };
+    }
+    if view.scratch != NONE {
+        writes[n_out] = region(view.scratch);
+    }
+    let arena = ArenaViews::split(arena, &writes[..=n_out])?;
+    let mut o = Operands { file, view, arena };
+    let kernel = |r: Result<(), k::KernelError>| r.map_err(OpError::Kernel);
+    match view.op {
+        Op::Dense(p) => {
+            let (x, w, b) = (o.req(0)?, o.req(1)?, o.opt(2)?);
+            kernel(k::dense::float::dense(&p, x, w, b, o.out(0)?))
+        }
+        Op::MatMul(p) => {
+            let (a, b) = (o.req(0)?, o.req(1)?);
+            kernel(k::dense::float::matmul(&p, a, b, o.out(0)?))
+        }
+        Op::Conv(p) => {
+            let (x, w, b) = (o.req(0)?, o.req(1)?, o.opt(2)?);
+            kernel(k::conv::float::conv(&p, x, w, b, o.out(0)?))
+        }
+        Op::Pool(p) => {
+            let x = o.req(0)?;
+            kernel(k::pool::float::pool(&p, x, o.out(0)?))
+        }
+        Op::Rnn(p) => {
+            let inputs = k::rnn::RnnInputs {
+                x: o.req(0)?,
+                w: o.req(1)?,
+                r: o.req(2)?,
+                b: o.opt(3)?,
+                initial_h: o.opt(4)?,
+                initial_c: o.opt(5)?,
+                p: o.opt(6)?,
+            };
+            let scratch = o.scratch()?;
+            let outputs = k::rnn::RnnOutputs { y: o.opt_out(0)?, y_h: o.opt_out(1)?, y_c: o.opt_out(2)? };
+            kernel(k::rnn::float::rnn(&p, inputs, outputs, scratch))
+        }
+        Op::Unary(p) => {
+            let x = o.req(0)?;
+            kernel(k::act::float::unary(&p, x, o.out(0)?))
+        }
+        Op::Binary(p) => {
+            let (a, b) = (o.req(0)?, o.req(1)?);
+            kernel(k::elementwise::float::binary(&p, a, b, o.out(0)?))
+        }
+        Op::Softmax(p) => {
+            let x = o.req(0)?;
+            kernel(k::softmax::float::softmax(&p, x, o.out(0)?))
+        }
+        Op::LayerNorm(p) => {
+            let (x, s, b) = (o.req(0)?, o.req(1)?, o.opt(2)?);
+            kernel(k::norm::float::layer_norm(&p, x, s, b, o.out(0)?))
+        }
+        Op::Reduce(p) => {
+            let x = o.req(0)?;
+            kernel(k::reduce::float::reduce(&p, x, o.out(0)?))
+        }
+        Op::Gather(p) => {
+            let idx = o.req::<i32>(1)?;
+            if o.input_dtype(0) == Some(rill_format::DType::I32) {
+                let d = o.req::<i32>(0)?;
+                kernel(k::gather::gather(&p, d, idx, o.out(0)?))
+            } else {
+                let d = o.req::<f32>(0)?;
+                kernel(k::gather::gather(&p, d, idx, o.out(0)?))
+            }
+        }
+        Op::Concat(p) => {
+            let n = view.inputs.len();
+            if o.input_dtype(0) == Some(rill_format::DType::I32) {
+                let mut ins: [&[i32]; 8] = [&[]; 8];
+                for (kk, slot) in ins.iter_mut().enumerate().take(n) {
+                    *slot = o.req(kk)?;
+                }
+                kernel(k::concat::concat(&p, ins.get(..n).unwrap_or(&[]), o.out(0)?))
+            } else {
+                let mut ins: [&[f32]; 8] = [&[]; 8];
+                for (kk, slot) in ins.iter_mut().enumerate().take(n) {
+                    *slot = o.req(kk)?;
+                }
+                kernel(k::concat::concat(&p, ins.get(..n).unwrap_or(&[]), o.out(0)?))
+            }
+        }
+        Op::Copy(p) => {
+            if o.input_dtype(0) == Some(rill_format::DType::I32) {
+                let x = o.req::<i32>(0)?;
+                kernel(k::copy::strided_copy(&p, x, o.out(0)?))
+            } else {
+                let x = o.req::<f32>(0)?;
+                kernel(k::copy::strided_copy(&p, x, o.out(0)?))
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Runtime errors. They carry indices rather than names so they stay `Copy` and lifetime-free; use
+//! [`Model::op_name`](crate::Model::op_name) to show the op's source node.
+use rill_format::{DType, FormatError, OpKind};
+use rill_kernels::KernelError;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Error {
+    /// The file failed validation.
+    Format(FormatError),
+    /// The arena cannot hold the model's plan. `needed` counts from the given slice's start
+    /// (including the bytes skipped to reach 16-byte alignment).
+    ArenaTooSmall { needed: usize, available: usize },
+    /// An op is malformed (found at load) or failed (at run time).
+    Op { op: usize, kind: OpKind, error: OpError },
+    NoSuchInput { index: usize, count: usize },
+    NoSuchOutput { index: usize, count: usize },
+    /// Graph input/output `index` holds another element type than the one asked for.
+    WrongDType { index: usize, expected: DType, found: DType },
+    /// Data given for graph input `index` (or buffer given for an output) has the wrong length.
+    WrongLength { index: usize, expected: usize, actual: usize },
+}
+
+/// What is wrong with one op.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OpError {
+    Kernel(KernelError),
+    /// A required operand (input position `k`, or output position `k` when `output` is set) is absent.
+    MissingOperand { output: bool, k: usize },
+    /// An operand has an element type this op cannot take.
+    DType { output: bool, k: usize, found: DType },
+    /// An output or scratch buffer shares arena bytes with another operand of the same op.
+    Overlap { output: usize },
+    TooManyOperands,
+    /// The op has no implementation for its operand types in this build.
+    Unsupported,
+}
+
+impl From<FormatError> for Error {
+    fn from(e: FormatError) -> Error {
+        Error::Format(e)
+    }
+}
+
+impl core::fmt::Display for OpError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let side = |output: bool| if output { "output" } else { "input" };
+        match *self {
+            OpError::Kernel(e) => write!(f, "{e}"),
+            OpError::MissingOperand { output, k } => write!(f, "required {} {k} is absent", side(output)),
+            OpError::DType { output, k, found } => write!(f, "{} {k} has unsupported type {found}", side(output)),
+            OpError::Overlap { output } => write!(f, "output {output} overlaps another operand in the arena"),
+            OpError::TooManyOperands => f.write_str("too many operands"),
+            OpError::Unsupported => f.write_str("no kernel for these operand types"),
+        }
+    }
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            Error::Format(e) => write!(f, "{e}"),
+            Error::ArenaTooSmall { needed, available } => write!(
+                f,
+                "arena too small: the model needs {needed} bytes from the given start (16-byte aligned plan), got {available}"
+            ),
+            Error::Op { op, kind, error } => write!(f, "op #{op} ({kind}): {error}"),
+            Error::NoSuchInput { index, count } => write!(f, "no input #{index}: the model has {count}"),
+            Error::NoSuchOutput { index, count } => write!(f, "no output #{index}: the model has {count}"),
+            Error::WrongDType { index, expected, found } => {
+                write!(f, "tensor #{index} holds {found}, not {expected}")
+            }
+            Error::WrongLength { index, expected, actual } => {
+                write!(f, "input/output #{index} takes {expected} elements, got {actual}")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Error {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        match *self {
+            Error::Format(e) => defmt::write!(f, "format: {}", e),
+            Error::ArenaTooSmall { needed, available } => {
+                defmt::write!(f, "arena too small: need {=usize}, got {=usize}", needed, available)
+            }
+            Error::Op { op, kind, .. } => defmt::write!(f, "op #{=usize} ({=str}) failed", op, kind.name()),
+            Error::NoSuchInput { index, .. } => defmt::write!(f, "no input #{=usize}", index),
+            Error::NoSuchOutput { index, .. } => defmt::write!(f, "no output #{=usize}", index),
+            Error::WrongDType { index, .. } => defmt::write!(f, "tensor #{=usize}: wrong dtype", index),
+            Error::WrongLength { index, expected, actual } => {
+                defmt::write!(f, "#{=usize}: expected {=usize} elements, got {=usize}", index, expected, actual)
+            }
+        }
+    }
+}

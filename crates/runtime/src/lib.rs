@@ -1,0 +1,24 @@
+//! Runs `.rill` models in place, from flash, with memory the caller provides.
+//!
+//! ```ignore
+//! let model = Model::from_bytes(MODEL)?;           // validates the whole file once
+//! let mut session = Session::new(&model, &mut ARENA)?;
+//! session.set_input_f32(0, &features)?;
+//! session.invoke()?;
+//! let scores = session.output_f32(0)?;
+//! ```
+//! No heap, no panics on model or input data: every failure is an [`Error`].
+#![no_std]
+#![forbid(unsafe_code)]
+
+mod arena;
+mod dispatch;
+mod error;
+mod model;
+mod session;
+
+pub use error::{Error, OpError};
+pub use model::Model;
+pub use rill_format as format;
+pub use rill_format::{DType, OpKind};
+pub use session::Session;
