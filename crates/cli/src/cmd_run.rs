@@ -19,6 +19,39 @@ pub struct Args {
     /// Output: .npy (one-output models) or .npz keyed by output name.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Compare output 0 with a reference .npy (e.g. onnxruntime's) and fail if any element is off by
+    /// more than `--atol + --rtol * |reference|`.
+    #[arg(long, value_name = "REF.npy")]
+    pub compare: Option<PathBuf>,
+    #[arg(long, default_value_t = 1e-4, requires = "compare")]
+    pub rtol: f32,
+    #[arg(long, default_value_t = 1e-5, requires = "compare")]
+    pub atol: f32,
+}
+
+/// Prints how far `got` is from the reference and fails beyond the tolerance.
+fn compare(got: &[f32], path: &Path, rtol: f32, atol: f32) -> Result<()> {
+    let reference = tensor::read_npy(path).map_err(|e| anyhow!("{e}"))?;
+    let HostData::F32(want) = &reference.data else { bail!("'{}' is not float data", path.display()) };
+    if want.len() != got.len() {
+        bail!("'{}' holds {} elements, the output has {}", path.display(), want.len(), got.len());
+    }
+    let (mut max_abs, mut max_rel, mut off) = (0f32, 0f32, 0usize);
+    for (&g, &w) in got.iter().zip(want) {
+        let d = (g - w).abs();
+        max_abs = max_abs.max(d);
+        max_rel = max_rel.max(d / w.abs().max(1e-6));
+        off += !(d <= atol + rtol * w.abs()) as usize;
+    }
+    println!(
+        "vs '{}': max |diff| {max_abs:.3e}, max relative {max_rel:.3e} over {} elements",
+        path.display(),
+        got.len()
+    );
+    if off > 0 {
+        bail!("{off} elements differ by more than atol {atol} + rtol {rtol} x |reference|");
+    }
+    Ok(())
 }
 
 /// Inputs in model order, each with the number of samples it holds.
@@ -130,6 +163,11 @@ pub fn run(a: Args) -> Result<()> {
         tensor::npy_bytes(&named[0].1).map_err(|e| anyhow!("{e}"))?
     };
     files::write_atomic(&a.output, &bytes, &[&a.model, &a.input])?;
+    if let Some(reference) = &a.compare {
+        if let Some((_, HostTensor { data: HostData::F32(y), .. })) = named.first() {
+            compare(y, reference, a.rtol, a.atol)?;
+        }
+    }
     eprintln!("ran {} sample(s) -> '{}'", samples, a.output.display());
     Ok(())
 }
