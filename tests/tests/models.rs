@@ -7,7 +7,10 @@ use rill_convert::tensor::{self, HostTensor};
 use rill_convert::{convert_path, ConvertOptions};
 use rill_testkit::{as_f32, check_close, run_model, workspace_root, Tolerance};
 
-const FLOAT_PATH: Tolerance = Tolerance { rtol: 1e-4, atol: 1e-5 };
+const FLOAT_PATH: Tolerance = Tolerance {
+    rtol: 1e-4,
+    atol: 1e-5,
+};
 
 fn model_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(workspace_root().join("models"))
@@ -32,8 +35,12 @@ fn samples(t: &HostTensor) -> Vec<HostTensor> {
         .map(|i| HostTensor {
             shape: shape.clone(),
             data: match &t.data {
-                tensor::HostData::F32(v) => tensor::HostData::F32(v[i * per..(i + 1) * per].to_vec()),
-                tensor::HostData::I64(v) => tensor::HostData::I64(v[i * per..(i + 1) * per].to_vec()),
+                tensor::HostData::F32(v) => {
+                    tensor::HostData::F32(v[i * per..(i + 1) * per].to_vec())
+                }
+                tensor::HostData::I64(v) => {
+                    tensor::HostData::I64(v[i * per..(i + 1) * per].to_vec())
+                }
             },
         })
         .collect()
@@ -42,7 +49,10 @@ fn samples(t: &HostTensor) -> Vec<HostTensor> {
 #[test]
 fn every_model_matches_onnxruntime_in_the_float_path() {
     let dirs = model_dirs();
-    let names: Vec<_> = dirs.iter().map(|d| d.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    let names: Vec<_> = dirs
+        .iter()
+        .map(|d| d.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     for want in ["lstm_classifier", "gru_regressor", "tcn", "char_rnn"] {
         assert!(names.iter().any(|n| n == want), "models/{want} is missing");
     }
@@ -50,15 +60,28 @@ fn every_model_matches_onnxruntime_in_the_float_path() {
         let converted = convert_path(&dir.join("model.onnx"), &ConvertOptions::default())
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         let input = npy(&dir.join("input.npy"));
-        let got = run_model(&converted.bytes, &[&input]).unwrap_or_else(|e| panic!("{}: {e:#}", dir.display()));
+        let got = run_model(&converted.bytes, &[&input])
+            .unwrap_or_else(|e| panic!("{}: {e:#}", dir.display()));
         let reference = npy(&dir.join("reference_output.npy"));
-        check_close(&format!("{} input.npy", dir.display()), &got[0], as_f32(&reference).unwrap(), FLOAT_PATH).unwrap();
+        check_close(
+            &format!("{} input.npy", dir.display()),
+            &got[0],
+            as_f32(&reference).unwrap(),
+            FLOAT_PATH,
+        )
+        .unwrap();
 
         let test = samples(&npy(&dir.join("test.npy")));
         let test_ref = samples(&npy(&dir.join("test_reference.npy")));
         for (i, (x, r)) in test.iter().zip(&test_ref).enumerate() {
             let got = run_model(&converted.bytes, &[x]).unwrap();
-            check_close(&format!("{} test sample {i}", dir.display()), &got[0], as_f32(r).unwrap(), FLOAT_PATH).unwrap();
+            check_close(
+                &format!("{} test sample {i}", dir.display()),
+                &got[0],
+                as_f32(r).unwrap(),
+                FLOAT_PATH,
+            )
+            .unwrap();
         }
     }
 }
@@ -72,7 +95,13 @@ fn every_model_matches_tract_in_the_float_path() {
         let got = run_model(&converted.bytes, &[&input]).unwrap();
         let tract = rill_convert::reference::run_onnx(&path, std::slice::from_ref(&input))
             .unwrap_or_else(|e| panic!("tract on {}: {e}", path.display()));
-        check_close(&format!("{} vs tract", dir.display()), &got[0], as_f32(&tract[0]).unwrap(), FLOAT_PATH).unwrap();
+        check_close(
+            &format!("{} vs tract", dir.display()),
+            &got[0],
+            as_f32(&tract[0]).unwrap(),
+            FLOAT_PATH,
+        )
+        .unwrap();
     }
 }
 

@@ -9,7 +9,18 @@ use rill_runtime::{Model, Session};
 use rill_testkit::{workspace_root, Rng};
 
 /// Values that tend to break size arithmetic and index checks.
-const NASTY: [u32; 10] = [0, 1, 2, 3, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 0xFFFF_FFFE, 0x10000, 16];
+const NASTY: [u32; 10] = [
+    0,
+    1,
+    2,
+    3,
+    0x7FFF_FFFF,
+    0x8000_0000,
+    0xFFFF_FFFF,
+    0xFFFF_FFFE,
+    0x10000,
+    16,
+];
 
 fn seed_models() -> Vec<Vec<u8>> {
     let root = workspace_root();
@@ -17,16 +28,32 @@ fn seed_models() -> Vec<Vec<u8>> {
     for m in ["lstm_classifier", "gru_regressor", "tcn", "char_rnn"] {
         paths.push(root.join("models").join(m).join("model.onnx"));
     }
-    for c in ["test_gemm_all_attributes", "test_conv_with_strides_padding", "test_layer_normalization_3d_axis1_epsilon",
-        "test_concat_3d_axis_1", "test_gather_0", "test_transpose_all_permutations_3", "test_maxpool_2d_pads", "test_softmax_axis_1"] {
+    for c in [
+        "test_gemm_all_attributes",
+        "test_conv_with_strides_padding",
+        "test_layer_normalization_3d_axis1_epsilon",
+        "test_concat_3d_axis_1",
+        "test_gather_0",
+        "test_transpose_all_permutations_3",
+        "test_maxpool_2d_pads",
+        "test_softmax_axis_1",
+    ] {
         paths.push(root.join("tests/data/onnx-node").join(c).join("model.onnx"));
     }
     let models: Vec<Vec<u8>> = paths
         .iter()
         .filter(|p| p.exists())
-        .map(|p| convert_path(p, &ConvertOptions::default()).unwrap_or_else(|e| panic!("{}: {e}", p.display())).bytes)
+        .map(|p| {
+            convert_path(p, &ConvertOptions::default())
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+                .bytes
+        })
         .collect();
-    assert!(models.len() >= 8, "seed models missing: only {} converted", models.len());
+    assert!(
+        models.len() >= 8,
+        "seed models missing: only {} converted",
+        models.len()
+    );
     models
 }
 
@@ -40,13 +67,17 @@ fn reseal(bytes: &mut [u8]) {
 /// Loads and, if accepted, runs the file with zero inputs. Returns whether it was accepted.
 fn exercise(bytes: &[u8]) -> bool {
     let aligned = AlignedBytes::from_slice(bytes);
-    let Ok(model) = Model::from_bytes(aligned.as_slice()) else { return false };
+    let Ok(model) = Model::from_bytes(aligned.as_slice()) else {
+        return false;
+    };
     // A mutated plan may claim a huge arena: refusing to allocate it is the caller's right.
     if model.arena_bytes() > 64 << 20 {
         return true;
     }
     let mut arena = vec![0u8; model.arena_bytes() + 16];
-    let Ok(mut session) = Session::new(&model, &mut arena) else { return true };
+    let Ok(mut session) = Session::new(&model, &mut arena) else {
+        return true;
+    };
     let _ = session.invoke();
     for i in 0..model.output_count() {
         let _ = session.output_f32(i);
@@ -87,7 +118,11 @@ fn mutate(rng: &mut Rng, good: &[u8]) -> (Vec<u8>, String) {
             let mut log = String::from("several resealed u32 writes:");
             for _ in 0..n {
                 let pos = rng.below(b.len() / 4) * 4;
-                let v = if rng.below(2) == 0 { NASTY[rng.below(NASTY.len())] } else { rng.next_u64() as u32 };
+                let v = if rng.below(2) == 0 {
+                    NASTY[rng.below(NASTY.len())]
+                } else {
+                    rng.next_u64() as u32
+                };
                 b[pos..pos + 4].copy_from_slice(&v.to_le_bytes());
                 log.push_str(&format!(" {pos}={v:#x}"));
             }
@@ -115,6 +150,11 @@ fn mutated_and_truncated_files_are_errors_never_panics() {
             Err(_) => panic!("iteration {iter}: model {which}, {what}: panicked"),
         }
     }
-    eprintln!("{accepted} of {iterations} mutated files were still accepted (and ran without panicking)");
-    assert!(accepted < iterations, "mutations never rejected: the checks are not reached");
+    eprintln!(
+        "{accepted} of {iterations} mutated files were still accepted (and ran without panicking)"
+    );
+    assert!(
+        accepted < iterations,
+        "mutations never rejected: the checks are not reached"
+    );
 }

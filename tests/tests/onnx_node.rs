@@ -7,16 +7,21 @@ use rill_convert::{convert_path, tensor, ConvertOptions};
 use rill_testkit::{as_f32, check_close, run_model, workspace_root, ONNX_NODE};
 
 fn run_case(dir: &Path, inputs: usize, outputs: usize) -> anyhow::Result<()> {
-    let converted = convert_path(&dir.join("model.onnx"), &ConvertOptions::default()).map_err(|e| anyhow::anyhow!("convert: {e}"))?;
+    let converted = convert_path(&dir.join("model.onnx"), &ConvertOptions::default())
+        .map_err(|e| anyhow::anyhow!("convert: {e}"))?;
     let ins = (0..inputs)
-        .map(|i| tensor::read_npy(&dir.join(format!("input_{i}.npy"))).map_err(|e| anyhow::anyhow!("{e}")))
+        .map(|i| {
+            tensor::read_npy(&dir.join(format!("input_{i}.npy")))
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let got = run_model(&converted.bytes, &ins.iter().collect::<Vec<_>>())?;
     if got.len() != outputs {
         anyhow::bail!("{} outputs, expected {outputs}", got.len());
     }
     for (j, y) in got.iter().enumerate() {
-        let expected = tensor::read_npy(&dir.join(format!("output_{j}.npy"))).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let expected = tensor::read_npy(&dir.join(format!("output_{j}.npy")))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         check_close(&format!("output {j}"), y, as_f32(&expected)?, ONNX_NODE)?;
     }
     Ok(())
@@ -25,8 +30,10 @@ fn run_case(dir: &Path, inputs: usize, outputs: usize) -> anyhow::Result<()> {
 #[test]
 fn onnx_node_conformance_cases_pass_in_the_float_path() {
     let root = workspace_root().join("tests/data/onnx-node");
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join("manifest.json")).expect("manifest.json")).expect("manifest");
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("manifest.json")).expect("manifest.json"),
+    )
+    .expect("manifest");
     let cases = manifest.as_array().expect("manifest is a list");
     let mut failures = Vec::new();
     let mut families = std::collections::BTreeMap::<String, usize>::new();
@@ -35,16 +42,50 @@ fn onnx_node_conformance_cases_pass_in_the_float_path() {
         let n_in = case["inputs"].as_array().map_or(0, |a| a.len());
         let n_out = case["outputs"].as_array().map_or(0, |a| a.len());
         match run_case(&root.join(name), n_in, n_out) {
-            Ok(()) => *families.entry(case["op"].as_str().unwrap_or("?").to_owned()).or_default() += 1,
+            Ok(()) => {
+                *families
+                    .entry(case["op"].as_str().unwrap_or("?").to_owned())
+                    .or_default() += 1
+            }
             Err(e) => failures.push(format!("{name}: {e:#}")),
         }
     }
     eprintln!("passed per op: {families:?}");
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
     // The families the float path promises; an empty or shrunken data set must not pass quietly.
-    for op in ["LSTM", "GRU", "RNN", "Conv", "MaxPool", "AveragePool", "Gemm", "MatMul", "Softmax", "LogSoftmax",
-        "LayerNormalization", "Gather", "Add", "Concat", "Reshape", "Transpose", "BatchNormalization"] {
-        assert!(families.get(op).copied().unwrap_or(0) > 0, "no passing case for {op}");
+    for op in [
+        "LSTM",
+        "GRU",
+        "RNN",
+        "Conv",
+        "MaxPool",
+        "AveragePool",
+        "Gemm",
+        "MatMul",
+        "Softmax",
+        "LogSoftmax",
+        "LayerNormalization",
+        "Gather",
+        "Add",
+        "Concat",
+        "Reshape",
+        "Transpose",
+        "BatchNormalization",
+    ] {
+        assert!(
+            families.get(op).copied().unwrap_or(0) > 0,
+            "no passing case for {op}"
+        );
     }
-    assert!(cases.len() >= 150, "only {} cases in the manifest", cases.len());
+    assert!(
+        cases.len() >= 150,
+        "only {} cases in the manifest",
+        cases.len()
+    );
 }

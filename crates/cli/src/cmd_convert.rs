@@ -38,10 +38,16 @@ pub struct Args {
 }
 
 fn parse_shape(s: &str) -> Result<(String, Vec<usize>)> {
-    let (name, dims) = s.rsplit_once('=').with_context(|| format!("--input-shape '{s}': expected NAME=D0,D1,..."))?;
+    let (name, dims) = s
+        .rsplit_once('=')
+        .with_context(|| format!("--input-shape '{s}': expected NAME=D0,D1,..."))?;
     let dims = dims
         .split(',')
-        .map(|d| d.trim().parse::<usize>().with_context(|| format!("--input-shape '{s}': '{d}' is not a dimension")))
+        .map(|d| {
+            d.trim()
+                .parse::<usize>()
+                .with_context(|| format!("--input-shape '{s}': '{d}' is not a dimension"))
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok((name.to_owned(), dims))
 }
@@ -54,7 +60,10 @@ pub fn run(a: Args) -> Result<()> {
         );
     }
     if a.output.exists() && !a.force {
-        let head = std::fs::read(&a.output).map(|b| b.get(..4).map(|m| m == rill_format::MAGIC)).ok().flatten();
+        let head = std::fs::read(&a.output)
+            .map(|b| b.get(..4).map(|m| m == rill_format::MAGIC))
+            .ok()
+            .flatten();
         if head != Some(true) {
             bail!(
                 "'{}' exists and is not a .rill file; refusing to overwrite it (pass --force to replace it)",
@@ -63,7 +72,11 @@ pub fn run(a: Args) -> Result<()> {
         }
     }
     let opts = ConvertOptions {
-        input_shapes: a.input_shapes.iter().map(|s| parse_shape(s)).collect::<Result<_>>()?,
+        input_shapes: a
+            .input_shapes
+            .iter()
+            .map(|s| parse_shape(s))
+            .collect::<Result<_>>()?,
         ..ConvertOptions::default()
     };
     let converted = rill_convert::convert_path(&a.model, &opts)
@@ -85,7 +98,11 @@ pub fn run(a: Args) -> Result<()> {
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!("converted '{}' -> '{}' (f32)", a.model.display(), a.output.display());
+        println!(
+            "converted '{}' -> '{}' (f32)",
+            a.model.display(),
+            a.output.display()
+        );
         println!("  {} ONNX nodes -> {} ops", r.ops_before, r.ops_after);
         for line in &r.folded {
             println!("  {line}");

@@ -17,7 +17,8 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let bytes = files::read_model(&a.model)?;
-    let summary = Summary::of(bytes.as_slice()).with_context(|| format!("cannot read '{}'", a.model.display()))?;
+    let summary = Summary::of(bytes.as_slice())
+        .with_context(|| format!("cannot read '{}'", a.model.display()))?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&summary.to_json())?);
     } else {

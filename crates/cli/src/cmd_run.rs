@@ -32,16 +32,25 @@ pub struct Args {
 /// Prints how far `got` is from the reference and fails beyond the tolerance.
 fn compare(got: &[f32], path: &Path, rtol: f32, atol: f32) -> Result<()> {
     let reference = tensor::read_npy(path).map_err(|e| anyhow!("{e}"))?;
-    let HostData::F32(want) = &reference.data else { bail!("'{}' is not float data", path.display()) };
+    let HostData::F32(want) = &reference.data else {
+        bail!("'{}' is not float data", path.display())
+    };
     if want.len() != got.len() {
-        bail!("'{}' holds {} elements, the output has {}", path.display(), want.len(), got.len());
+        bail!(
+            "'{}' holds {} elements, the output has {}",
+            path.display(),
+            want.len(),
+            got.len()
+        );
     }
     let (mut max_abs, mut max_rel, mut off) = (0f32, 0f32, 0usize);
     for (&g, &w) in got.iter().zip(want) {
         let d = (g - w).abs();
         max_abs = max_abs.max(d);
         max_rel = max_rel.max(d / w.abs().max(1e-6));
-        off += !(d <= atol + rtol * w.abs()) as usize;
+        // NaN compares false, so it counts as off.
+        let close = d <= atol + rtol * w.abs();
+        off += usize::from(!close);
     }
     println!(
         "vs '{}': max |diff| {max_abs:.3e}, max relative {max_rel:.3e} over {} elements",
@@ -60,20 +69,34 @@ fn load_inputs(model: &Model, path: &Path) -> Result<(Vec<HostTensor>, usize)> {
     let mut named = if is_npz {
         tensor::read_npz(path).map_err(|e| anyhow!("{e}"))?
     } else {
-        vec![(String::new(), tensor::read_npy(path).map_err(|e| anyhow!("{e}"))?)]
+        vec![(
+            String::new(),
+            tensor::read_npy(path).map_err(|e| anyhow!("{e}"))?,
+        )]
     };
     if !is_npz && model.input_count() != 1 {
-        bail!("the model has {} inputs: give them as an .npz keyed by input name", model.input_count());
+        bail!(
+            "the model has {} inputs: give them as an .npz keyed by input name",
+            model.input_count()
+        );
     }
     let mut inputs = Vec::new();
     let mut samples = None;
     for i in 0..model.input_count() {
         let info = model.input(i).map_err(|e| anyhow!("{e}"))?;
         let pos = if is_npz {
-            named.iter().position(|(n, _)| n == info.name).with_context(|| {
-                let have: Vec<_> = named.iter().map(|(n, _)| n.as_str()).collect();
-                format!("'{}' has no array named '{}' (it has {:?})", path.display(), info.name, have)
-            })?
+            named
+                .iter()
+                .position(|(n, _)| n == info.name)
+                .with_context(|| {
+                    let have: Vec<_> = named.iter().map(|(n, _)| n.as_str()).collect();
+                    format!(
+                        "'{}' has no array named '{}' (it has {:?})",
+                        path.display(),
+                        info.name,
+                        have
+                    )
+                })?
         } else {
             0
         };
@@ -86,7 +109,9 @@ fn load_inputs(model: &Model, path: &Path) -> Result<(Vec<HostTensor>, usize)> {
         } else {
             bail!(
                 "input '{}' has shape {:?}; the model takes {:?} (or [N, ...] for N samples)",
-                info.name, t.shape, want
+                info.name,
+                t.shape,
+                want
             );
         };
         if *samples.get_or_insert(n) != n {
@@ -97,7 +122,13 @@ fn load_inputs(model: &Model, path: &Path) -> Result<(Vec<HostTensor>, usize)> {
     Ok((inputs, samples.unwrap_or(1)))
 }
 
-fn set_input(session: &mut Session, i: usize, t: &HostTensor, sample: usize, name: &str) -> Result<()> {
+fn set_input(
+    session: &mut Session,
+    i: usize,
+    t: &HostTensor,
+    sample: usize,
+    name: &str,
+) -> Result<()> {
     let info = session.model().input(i).map_err(|e| anyhow!("{e}"))?;
     let n = info.len();
     let range = sample * n..(sample + 1) * n;
@@ -106,11 +137,16 @@ fn set_input(session: &mut Session, i: usize, t: &HostTensor, sample: usize, nam
         (HostData::I64(v), DType::I32) => {
             let ids = v[range]
                 .iter()
-                .map(|&x| i32::try_from(x).map_err(|_| anyhow!("input '{name}': value {x} does not fit i32")))
+                .map(|&x| {
+                    i32::try_from(x)
+                        .map_err(|_| anyhow!("input '{name}': value {x} does not fit i32"))
+                })
                 .collect::<Result<Vec<_>>>()?;
             session.set_input_i32(i, &ids)
         }
-        (HostData::F32(_), DType::I32) => bail!("input '{name}' takes integer ids (int64 .npy), got float"),
+        (HostData::F32(_), DType::I32) => {
+            bail!("input '{name}' takes integer ids (int64 .npy), got float")
+        }
         (HostData::I64(_), _) => bail!("input '{name}' takes float32, got int64"),
         (_, other) => bail!("input '{name}' has unsupported type {other}"),
     }
@@ -119,11 +155,15 @@ fn set_input(session: &mut Session, i: usize, t: &HostTensor, sample: usize, nam
 
 pub fn run(a: Args) -> Result<()> {
     let bytes = files::read_model(&a.model)?;
-    let model = Model::from_bytes(bytes.as_slice()).map_err(|e| anyhow!("'{}': {e}", a.model.display()))?;
+    let model =
+        Model::from_bytes(bytes.as_slice()).map_err(|e| anyhow!("'{}': {e}", a.model.display()))?;
     let (inputs, samples) = load_inputs(&model, &a.input)?;
     let to_npz = a.output.extension().is_some_and(|e| e == "npz");
     if !to_npz && model.output_count() != 1 {
-        bail!("the model has {} outputs: write them to an .npz", model.output_count());
+        bail!(
+            "the model has {} outputs: write them to an .npz",
+            model.output_count()
+        );
     }
     let mut arena = vec![0u8; model.arena_bytes() + 16];
     let mut session = Session::new(&model, &mut arena).map_err(|e| anyhow!("{e}"))?;
@@ -152,10 +192,20 @@ pub fn run(a: Args) -> Result<()> {
     for (i, data) in outputs.into_iter().enumerate() {
         let info = model.output(i).map_err(|e| anyhow!("{e}"))?;
         let mut shape: Vec<usize> = info.shape.iter().map(|&d| d as usize).collect();
-        if samples > 1 || inputs.first().is_some_and(|t| t.shape.len() > model.input(0).map(|x| x.shape.len()).unwrap_or(0)) {
+        if samples > 1
+            || inputs
+                .first()
+                .is_some_and(|t| t.shape.len() > model.input(0).map(|x| x.shape.len()).unwrap_or(0))
+        {
             shape.insert(0, samples);
         }
-        named.push((info.name.to_owned(), HostTensor { shape, data: HostData::F32(data) }));
+        named.push((
+            info.name.to_owned(),
+            HostTensor {
+                shape,
+                data: HostData::F32(data),
+            },
+        ));
     }
     let bytes = if to_npz {
         tensor::npz_bytes(&named).map_err(|e| anyhow!("{e}"))?
@@ -164,7 +214,14 @@ pub fn run(a: Args) -> Result<()> {
     };
     files::write_atomic(&a.output, &bytes, &[&a.model, &a.input])?;
     if let Some(reference) = &a.compare {
-        if let Some((_, HostTensor { data: HostData::F32(y), .. })) = named.first() {
+        if let Some((
+            _,
+            HostTensor {
+                data: HostData::F32(y),
+                ..
+            },
+        )) = named.first()
+        {
             compare(y, reference, a.rtol, a.atol)?;
         }
     }

@@ -10,7 +10,11 @@ mod files;
 mod summary;
 
 #[derive(Parser)]
-#[command(name = "rill", version, about = "Sequence models on microcontrollers: convert, inspect, run")]
+#[command(
+    name = "rill",
+    version,
+    about = "Sequence models on microcontrollers: convert, inspect, run"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -52,7 +52,11 @@ fn rnn_macs(p: &RnnParams) -> u64 {
         _ => 4,
     };
     let dirs = if p.direction == 2 { 2 } else { 1 };
-    dirs * p.seq_len as u64 * p.batch as u64 * gates * p.hidden as u64 * (p.input_size as u64 + p.hidden as u64)
+    dirs * p.seq_len as u64
+        * p.batch as u64
+        * gates
+        * p.hidden as u64
+        * (p.input_size as u64 + p.hidden as u64)
 }
 
 fn macs(op: &Op) -> u64 {
@@ -61,7 +65,8 @@ fn macs(op: &Op) -> u64 {
         Op::Dense(p) => m(&[p.m, p.k, p.n]),
         Op::MatMul(p) => m(&p.batch[..p.batch_rank.min(4) as usize]) * m(&[p.m, p.k, p.n]),
         Op::Conv(p) => {
-            m(&[p.batch, p.c_out, p.out_h, p.out_w, p.k_h, p.k_w]) * (p.c_in / p.groups.max(1)) as u64
+            m(&[p.batch, p.c_out, p.out_h, p.out_w, p.k_h, p.k_w])
+                * (p.c_in / p.groups.max(1)) as u64
         }
         Op::Rnn(p) => rnn_macs(p),
         _ => 0,
@@ -82,12 +87,22 @@ fn detail(op: &Op) -> String {
                 p.stride_w,
                 p.dil_h,
                 p.dil_w,
-                if p.groups > 1 && !dw { format!(" g{}", p.groups) } else { String::new() }
+                if p.groups > 1 && !dw {
+                    format!(" g{}", p.groups)
+                } else {
+                    String::new()
+                }
             )
         }
         Op::Rnn(p) => {
-            let cell = ["RNN", "GRU", "LSTM"].get(p.cell as usize).copied().unwrap_or("?");
-            let dir = ["fwd", "rev", "bidir"].get(p.direction as usize).copied().unwrap_or("?");
+            let cell = ["RNN", "GRU", "LSTM"]
+                .get(p.cell as usize)
+                .copied()
+                .unwrap_or("?");
+            let dir = ["fwd", "rev", "bidir"]
+                .get(p.direction as usize)
+                .copied()
+                .unwrap_or("?");
             format!("{cell} {dir} h{} x{} steps", p.hidden, p.seq_len)
         }
         Op::Pool(p) => format!(
@@ -98,7 +113,11 @@ fn detail(op: &Op) -> String {
             if p.global != 0 { " global" } else { "" }
         ),
         Op::Unary(p) => act_name(p.act.kind).to_owned(),
-        Op::Binary(p) => ["Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"].get(p.kind as usize).copied().unwrap_or("?").to_owned(),
+        Op::Binary(p) => ["Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"]
+            .get(p.kind as usize)
+            .copied()
+            .unwrap_or("?")
+            .to_owned(),
         Op::Softmax(p) => if p.log != 0 { "log" } else { "" }.to_owned(),
         _ => String::new(),
     }
@@ -106,8 +125,25 @@ fn detail(op: &Op) -> String {
 
 fn act_name(kind: u32) -> &'static str {
     const NAMES: [&str; 19] = [
-        "identity", "relu", "leaky_relu", "sigmoid", "hard_sigmoid", "tanh", "gelu", "gelu_tanh", "sqrt",
-        "reciprocal", "neg", "exp", "abs", "clip", "elu", "log", "softplus", "softsign", "hard_swish",
+        "identity",
+        "relu",
+        "leaky_relu",
+        "sigmoid",
+        "hard_sigmoid",
+        "tanh",
+        "gelu",
+        "gelu_tanh",
+        "sqrt",
+        "reciprocal",
+        "neg",
+        "exp",
+        "abs",
+        "clip",
+        "elu",
+        "log",
+        "softplus",
+        "softsign",
+        "hard_swish",
     ];
     NAMES.get(kind as usize).copied().unwrap_or("?")
 }
@@ -127,7 +163,11 @@ fn grow(rf: (u64, u64), k: u32, dil: u32, stride: u32) -> (u64, u64) {
 
 fn receptive_field(model: &Model, n_tensors: usize) -> ReceptiveField {
     let file = model.file();
-    let start = Rf { h: (1, 1), w: (1, 1), whole: None };
+    let start = Rf {
+        h: (1, 1),
+        w: (1, 1),
+        whole: None,
+    };
     let mut rf: Vec<Option<Rf>> = vec![None; n_tensors];
     for &t in file.inputs() {
         rf[t as usize] = Some(start);
@@ -135,8 +175,15 @@ fn receptive_field(model: &Model, n_tensors: usize) -> ReceptiveField {
     let mut any_2d = false;
     for i in 0..file.ops.len() {
         let Some(v) = file.op(i) else { continue };
-        let ins: Vec<Rf> = v.inputs.iter().filter(|&&t| t != NONE).filter_map(|&t| rf.get(t as usize).copied().flatten()).collect();
-        let Some(first) = ins.first().copied() else { continue };
+        let ins: Vec<Rf> = v
+            .inputs
+            .iter()
+            .filter(|&&t| t != NONE)
+            .filter_map(|&t| rf.get(t as usize).copied().flatten())
+            .collect();
+        let Some(first) = ins.first().copied() else {
+            continue;
+        };
         let merged = ins.iter().fold(first, |a, b| Rf {
             h: (a.h.0.max(b.h.0), a.h.1.max(b.h.1)),
             w: (a.w.0.max(b.w.0), a.w.1.max(b.w.1)),
@@ -145,14 +192,31 @@ fn receptive_field(model: &Model, n_tensors: usize) -> ReceptiveField {
         let out = match v.op {
             Op::Conv(p) => {
                 any_2d |= p.in_h > 1 || p.k_h > 1;
-                Rf { h: grow(merged.h, p.k_h, p.dil_h, p.stride_h), w: grow(merged.w, p.k_w, p.dil_w, p.stride_w), ..merged }
+                Rf {
+                    h: grow(merged.h, p.k_h, p.dil_h, p.stride_h),
+                    w: grow(merged.w, p.k_w, p.dil_w, p.stride_w),
+                    ..merged
+                }
             }
-            Op::Pool(p) if p.global == 0 => {
-                Rf { h: grow(merged.h, p.k_h, p.dil_h, p.stride_h), w: grow(merged.w, p.k_w, p.dil_w, p.stride_w), ..merged }
-            }
-            Op::Pool(_) => Rf { whole: Some("global pooling"), ..merged },
-            Op::Rnn(_) => Rf { whole: Some("recurrent layer"), ..merged },
-            Op::Dense(_) | Op::MatMul(_) | Op::Reduce(_) | Op::Softmax(_) | Op::LayerNorm(_) | Op::Copy(_) => merged,
+            Op::Pool(p) if p.global == 0 => Rf {
+                h: grow(merged.h, p.k_h, p.dil_h, p.stride_h),
+                w: grow(merged.w, p.k_w, p.dil_w, p.stride_w),
+                ..merged
+            },
+            Op::Pool(_) => Rf {
+                whole: Some("global pooling"),
+                ..merged
+            },
+            Op::Rnn(_) => Rf {
+                whole: Some("recurrent layer"),
+                ..merged
+            },
+            Op::Dense(_)
+            | Op::MatMul(_)
+            | Op::Reduce(_)
+            | Op::Softmax(_)
+            | Op::LayerNorm(_)
+            | Op::Copy(_) => merged,
             _ => merged,
         };
         for &t in v.outputs {
@@ -161,7 +225,11 @@ fn receptive_field(model: &Model, n_tensors: usize) -> ReceptiveField {
             }
         }
     }
-    let out = file.outputs().first().and_then(|&t| rf.get(t as usize).copied().flatten()).unwrap_or(start);
+    let out = file
+        .outputs()
+        .first()
+        .and_then(|&t| rf.get(t as usize).copied().flatten())
+        .unwrap_or(start);
     match out.whole {
         Some(why) => ReceptiveField::Whole(why),
         None if any_2d => ReceptiveField::Area(out.h.0, out.w.0),
@@ -180,10 +248,16 @@ impl Summary {
     pub fn of(bytes: &[u8]) -> Result<Summary> {
         let model = Model::from_bytes(bytes).map_err(|e| anyhow!("{e}"))?;
         let file = *model.file();
-        let shape = |t: u32| file.tensor(t as usize).map(|t| t.shape.to_vec()).unwrap_or_default();
+        let shape = |t: u32| {
+            file.tensor(t as usize)
+                .map(|t| t.shape.to_vec())
+                .unwrap_or_default()
+        };
         let mut layers = Vec::new();
         for i in 0..file.ops.len() {
-            let v: OpView = file.op(i).ok_or_else(|| anyhow!("op #{i} cannot be decoded"))?;
+            let v: OpView = file
+                .op(i)
+                .ok_or_else(|| anyhow!("op #{i} cannot be decoded"))?;
             let consts: Vec<_> = v
                 .inputs
                 .iter()
@@ -195,8 +269,22 @@ impl Summary {
                 kind: v.op.kind().name().to_owned(),
                 detail: detail(&v.op),
                 name: v.name.to_owned(),
-                inputs: v.inputs.iter().filter(|&&t| t != NONE).filter(|&&t| file.tensor(t as usize).is_some_and(|t| t.storage != Storage::Const)).map(|&t| shape(t)).collect(),
-                output: v.outputs.iter().find(|&&t| t != NONE).map(|&t| shape(t)).unwrap_or_default(),
+                inputs: v
+                    .inputs
+                    .iter()
+                    .filter(|&&t| t != NONE)
+                    .filter(|&&t| {
+                        file.tensor(t as usize)
+                            .is_some_and(|t| t.storage != Storage::Const)
+                    })
+                    .map(|&t| shape(t))
+                    .collect(),
+                output: v
+                    .outputs
+                    .iter()
+                    .find(|&&t| t != NONE)
+                    .map(|&t| shape(t))
+                    .unwrap_or_default(),
                 params: consts.iter().map(|t| t.len()).sum(),
                 macs: macs(&v.op),
                 weight_bytes: consts.iter().map(|t| t.size).sum(),
@@ -242,7 +330,15 @@ impl Summary {
     }
 
     pub fn text(&self) -> String {
-        let dims = |d: &[u32]| format!("[{}]", d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","));
+        let dims = |d: &[u32]| {
+            format!(
+                "[{}]",
+                d.iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        };
         let mut s = String::new();
         let _ = writeln!(s, "model: {} (by {})", self.source, self.producer);
         for (name, dt, shape) in &self.inputs {
@@ -261,7 +357,15 @@ impl Summary {
             let _ = writeln!(
                 s,
                 "{:>3}  {:<10} {:<24} {:<18} {:<16} {:>9} {:>11} {:>10}  {}",
-                l.index, l.kind, l.detail, input, dims(&l.output), l.params, l.macs, l.weight_bytes, l.name
+                l.index,
+                l.kind,
+                l.detail,
+                input,
+                dims(&l.output),
+                l.params,
+                l.macs,
+                l.weight_bytes,
+                l.name
             );
         }
         let _ = writeln!(s, "\ntotals ({} ops)", self.layers.len());
@@ -271,7 +375,9 @@ impl Summary {
 
     pub fn to_json(&self) -> serde_json::Value {
         let io = |v: &[(String, String, Vec<u32>)]| {
-            v.iter().map(|(n, d, s)| serde_json::json!({"name": n, "dtype": d, "shape": s})).collect::<Vec<_>>()
+            v.iter()
+                .map(|(n, d, s)| serde_json::json!({"name": n, "dtype": d, "shape": s}))
+                .collect::<Vec<_>>()
         };
         serde_json::json!({
             "source": self.source,

@@ -5,26 +5,66 @@ use crate::records::SectionKind;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FormatError {
     /// Fewer bytes than the header, or than the header says the file holds.
-    Truncated { expected: usize, actual: usize },
+    Truncated {
+        expected: usize,
+        actual: usize,
+    },
     /// The first four bytes are not `RILL`.
-    BadMagic { found: [u8; 4] },
-    UnsupportedVersion { found: u16, supported: u16 },
+    BadMagic {
+        found: [u8; 4],
+    },
+    UnsupportedVersion {
+        found: u16,
+        supported: u16,
+    },
     /// The file is longer than the header says.
-    TrailingBytes { expected: usize, actual: usize },
-    Checksum { stored: u32, computed: u32 },
+    TrailingBytes {
+        expected: usize,
+        actual: usize,
+    },
+    Checksum {
+        stored: u32,
+        computed: u32,
+    },
     /// The model bytes must start on a 16-byte boundary (weights are read in place).
-    Misaligned { address_mod_16: usize },
-    BadHeader { reason: &'static str },
+    Misaligned {
+        address_mod_16: usize,
+    },
+    BadHeader {
+        reason: &'static str,
+    },
     /// A section's range falls outside the file, overlaps the header, or is not aligned.
-    BadSection { kind: u32, offset: u32, len: u32, reason: &'static str },
-    MissingSection { kind: SectionKind },
-    DuplicateSection { kind: SectionKind },
-    BadTensor { tensor: usize, reason: &'static str },
-    BadOp { op: usize, reason: &'static str },
-    UnknownOpcode { op: usize, opcode: u16 },
+    BadSection {
+        kind: u32,
+        offset: u32,
+        len: u32,
+        reason: &'static str,
+    },
+    MissingSection {
+        kind: SectionKind,
+    },
+    DuplicateSection {
+        kind: SectionKind,
+    },
+    BadTensor {
+        tensor: usize,
+        reason: &'static str,
+    },
+    BadOp {
+        op: usize,
+        reason: &'static str,
+    },
+    UnknownOpcode {
+        op: usize,
+        opcode: u16,
+    },
     /// A string reference points outside the strings section or at invalid UTF-8.
-    BadString { offset: u32 },
-    BadGraph { reason: &'static str },
+    BadString {
+        offset: u32,
+    },
+    BadGraph {
+        reason: &'static str,
+    },
 }
 
 impl core::fmt::Display for FormatError {
@@ -76,11 +116,21 @@ impl defmt::Format for FormatError {
     fn format(&self, f: defmt::Formatter<'_>) {
         // Keeps the variant name and numbers; reasons are &'static str so they cost no formatting code.
         match *self {
-            FormatError::Truncated { expected, actual } => defmt::write!(f, "Truncated {=usize} {=usize}", expected, actual),
-            FormatError::Checksum { stored, computed } => defmt::write!(f, "Checksum {=u32:x} {=u32:x}", stored, computed),
-            FormatError::BadTensor { tensor, reason } => defmt::write!(f, "tensor #{=usize}: {=str}", tensor, reason),
-            FormatError::BadOp { op, reason } => defmt::write!(f, "op #{=usize}: {=str}", op, reason),
-            FormatError::UnknownOpcode { op, opcode } => defmt::write!(f, "op #{=usize}: opcode {=u16}", op, opcode),
+            FormatError::Truncated { expected, actual } => {
+                defmt::write!(f, "Truncated {=usize} {=usize}", expected, actual)
+            }
+            FormatError::Checksum { stored, computed } => {
+                defmt::write!(f, "Checksum {=u32:x} {=u32:x}", stored, computed)
+            }
+            FormatError::BadTensor { tensor, reason } => {
+                defmt::write!(f, "tensor #{=usize}: {=str}", tensor, reason)
+            }
+            FormatError::BadOp { op, reason } => {
+                defmt::write!(f, "op #{=usize}: {=str}", op, reason)
+            }
+            FormatError::UnknownOpcode { op, opcode } => {
+                defmt::write!(f, "op #{=usize}: opcode {=u16}", op, opcode)
+            }
             _ => defmt::write!(f, "{=str}", self.kind_name()),
         }
     }

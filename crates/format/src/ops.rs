@@ -182,10 +182,18 @@ pub struct ActParams {
 }
 
 impl ActParams {
-    pub const IDENTITY: ActParams = ActParams { kind: 0, alpha: 0.0, beta: 0.0 };
+    pub const IDENTITY: ActParams = ActParams {
+        kind: 0,
+        alpha: 0.0,
+        beta: 0.0,
+    };
 
     pub const fn new(kind: ActKind, alpha: f32, beta: f32) -> ActParams {
-        ActParams { kind: kind as u32, alpha, beta }
+        ActParams {
+            kind: kind as u32,
+            alpha,
+            beta,
+        }
     }
 }
 

@@ -51,11 +51,17 @@ impl TensorInfo<'_> {
 }
 
 fn section_err(e: &SectionEntry, reason: &'static str) -> FormatError {
-    FormatError::BadSection { kind: e.kind, offset: e.offset, len: e.len, reason }
+    FormatError::BadSection {
+        kind: e.kind,
+        offset: e.offset,
+        len: e.len,
+        reason,
+    }
 }
 
 fn cast<'a, T: bytemuck::Pod>(e: &SectionEntry, bytes: &'a [u8]) -> Result<&'a [T], FormatError> {
-    bytemuck::try_cast_slice(bytes).map_err(|_| section_err(e, "length is not a whole number of records"))
+    bytemuck::try_cast_slice(bytes)
+        .map_err(|_| section_err(e, "length is not a whole number of records"))
 }
 
 /// Reads the string at `offset` of a strings section: a u16 length then UTF-8 bytes.
@@ -72,47 +78,81 @@ impl<'a> ModelFile<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<ModelFile<'a>, FormatError> {
         let hsize = core::mem::size_of::<Header>();
         if bytes.len() < hsize {
-            return Err(FormatError::Truncated { expected: hsize, actual: bytes.len() });
+            return Err(FormatError::Truncated {
+                expected: hsize,
+                actual: bytes.len(),
+            });
         }
         let header: Header = bytemuck::pod_read_unaligned(&bytes[..hsize]);
         if header.magic != MAGIC {
-            return Err(FormatError::BadMagic { found: header.magic });
+            return Err(FormatError::BadMagic {
+                found: header.magic,
+            });
         }
         if header.version != VERSION {
-            return Err(FormatError::UnsupportedVersion { found: header.version, supported: VERSION });
+            return Err(FormatError::UnsupportedVersion {
+                found: header.version,
+                supported: VERSION,
+            });
         }
         let file_len = header.file_len as usize;
         if bytes.len() < file_len {
-            return Err(FormatError::Truncated { expected: file_len, actual: bytes.len() });
+            return Err(FormatError::Truncated {
+                expected: file_len,
+                actual: bytes.len(),
+            });
         }
         if bytes.len() > file_len {
-            return Err(FormatError::TrailingBytes { expected: file_len, actual: bytes.len() });
+            return Err(FormatError::TrailingBytes {
+                expected: file_len,
+                actual: bytes.len(),
+            });
         }
         let computed = checksum(&bytes[CRC_START..]);
         if computed != header.crc32 {
-            return Err(FormatError::Checksum { stored: header.crc32, computed });
+            return Err(FormatError::Checksum {
+                stored: header.crc32,
+                computed,
+            });
         }
         let misalign = (bytes.as_ptr() as usize) % ALIGN;
         if misalign != 0 {
-            return Err(FormatError::Misaligned { address_mod_16: misalign });
+            return Err(FormatError::Misaligned {
+                address_mod_16: misalign,
+            });
         }
         let header_len = header.header_len as usize;
         let table_len = (header.section_count as usize)
             .checked_mul(core::mem::size_of::<SectionEntry>())
             .and_then(|n| n.checked_add(hsize))
-            .ok_or(FormatError::BadHeader { reason: "section count overflows" })?;
-        if header_len % ALIGN != 0 || header_len < table_len || header_len > file_len {
-            return Err(FormatError::BadHeader { reason: "header length disagrees with the section table" });
+            .ok_or(FormatError::BadHeader {
+                reason: "section count overflows",
+            })?;
+        if !header_len.is_multiple_of(ALIGN) || header_len < table_len || header_len > file_len {
+            return Err(FormatError::BadHeader {
+                reason: "header length disagrees with the section table",
+            });
         }
-        let table: &[SectionEntry] = bytemuck::try_cast_slice(&bytes[hsize..table_len])
-            .map_err(|_| FormatError::BadHeader { reason: "section table misaligned" })?;
+        let table: &[SectionEntry] =
+            bytemuck::try_cast_slice(&bytes[hsize..table_len]).map_err(|_| {
+                FormatError::BadHeader {
+                    reason: "section table misaligned",
+                }
+            })?;
 
         let mut found: [Option<&'a [u8]>; 9] = [None; 9];
-        let mut entries = [SectionEntry { kind: 0, offset: 0, len: 0, reserved: 0 }; 9];
+        let mut entries = [SectionEntry {
+            kind: 0,
+            offset: 0,
+            len: 0,
+            reserved: 0,
+        }; 9];
         for e in table {
             let start = e.offset as usize;
-            let end = start.checked_add(e.len as usize).ok_or(section_err(e, "range overflows"))?;
-            if start % ALIGN != 0 {
+            let end = start
+                .checked_add(e.len as usize)
+                .ok_or(section_err(e, "range overflows"))?;
+            if !start.is_multiple_of(ALIGN) {
                 return Err(section_err(e, "offset is not 16-byte aligned"));
             }
             if start < header_len || end > file_len {
@@ -123,7 +163,10 @@ impl<'a> ModelFile<'a> {
                 continue; // an optional section from a newer writer
             }
             if found[kind].is_some() {
-                let k = SectionKind::REQUIRED.iter().chain(&[SectionKind::Meta]).find(|k| **k as usize == kind);
+                let k = SectionKind::REQUIRED
+                    .iter()
+                    .chain(&[SectionKind::Meta])
+                    .find(|k| **k as usize == kind);
                 if let Some(&kind) = k {
                     return Err(FormatError::DuplicateSection { kind });
                 }
@@ -179,7 +222,9 @@ impl<'a> ModelFile<'a> {
     fn validate(&self) -> Result<(), FormatError> {
         let g = &self.graph;
         if g.state_bytes > g.arena_bytes {
-            return Err(FormatError::BadGraph { reason: "state bytes exceed arena bytes" });
+            return Err(FormatError::BadGraph {
+                reason: "state bytes exceed arena bytes",
+            });
         }
         self.check_string(g.producer)?;
         self.check_string(g.source)?;
@@ -193,15 +238,27 @@ impl<'a> ModelFile<'a> {
         for (i, op) in self.ops.iter().enumerate() {
             self.validate_op(i, op)?;
         }
-        let io = self.io_slice().ok_or(FormatError::BadGraph { reason: "input/output list out of bounds" })?;
+        let io = self.io_slice().ok_or(FormatError::BadGraph {
+            reason: "input/output list out of bounds",
+        })?;
         if g.n_outputs == 0 {
-            return Err(FormatError::BadGraph { reason: "graph has no outputs" });
+            return Err(FormatError::BadGraph {
+                reason: "graph has no outputs",
+            });
         }
         for &t in io {
             match self.tensors.get(t as usize) {
                 Some(rec) if rec.storage != Storage::Const as u8 => {}
-                Some(_) => return Err(FormatError::BadGraph { reason: "graph input or output is a constant" }),
-                None => return Err(FormatError::BadGraph { reason: "graph input or output index out of range" }),
+                Some(_) => {
+                    return Err(FormatError::BadGraph {
+                        reason: "graph input or output is a constant",
+                    })
+                }
+                None => {
+                    return Err(FormatError::BadGraph {
+                        reason: "graph input or output index out of range",
+                    })
+                }
             }
         }
         Ok(())
@@ -218,14 +275,20 @@ impl<'a> ModelFile<'a> {
         if t.shape[rank..].iter().any(|&d| d != 0) {
             return Err(bad("dimensions past the rank are not zero"));
         }
-        let numel = t.shape[..rank].iter().try_fold(1usize, |a, &d| a.checked_mul(d as usize));
-        let size = numel.and_then(|n| n.checked_mul(dtype.size())).ok_or(bad("size overflows"))?;
+        let numel = t.shape[..rank]
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d as usize));
+        let size = numel
+            .and_then(|n| n.checked_mul(dtype.size()))
+            .ok_or(bad("size overflows"))?;
         if size != t.size as usize {
             return Err(bad("byte size disagrees with shape and dtype"));
         }
         let storage = Storage::from_u8(t.storage).ok_or(bad("unknown storage kind"))?;
-        let end = (t.offset as usize).checked_add(size).ok_or(bad("range overflows"))?;
-        if t.offset as usize % ALIGN != 0 {
+        let end = (t.offset as usize)
+            .checked_add(size)
+            .ok_or(bad("range overflows"))?;
+        if !(t.offset as usize).is_multiple_of(ALIGN) {
             return Err(bad("offset is not 16-byte aligned"));
         }
         let limit = match storage {
@@ -240,7 +303,10 @@ impl<'a> ModelFile<'a> {
                 Storage::State => "buffer lies outside the state region",
             }));
         }
-        if storage == Storage::Arena && (t.offset as usize) < self.graph.state_bytes as usize && size > 0 {
+        if storage == Storage::Arena
+            && (t.offset as usize) < self.graph.state_bytes as usize
+            && size > 0
+        {
             return Err(bad("activation buffer overlaps the state region"));
         }
         if t.qcount > 0 {
@@ -248,7 +314,10 @@ impl<'a> ModelFile<'a> {
                 .checked_mul(4)
                 .and_then(|n| n.checked_add(t.qparams as usize))
                 .ok_or(bad("per-channel parameters overflow"))?;
-            if t.qparams % 4 != 0 || qend > self.weights.len() || t.qaxis as usize >= rank.max(1) {
+            if !t.qparams.is_multiple_of(4)
+                || qend > self.weights.len()
+                || t.qaxis as usize >= rank.max(1)
+            {
                 return Err(bad("per-channel quantization parameters out of bounds"));
             }
         }
@@ -262,18 +331,28 @@ impl<'a> ModelFile<'a> {
         let bad = |reason| FormatError::BadOp { op: i, reason };
         self.check_string(op.name)?;
         let start = op.params as usize;
-        let end = start.checked_add(op.params_len as usize).ok_or(bad("parameter range overflows"))?;
-        if start % 4 != 0 {
+        let end = start
+            .checked_add(op.params_len as usize)
+            .ok_or(bad("parameter range overflows"))?;
+        if !start.is_multiple_of(4) {
             return Err(bad("parameter record is not 4-byte aligned"));
         }
-        let pbytes = self.params.get(start..end).ok_or(bad("parameter record lies outside the params section"))?;
+        let pbytes = self
+            .params
+            .get(start..end)
+            .ok_or(bad("parameter record lies outside the params section"))?;
         Op::decode(i, op.opcode, pbytes)?;
-        let operands = self.op_operands(op).ok_or(bad("operand list lies outside the operands section"))?;
+        let operands = self
+            .op_operands(op)
+            .ok_or(bad("operand list lies outside the operands section"))?;
         for (k, &t) in operands.iter().enumerate() {
             if t == NONE {
                 continue;
             }
-            let rec = self.tensors.get(t as usize).ok_or(bad("operand refers to a tensor that does not exist"))?;
+            let rec = self
+                .tensors
+                .get(t as usize)
+                .ok_or(bad("operand refers to a tensor that does not exist"))?;
             if k >= op.n_inputs as usize && rec.storage == Storage::Const as u8 {
                 return Err(bad("op writes to a constant tensor"));
             }
@@ -328,7 +407,8 @@ impl<'a> ModelFile<'a> {
         if t.storage != Storage::Const as u8 {
             return None;
         }
-        self.weights.get(t.offset as usize..(t.offset as usize).checked_add(t.size as usize)?)
+        self.weights
+            .get(t.offset as usize..(t.offset as usize).checked_add(t.size as usize)?)
     }
 
     /// Per-channel scales of a tensor, if it has them.
@@ -337,31 +417,49 @@ impl<'a> ModelFile<'a> {
         if t.qcount == 0 {
             return None;
         }
-        let b = self.weights.get(t.qparams as usize..t.qparams as usize + t.qcount as usize * 4)?;
+        let b = self
+            .weights
+            .get(t.qparams as usize..t.qparams as usize + t.qcount as usize * 4)?;
         bytemuck::try_cast_slice(b).ok()
     }
 
     /// Op `index` decoded: its record, its parameters, its inputs and outputs (`NONE` = absent).
     pub fn op(&self, index: usize) -> Option<OpView<'a>> {
         let rec = *self.ops.get(index)?;
-        let params = self.params.get(rec.params as usize..(rec.params + rec.params_len) as usize)?;
+        let params = self
+            .params
+            .get(rec.params as usize..(rec.params + rec.params_len) as usize)?;
         let op = Op::decode(index, rec.opcode, params).ok()?;
         let operands = self.op_operands(&rec)?;
         let (inputs, outputs) = operands.split_at(rec.n_inputs as usize);
-        Some(OpView { index, op, inputs, outputs, scratch: rec.scratch, name: self.string(rec.name) })
+        Some(OpView {
+            index,
+            op,
+            inputs,
+            outputs,
+            scratch: rec.scratch,
+            name: self.string(rec.name),
+        })
     }
 
     pub fn inputs(&self) -> &'a [u32] {
-        self.io_slice().map(|io| &io[..self.graph.n_inputs as usize]).unwrap_or(&[])
+        self.io_slice()
+            .map(|io| &io[..self.graph.n_inputs as usize])
+            .unwrap_or(&[])
     }
 
     pub fn outputs(&self) -> &'a [u32] {
-        self.io_slice().map(|io| &io[self.graph.n_inputs as usize..]).unwrap_or(&[])
+        self.io_slice()
+            .map(|io| &io[self.graph.n_inputs as usize..])
+            .unwrap_or(&[])
     }
 
     /// Value of metadata `key`, if present.
     pub fn meta(&self, key: &str) -> Option<&'a str> {
-        self.meta.iter().find(|m| self.string(m.key) == key).map(|m| self.string(m.value))
+        self.meta
+            .iter()
+            .find(|m| self.string(m.key) == key)
+            .map(|m| self.string(m.value))
     }
 
     pub fn file_len(&self) -> usize {
@@ -383,10 +481,16 @@ pub struct OpView<'a> {
 impl OpView<'_> {
     /// Tensor index of input `k`, `None` when absent or beyond the list.
     pub fn input(&self, k: usize) -> Option<usize> {
-        self.inputs.get(k).filter(|&&t| t != NONE).map(|&t| t as usize)
+        self.inputs
+            .get(k)
+            .filter(|&&t| t != NONE)
+            .map(|&t| t as usize)
     }
 
     pub fn output(&self, k: usize) -> Option<usize> {
-        self.outputs.get(k).filter(|&&t| t != NONE).map(|&t| t as usize)
+        self.outputs
+            .get(k)
+            .filter(|&&t| t != NONE)
+            .map(|&t| t as usize)
     }
 }

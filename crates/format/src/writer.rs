@@ -47,8 +47,13 @@ pub struct GraphSpec {
 
 #[derive(Debug)]
 pub enum WriteError {
-    TooLarge { what: &'static str },
-    BadTensor { name: String, reason: &'static str },
+    TooLarge {
+        what: &'static str,
+    },
+    BadTensor {
+        name: String,
+        reason: &'static str,
+    },
     /// The written file failed the reader's validation: a converter bug, caught before it ships.
     Invalid(FormatError),
 }
@@ -56,7 +61,9 @@ pub enum WriteError {
 impl std::fmt::Display for WriteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            WriteError::TooLarge { what } => write!(f, "{what} does not fit the format's 32-bit offsets"),
+            WriteError::TooLarge { what } => {
+                write!(f, "{what} does not fit the format's 32-bit offsets")
+            }
             WriteError::BadTensor { name, reason } => write!(f, "tensor '{name}': {reason}"),
             WriteError::Invalid(e) => write!(f, "written file fails validation: {e}"),
         }
@@ -85,7 +92,10 @@ pub struct FileBuilder {
 
 impl FileBuilder {
     pub fn new() -> FileBuilder {
-        FileBuilder { graph: GraphRecord::zeroed_record(), ..Default::default() }
+        FileBuilder {
+            graph: GraphRecord::zeroed_record(),
+            ..Default::default()
+        }
     }
 
     /// Offset of `s` in the strings section (each string is stored once).
@@ -110,12 +120,21 @@ impl FileBuilder {
 
     /// Records a tensor and returns its index.
     pub fn add_tensor(&mut self, t: &TensorSpec<'_>) -> Result<u32, WriteError> {
-        let bad = |reason| WriteError::BadTensor { name: t.name.to_owned(), reason };
+        let bad = |reason| WriteError::BadTensor {
+            name: t.name.to_owned(),
+            reason,
+        };
         if t.shape.len() > MAX_RANK {
             return Err(bad("rank above 6"));
         }
-        let numel = t.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or(bad("size overflows"))?;
-        let size = numel.checked_mul(t.dtype.size()).ok_or(bad("size overflows"))?;
+        let numel = t
+            .shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or(bad("size overflows"))?;
+        let size = numel
+            .checked_mul(t.dtype.size())
+            .ok_or(bad("size overflows"))?;
         let mut shape = [0u32; MAX_RANK];
         for (s, &d) in shape.iter_mut().zip(t.shape) {
             *s = u32_of(d, "a dimension")?;
@@ -136,7 +155,13 @@ impl FileBuilder {
                 None => (q.scale, q.zero_point, 0, NONE, 0),
                 Some((axis, scales)) => {
                     let off = self.push_weights(bytemuck::cast_slice(scales))?;
-                    (q.scale, q.zero_point, axis, off, u32_of(scales.len(), "per-channel scales")?)
+                    (
+                        q.scale,
+                        q.zero_point,
+                        axis,
+                        off,
+                        u32_of(scales.len(), "per-channel scales")?,
+                    )
                 }
             },
         };
@@ -168,11 +193,14 @@ impl FileBuilder {
         scratch: Option<u32>,
         name: &str,
     ) -> Result<u32, WriteError> {
-        let n_inputs = u8::try_from(inputs.len()).map_err(|_| WriteError::TooLarge { what: "op inputs" })?;
-        let n_outputs = u8::try_from(outputs.len()).map_err(|_| WriteError::TooLarge { what: "op outputs" })?;
+        let n_inputs =
+            u8::try_from(inputs.len()).map_err(|_| WriteError::TooLarge { what: "op inputs" })?;
+        let n_outputs =
+            u8::try_from(outputs.len()).map_err(|_| WriteError::TooLarge { what: "op outputs" })?;
         let operands = u32_of(self.operands.len(), "operands")?;
-        self.operands.extend(inputs.iter().chain(outputs).map(|t| t.unwrap_or(NONE)));
-        while self.params.len() % 4 != 0 {
+        self.operands
+            .extend(inputs.iter().chain(outputs).map(|t| t.unwrap_or(NONE)));
+        while !self.params.len().is_multiple_of(4) {
             self.params.push(0);
         }
         let params = u32_of(self.params.len(), "params section")?;
@@ -240,7 +268,10 @@ impl FileBuilder {
         for (kind, bytes) in &sections {
             let offset = out.len();
             out.extend_from_slice(bytes);
-            out.resize(align_up(out.len()).ok_or(WriteError::TooLarge { what: "file" })?, 0);
+            out.resize(
+                align_up(out.len()).ok_or(WriteError::TooLarge { what: "file" })?,
+                0,
+            );
             table.push(SectionEntry {
                 kind: *kind as u32,
                 offset: u32_of(offset, "file")?,
@@ -251,7 +282,8 @@ impl FileBuilder {
         let header = Header {
             magic: MAGIC,
             version: VERSION,
-            header_len: u16::try_from(header_len).map_err(|_| WriteError::TooLarge { what: "header" })?,
+            header_len: u16::try_from(header_len)
+                .map_err(|_| WriteError::TooLarge { what: "header" })?,
             file_len: u32_of(out.len(), "file")?,
             crc32: 0,
             flags: 0,
@@ -272,7 +304,11 @@ impl FileBuilder {
 
 impl GraphRecord {
     fn zeroed_record() -> GraphRecord {
-        GraphRecord { producer: NONE, source: NONE, ..bytemuck::Zeroable::zeroed() }
+        GraphRecord {
+            producer: NONE,
+            source: NONE,
+            ..bytemuck::Zeroable::zeroed()
+        }
     }
 }
 
@@ -288,7 +324,10 @@ impl AlignedBytes {
     pub fn from_slice(bytes: &[u8]) -> AlignedBytes {
         let mut words = vec![0u128; bytes.len().div_ceil(16)];
         bytemuck::cast_slice_mut::<u128, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
-        AlignedBytes { words, len: bytes.len() }
+        AlignedBytes {
+            words,
+            len: bytes.len(),
+        }
     }
 
     pub fn as_slice(&self) -> &[u8] {

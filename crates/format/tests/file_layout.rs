@@ -8,7 +8,13 @@ fn small_model() -> Vec<u8> {
     let mut b = FileBuilder::new();
     let w: Vec<f32> = (0..12).map(|i| i as f32).collect();
     let x = b
-        .add_tensor(&TensorSpec { name: "x", dtype: DType::F32, shape: &[1, 4], data: TensorData::Arena { offset: 0 }, quant: None })
+        .add_tensor(&TensorSpec {
+            name: "x",
+            dtype: DType::F32,
+            shape: &[1, 4],
+            data: TensorData::Arena { offset: 0 },
+            quant: None,
+        })
         .unwrap();
     let wt = b
         .add_tensor(&TensorSpec {
@@ -20,18 +26,54 @@ fn small_model() -> Vec<u8> {
         })
         .unwrap();
     let h = b
-        .add_tensor(&TensorSpec { name: "h", dtype: DType::F32, shape: &[1, 3], data: TensorData::Arena { offset: 16 }, quant: None })
+        .add_tensor(&TensorSpec {
+            name: "h",
+            dtype: DType::F32,
+            shape: &[1, 3],
+            data: TensorData::Arena { offset: 16 },
+            quant: None,
+        })
         .unwrap();
     let y = b
-        .add_tensor(&TensorSpec { name: "y", dtype: DType::F32, shape: &[1, 3], data: TensorData::Arena { offset: 0 }, quant: None })
+        .add_tensor(&TensorSpec {
+            name: "y",
+            dtype: DType::F32,
+            shape: &[1, 3],
+            data: TensorData::Arena { offset: 0 },
+            quant: None,
+        })
         .unwrap();
-    let dense = Op::Dense(DenseParams { m: 1, k: 4, n: 3, act: ActParams::new(ActKind::Relu, 0.0, 0.0) });
-    b.add_op(&dense, &[Some(x), Some(wt), None], &[Some(h)], None, "/fc/Gemm").unwrap();
-    let sm = Op::Softmax(SoftmaxParams { outer: 1, axis_len: 3, inner: 1, log: 0 });
-    b.add_op(&sm, &[Some(h)], &[Some(y)], None, "/Softmax").unwrap();
+    let dense = Op::Dense(DenseParams {
+        m: 1,
+        k: 4,
+        n: 3,
+        act: ActParams::new(ActKind::Relu, 0.0, 0.0),
+    });
+    b.add_op(
+        &dense,
+        &[Some(x), Some(wt), None],
+        &[Some(h)],
+        None,
+        "/fc/Gemm",
+    )
+    .unwrap();
+    let sm = Op::Softmax(SoftmaxParams {
+        outer: 1,
+        axis_len: 3,
+        inner: 1,
+        log: 0,
+    });
+    b.add_op(&sm, &[Some(h)], &[Some(y)], None, "/Softmax")
+        .unwrap();
     b.set_io(&[x], &[y]).unwrap();
-    b.set_graph(&GraphSpec { arena_bytes: 32, live_bound_bytes: 32, producer: "test".into(), source: "small.onnx".into(), ..Default::default() })
-        .unwrap();
+    b.set_graph(&GraphSpec {
+        arena_bytes: 32,
+        live_bound_bytes: 32,
+        producer: "test".into(),
+        source: "small.onnx".into(),
+        ..Default::default()
+    })
+    .unwrap();
     b.add_meta("labels", "a,b,c").unwrap();
     b.finish().unwrap()
 }
@@ -55,7 +97,10 @@ fn round_trip_keeps_every_field() {
     assert_eq!(f.tensors.len(), 4);
     assert_eq!(f.ops.len(), 2);
     let w = f.tensor(1).unwrap();
-    assert_eq!((w.name, w.dtype, w.shape, w.storage), ("w", DType::F32, &[3u32, 4][..], Storage::Const));
+    assert_eq!(
+        (w.name, w.dtype, w.shape, w.storage),
+        ("w", DType::F32, &[3u32, 4][..], Storage::Const)
+    );
     let wb: &[f32] = bytemuck::cast_slice(f.const_bytes(1).unwrap());
     assert_eq!(wb[11], 11.0);
     let op = f.op(0).unwrap();
@@ -113,10 +158,28 @@ fn refuses_wrong_magic_version_and_length() {
 
     let mut b = good.clone();
     b[4] = 2;
-    assert_eq!(parse(&b), Err(FormatError::UnsupportedVersion { found: 2, supported: 1 }));
+    assert_eq!(
+        parse(&b),
+        Err(FormatError::UnsupportedVersion {
+            found: 2,
+            supported: 1
+        })
+    );
 
-    assert_eq!(parse(&good[..good.len() - 16]), Err(FormatError::Truncated { expected: good.len(), actual: good.len() - 16 }));
-    assert!(matches!(parse(&good[..10]), Err(FormatError::Truncated { expected: 32, actual: 10 })));
+    assert_eq!(
+        parse(&good[..good.len() - 16]),
+        Err(FormatError::Truncated {
+            expected: good.len(),
+            actual: good.len() - 16
+        })
+    );
+    assert!(matches!(
+        parse(&good[..10]),
+        Err(FormatError::Truncated {
+            expected: 32,
+            actual: 10
+        })
+    ));
 
     let mut b = good.clone();
     b.extend_from_slice(&[0; 16]);
@@ -129,7 +192,10 @@ fn refuses_a_flipped_bit_anywhere_after_the_checksum() {
     for pos in [16, 40, good.len() / 2, good.len() - 1] {
         let mut b = good.clone();
         b[pos] ^= 0x10;
-        assert!(matches!(parse(&b), Err(FormatError::Checksum { .. })), "flip at {pos}");
+        assert!(
+            matches!(parse(&b), Err(FormatError::Checksum { .. })),
+            "flip at {pos}"
+        );
     }
 }
 
@@ -145,7 +211,10 @@ fn refuses_misaligned_buffers() {
 fn tensor_record_offset(bytes: &[u8], index: usize) -> usize {
     let table = &bytes[32..];
     let entry: records::SectionEntry = bytemuck::pod_read_unaligned(&table[..16]);
-    assert_eq!(entry.kind, 1, "tensors are the first section the writer emits");
+    assert_eq!(
+        entry.kind, 1,
+        "tensors are the first section the writer emits"
+    );
     entry.offset as usize + index * 64
 }
 
@@ -157,18 +226,33 @@ fn refuses_inconsistent_tensors_even_with_a_valid_checksum() {
     let mut b = good.clone();
     b[t1 + 4] = 99; // dtype
     reseal(&mut b);
-    assert_eq!(parse(&b), Err(FormatError::BadTensor { tensor: 1, reason: "unknown dtype" }));
+    assert_eq!(
+        parse(&b),
+        Err(FormatError::BadTensor {
+            tensor: 1,
+            reason: "unknown dtype"
+        })
+    );
 
     let mut b = good.clone();
     b[t1 + 8..t1 + 12].copy_from_slice(&1000u32.to_le_bytes()); // shape[0]: size no longer matches
     reseal(&mut b);
-    assert!(matches!(parse(&b), Err(FormatError::BadTensor { tensor: 1, .. })));
+    assert!(matches!(
+        parse(&b),
+        Err(FormatError::BadTensor { tensor: 1, .. })
+    ));
 
     let mut b = good.clone();
     let t0 = tensor_record_offset(&good, 0);
     b[t0 + 32..t0 + 36].copy_from_slice(&4096u32.to_le_bytes()); // arena offset beyond the arena
     reseal(&mut b);
-    assert_eq!(parse(&b), Err(FormatError::BadTensor { tensor: 0, reason: "buffer lies outside the arena" }));
+    assert_eq!(
+        parse(&b),
+        Err(FormatError::BadTensor {
+            tensor: 0,
+            reason: "buffer lies outside the arena"
+        })
+    );
 }
 
 #[test]
@@ -181,7 +265,10 @@ fn refuses_unknown_opcodes_and_bad_operands() {
     let mut b = good.clone();
     b[op0..op0 + 2].copy_from_slice(&999u16.to_le_bytes());
     reseal(&mut b);
-    assert_eq!(parse(&b), Err(FormatError::UnknownOpcode { op: 0, opcode: 999 }));
+    assert_eq!(
+        parse(&b),
+        Err(FormatError::UnknownOpcode { op: 0, opcode: 999 })
+    );
 
     let mut b = good.clone();
     b[op0 + 2] = 200; // n_inputs past the operands section
@@ -191,8 +278,19 @@ fn refuses_unknown_opcodes_and_bad_operands() {
 
 #[test]
 fn errors_say_what_and_where() {
-    let e = FormatError::BadSection { kind: 5, offset: 4096, len: 12, reason: "range falls outside the file body" };
-    assert_eq!(e.to_string(), "bad section (kind 5) at byte offset 4096, length 12: range falls outside the file body");
-    let e = FormatError::Checksum { stored: 1, computed: 2 };
+    let e = FormatError::BadSection {
+        kind: 5,
+        offset: 4096,
+        len: 12,
+        reason: "range falls outside the file body",
+    };
+    assert_eq!(
+        e.to_string(),
+        "bad section (kind 5) at byte offset 4096, length 12: range falls outside the file body"
+    );
+    let e = FormatError::Checksum {
+        stored: 1,
+        computed: 2,
+    };
     assert!(e.to_string().contains("corrupt"));
 }

@@ -15,7 +15,10 @@ pub struct ArenaViews<'s> {
 impl<'s> ArenaViews<'s> {
     /// `writes[i] = (offset, len)`: region `i`, or `None` for an absent operand. Regions must be
     /// disjoint and inside `arena` (checked; `Err` otherwise).
-    pub fn split(arena: &'s mut [u8], writes: &[Option<(usize, usize)>]) -> Result<ArenaViews<'s>, OpError> {
+    pub fn split(
+        arena: &'s mut [u8],
+        writes: &[Option<(usize, usize)>],
+    ) -> Result<ArenaViews<'s>, OpError> {
         if writes.len() > MAX_WRITES {
             return Err(OpError::TooManyOperands);
         }
@@ -30,12 +33,18 @@ impl<'s> ArenaViews<'s> {
         let order = &mut order[..n];
         order.sort_unstable_by_key(|&i| writes[i].map_or(0, |w| w.0));
 
-        let mut views = ArenaViews { gaps: [(0, &[]); MAX_WRITES + 1], n_gaps: 0, writes: Default::default() };
+        let mut views = ArenaViews {
+            gaps: [(0, &[]); MAX_WRITES + 1],
+            n_gaps: 0,
+            writes: Default::default(),
+        };
         let mut rest = arena;
         let mut base = 0usize;
         for &i in order.iter() {
             let (off, len) = writes[i].unwrap_or((0, 0));
-            let gap_len = off.checked_sub(base).ok_or(OpError::Overlap { output: i })?;
+            let gap_len = off
+                .checked_sub(base)
+                .ok_or(OpError::Overlap { output: i })?;
             if gap_len.checked_add(len).is_none_or(|end| end > rest.len()) {
                 return Err(OpError::Overlap { output: i });
             }

@@ -15,8 +15,13 @@ struct Operands<'f, 's> {
 
 impl<'f, 's> Operands<'f, 's> {
     fn input_bytes(&self, kk: usize) -> Result<Option<&'s [u8]>, OpError> {
-        let Some(t) = self.view.input(kk) else { return Ok(None) };
-        let missing = OpError::MissingOperand { output: false, k: kk };
+        let Some(t) = self.view.input(kk) else {
+            return Ok(None);
+        };
+        let missing = OpError::MissingOperand {
+            output: false,
+            k: kk,
+        };
         let info = self.file.tensor(t).ok_or(missing)?;
         let bytes = match info.storage {
             Storage::Const => self.file.const_bytes(t),
@@ -30,12 +35,19 @@ impl<'f, 's> Operands<'f, 's> {
             None => Ok(None),
             Some(b) => bytemuck::try_cast_slice(b)
                 .map(Some)
-                .map_err(|_| OpError::DType { output: false, k: kk, found: rill_format::DType::U8 }),
+                .map_err(|_| OpError::DType {
+                    output: false,
+                    k: kk,
+                    found: rill_format::DType::U8,
+                }),
         }
     }
 
     fn req<T: bytemuck::Pod>(&self, kk: usize) -> Result<&'s [T], OpError> {
-        self.opt(kk)?.ok_or(OpError::MissingOperand { output: false, k: kk })
+        self.opt(kk)?.ok_or(OpError::MissingOperand {
+            output: false,
+            k: kk,
+        })
     }
 
     /// Writable operand `w` (outputs by position, then scratch at position `n_outputs`).
@@ -44,12 +56,17 @@ impl<'f, 's> Operands<'f, 's> {
             None => Ok(None),
             Some(b) => bytemuck::try_cast_slice_mut(b)
                 .map(Some)
-                .map_err(|_| OpError::DType { output: true, k: w, found: rill_format::DType::U8 }),
+                .map_err(|_| OpError::DType {
+                    output: true,
+                    k: w,
+                    found: rill_format::DType::U8,
+                }),
         }
     }
 
     fn out<T: bytemuck::Pod>(&mut self, w: usize) -> Result<&'s mut [T], OpError> {
-        self.opt_out(w)?.ok_or(OpError::MissingOperand { output: true, k: w })
+        self.opt_out(w)?
+            .ok_or(OpError::MissingOperand { output: true, k: w })
     }
 
     fn scratch<T: bytemuck::Pod>(&mut self) -> Result<&'s mut [T], OpError> {
@@ -62,7 +79,11 @@ impl<'f, 's> Operands<'f, 's> {
     }
 }
 
-pub fn run_op<'s>(file: &ModelFile<'s>, arena: &'s mut [u8], view: &OpView<'s>) -> Result<(), OpError> {
+pub fn run_op<'s>(
+    file: &ModelFile<'s>,
+    arena: &'s mut [u8],
+    view: &OpView<'s>,
+) -> Result<(), OpError> {
     let mut writes = [None; MAX_WRITES];
     let n_out = view.outputs.len();
     if n_out >= MAX_WRITES {
@@ -109,7 +130,11 @@ pub fn run_op<'s>(file: &ModelFile<'s>, arena: &'s mut [u8], view: &OpView<'s>) 
                 p: o.opt(6)?,
             };
             let scratch = o.scratch()?;
-            let outputs = k::rnn::RnnOutputs { y: o.opt_out(0)?, y_h: o.opt_out(1)?, y_c: o.opt_out(2)? };
+            let outputs = k::rnn::RnnOutputs {
+                y: o.opt_out(0)?,
+                y_h: o.opt_out(1)?,
+                y_c: o.opt_out(2)?,
+            };
             kernel(k::rnn::float::rnn(&p, inputs, outputs, scratch))
         }
         Op::Unary(p) => {
@@ -149,13 +174,21 @@ pub fn run_op<'s>(file: &ModelFile<'s>, arena: &'s mut [u8], view: &OpView<'s>) 
                 for (kk, slot) in ins.iter_mut().enumerate().take(n) {
                     *slot = o.req(kk)?;
                 }
-                kernel(k::concat::concat(&p, ins.get(..n).unwrap_or(&[]), o.out(0)?))
+                kernel(k::concat::concat(
+                    &p,
+                    ins.get(..n).unwrap_or(&[]),
+                    o.out(0)?,
+                ))
             } else {
                 let mut ins: [&[f32]; 8] = [&[]; 8];
                 for (kk, slot) in ins.iter_mut().enumerate().take(n) {
                     *slot = o.req(kk)?;
                 }
-                kernel(k::concat::concat(&p, ins.get(..n).unwrap_or(&[]), o.out(0)?))
+                kernel(k::concat::concat(
+                    &p,
+                    ins.get(..n).unwrap_or(&[]),
+                    o.out(0)?,
+                ))
             }
         }
         Op::Copy(p) => {

@@ -9,15 +9,36 @@ pub enum Error {
     Format(FormatError),
     /// The arena cannot hold the model's plan. `needed` counts from the given slice's start
     /// (including the bytes skipped to reach 16-byte alignment).
-    ArenaTooSmall { needed: usize, available: usize },
+    ArenaTooSmall {
+        needed: usize,
+        available: usize,
+    },
     /// An op is malformed (found at load) or failed (at run time).
-    Op { op: usize, kind: OpKind, error: OpError },
-    NoSuchInput { index: usize, count: usize },
-    NoSuchOutput { index: usize, count: usize },
+    Op {
+        op: usize,
+        kind: OpKind,
+        error: OpError,
+    },
+    NoSuchInput {
+        index: usize,
+        count: usize,
+    },
+    NoSuchOutput {
+        index: usize,
+        count: usize,
+    },
     /// Graph input/output `index` holds another element type than the one asked for.
-    WrongDType { index: usize, expected: DType, found: DType },
+    WrongDType {
+        index: usize,
+        expected: DType,
+        found: DType,
+    },
     /// Data given for graph input `index` (or buffer given for an output) has the wrong length.
-    WrongLength { index: usize, expected: usize, actual: usize },
+    WrongLength {
+        index: usize,
+        expected: usize,
+        actual: usize,
+    },
 }
 
 /// What is wrong with one op.
@@ -25,11 +46,20 @@ pub enum Error {
 pub enum OpError {
     Kernel(KernelError),
     /// A required operand (input position `k`, or output position `k` when `output` is set) is absent.
-    MissingOperand { output: bool, k: usize },
+    MissingOperand {
+        output: bool,
+        k: usize,
+    },
     /// An operand has an element type this op cannot take.
-    DType { output: bool, k: usize, found: DType },
+    DType {
+        output: bool,
+        k: usize,
+        found: DType,
+    },
     /// An output or scratch buffer shares arena bytes with another operand of the same op.
-    Overlap { output: usize },
+    Overlap {
+        output: usize,
+    },
     TooManyOperands,
     /// The op has no implementation for its operand types in this build.
     Unsupported,
@@ -46,9 +76,15 @@ impl core::fmt::Display for OpError {
         let side = |output: bool| if output { "output" } else { "input" };
         match *self {
             OpError::Kernel(e) => write!(f, "{e}"),
-            OpError::MissingOperand { output, k } => write!(f, "required {} {k} is absent", side(output)),
-            OpError::DType { output, k, found } => write!(f, "{} {k} has unsupported type {found}", side(output)),
-            OpError::Overlap { output } => write!(f, "output {output} overlaps another operand in the arena"),
+            OpError::MissingOperand { output, k } => {
+                write!(f, "required {} {k} is absent", side(output))
+            }
+            OpError::DType { output, k, found } => {
+                write!(f, "{} {k} has unsupported type {found}", side(output))
+            }
+            OpError::Overlap { output } => {
+                write!(f, "output {output} overlaps another operand in the arena")
+            }
             OpError::TooManyOperands => f.write_str("too many operands"),
             OpError::Unsupported => f.write_str("no kernel for these operand types"),
         }
@@ -82,14 +118,33 @@ impl defmt::Format for Error {
         match *self {
             Error::Format(e) => defmt::write!(f, "format: {}", e),
             Error::ArenaTooSmall { needed, available } => {
-                defmt::write!(f, "arena too small: need {=usize}, got {=usize}", needed, available)
+                defmt::write!(
+                    f,
+                    "arena too small: need {=usize}, got {=usize}",
+                    needed,
+                    available
+                )
             }
-            Error::Op { op, kind, .. } => defmt::write!(f, "op #{=usize} ({=str}) failed", op, kind.name()),
+            Error::Op { op, kind, .. } => {
+                defmt::write!(f, "op #{=usize} ({=str}) failed", op, kind.name())
+            }
             Error::NoSuchInput { index, .. } => defmt::write!(f, "no input #{=usize}", index),
             Error::NoSuchOutput { index, .. } => defmt::write!(f, "no output #{=usize}", index),
-            Error::WrongDType { index, .. } => defmt::write!(f, "tensor #{=usize}: wrong dtype", index),
-            Error::WrongLength { index, expected, actual } => {
-                defmt::write!(f, "#{=usize}: expected {=usize} elements, got {=usize}", index, expected, actual)
+            Error::WrongDType { index, .. } => {
+                defmt::write!(f, "tensor #{=usize}: wrong dtype", index)
+            }
+            Error::WrongLength {
+                index,
+                expected,
+                actual,
+            } => {
+                defmt::write!(
+                    f,
+                    "#{=usize}: expected {=usize} elements, got {=usize}",
+                    index,
+                    expected,
+                    actual
+                )
             }
         }
     }

@@ -44,13 +44,17 @@ impl<'a> Model<'a> {
         let file = ModelFile::parse(bytes)?;
         let model = Model { file };
         for i in 0..file.ops.len() {
-            let view = file.op(i).ok_or(Error::Format(rill_format::FormatError::BadOp {
+            let view = file
+                .op(i)
+                .ok_or(Error::Format(rill_format::FormatError::BadOp {
+                    op: i,
+                    reason: "cannot be decoded",
+                }))?;
+            model.check_op(&view).map_err(|error| Error::Op {
                 op: i,
-                reason: "cannot be decoded",
-            }))?;
-            model
-                .check_op(&view)
-                .map_err(|error| Error::Op { op: i, kind: view.op.kind(), error })?;
+                kind: view.op.kind(),
+                error,
+            })?;
         }
         for &t in file.inputs().iter().chain(file.outputs()) {
             let info = model.tensor(t as usize)?;
@@ -64,75 +68,116 @@ impl<'a> Model<'a> {
     }
 
     fn tensor(&self, index: usize) -> Result<TensorInfo<'a>, Error> {
-        self.file.tensor(index).ok_or(Error::Format(rill_format::FormatError::BadTensor {
-            tensor: index,
-            reason: "does not exist",
-        }))
+        self.file
+            .tensor(index)
+            .ok_or(Error::Format(rill_format::FormatError::BadTensor {
+                tensor: index,
+                reason: "does not exist",
+            }))
     }
 
     fn check_op(&self, v: &OpView<'a>) -> Result<(), OpError> {
         let (required, max_in, max_out) = arity(v.op.kind());
-        if v.inputs.len() > max_in || v.outputs.len() > max_out || v.outputs.len() + 1 > MAX_WRITES + 1 {
+        if v.inputs.len() > max_in
+            || v.outputs.len() > max_out
+            || v.outputs.len() + 1 > MAX_WRITES + 1
+        {
             return Err(OpError::TooManyOperands);
         }
         for k in 0..required {
-            v.input(k).ok_or(OpError::MissingOperand { output: false, k })?;
+            v.input(k)
+                .ok_or(OpError::MissingOperand { output: false, k })?;
         }
         if !matches!(v.op, Op::Rnn(_)) {
-            v.output(0).ok_or(OpError::MissingOperand { output: true, k: 0 })?;
+            v.output(0)
+                .ok_or(OpError::MissingOperand { output: true, k: 0 })?;
         } else if v.outputs.iter().all(|&t| t == rill_format::NONE) {
             return Err(OpError::MissingOperand { output: true, k: 0 });
         }
         if matches!(v.op, Op::Rnn(_)) && v.scratch == rill_format::NONE {
-            return Err(OpError::MissingOperand { output: true, k: v.outputs.len() });
+            return Err(OpError::MissingOperand {
+                output: true,
+                k: v.outputs.len(),
+            });
         }
-        let info = |t: usize| self.file.tensor(t).ok_or(OpError::MissingOperand { output: false, k: t });
+        let info = |t: usize| {
+            self.file.tensor(t).ok_or(OpError::MissingOperand {
+                output: false,
+                k: t,
+            })
+        };
         let mut first_dtype = None;
         for k in 0..v.inputs.len() {
             if let Some(t) = v.input(k) {
                 let dtype = info(t)?.dtype;
                 if !input_ok(&v.op, k, dtype) {
-                    return Err(OpError::DType { output: false, k, found: dtype });
+                    return Err(OpError::DType {
+                        output: false,
+                        k,
+                        found: dtype,
+                    });
                 }
                 first_dtype.get_or_insert(dtype);
             }
         }
         let out_dtype = match v.op {
-            Op::Gather(_) => v.input(0).and_then(|t| self.file.tensor(t)).map(|t| t.dtype),
+            Op::Gather(_) => v
+                .input(0)
+                .and_then(|t| self.file.tensor(t))
+                .map(|t| t.dtype),
             _ => first_dtype,
         };
         for k in 0..v.outputs.len() {
             if let Some(t) = v.output(k) {
                 let dtype = info(t)?.dtype;
                 if Some(dtype) != out_dtype {
-                    return Err(OpError::DType { output: true, k, found: dtype });
+                    return Err(OpError::DType {
+                        output: true,
+                        k,
+                        found: dtype,
+                    });
                 }
             }
         }
         if let Op::Concat(_) = v.op {
             for k in 0..v.inputs.len() {
-                let t = v.input(k).ok_or(OpError::MissingOperand { output: false, k })?;
+                let t = v
+                    .input(k)
+                    .ok_or(OpError::MissingOperand { output: false, k })?;
                 if Some(info(t)?.dtype) != first_dtype {
-                    return Err(OpError::DType { output: false, k, found: info(t)?.dtype });
+                    return Err(OpError::DType {
+                        output: false,
+                        k,
+                        found: info(t)?.dtype,
+                    });
                 }
             }
         }
         if v.scratch != rill_format::NONE && info(v.scratch as usize)?.dtype != DType::F32 {
-            return Err(OpError::DType { output: true, k: v.outputs.len(), found: info(v.scratch as usize)?.dtype });
+            return Err(OpError::DType {
+                output: true,
+                k: v.outputs.len(),
+                found: info(v.scratch as usize)?.dtype,
+            });
         }
         // Kernels never run in place: a written region may overlap no other operand.
         let region = |t: usize| -> Option<(usize, usize)> {
             let ti = self.file.tensor(t)?;
             (ti.storage != Storage::Const).then_some((ti.offset, ti.size))
         };
-        let writes = v.outputs.iter().map(|&t| t as usize).chain(
-            (v.scratch != rill_format::NONE).then_some(v.scratch as usize),
-        );
+        let writes = v
+            .outputs
+            .iter()
+            .map(|&t| t as usize)
+            .chain((v.scratch != rill_format::NONE).then_some(v.scratch as usize));
         for (w_pos, w) in writes.enumerate() {
             let Some(wr) = region(w) else { continue };
-            let others = v.inputs.iter().chain(v.outputs).map(|&t| t as usize).chain(
-                (v.scratch != rill_format::NONE).then_some(v.scratch as usize),
-            );
+            let others = v
+                .inputs
+                .iter()
+                .chain(v.outputs)
+                .map(|&t| t as usize)
+                .chain((v.scratch != rill_format::NONE).then_some(v.scratch as usize));
             for (o_pos, o) in others.enumerate() {
                 if o_pos == v.inputs.len() + w_pos {
                     continue;
@@ -172,12 +217,18 @@ impl<'a> Model<'a> {
 
     /// Graph input `i`: name, type, shape.
     pub fn input(&self, i: usize) -> Result<TensorInfo<'a>, Error> {
-        let &t = self.file.inputs().get(i).ok_or(Error::NoSuchInput { index: i, count: self.input_count() })?;
+        let &t = self.file.inputs().get(i).ok_or(Error::NoSuchInput {
+            index: i,
+            count: self.input_count(),
+        })?;
         self.tensor(t as usize)
     }
 
     pub fn output(&self, i: usize) -> Result<TensorInfo<'a>, Error> {
-        let &t = self.file.outputs().get(i).ok_or(Error::NoSuchOutput { index: i, count: self.output_count() })?;
+        let &t = self.file.outputs().get(i).ok_or(Error::NoSuchOutput {
+            index: i,
+            count: self.output_count(),
+        })?;
         self.tensor(t as usize)
     }
 

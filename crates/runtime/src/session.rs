@@ -19,7 +19,10 @@ impl<'m, 'a> Session<'m, 'a> {
         let skip = arena.as_ptr().align_offset(ALIGN);
         let needed = skip.saturating_add(model.arena_bytes());
         if skip > arena.len() || arena.len() < needed {
-            return Err(Error::ArenaTooSmall { needed, available: arena.len() });
+            return Err(Error::ArenaTooSmall {
+                needed,
+                available: arena.len(),
+            });
         }
         let arena = &mut arena[skip..needed];
         arena.fill(0);
@@ -37,7 +40,11 @@ impl<'m, 'a> Session<'m, 'a> {
     fn input_info(&self, i: usize, dtype: DType) -> Result<TensorInfo<'m>, Error> {
         let t = self.model.input(i)?;
         if t.dtype != dtype {
-            return Err(Error::WrongDType { index: i, expected: dtype, found: t.dtype });
+            return Err(Error::WrongDType {
+                index: i,
+                expected: dtype,
+                found: t.dtype,
+            });
         }
         Ok(t)
     }
@@ -46,17 +53,32 @@ impl<'m, 'a> Session<'m, 'a> {
     pub fn input_f32_mut(&mut self, i: usize) -> Result<&mut [f32], Error> {
         let t = self.input_info(i, DType::F32)?;
         let range = self.region(&t);
-        bytemuck::try_cast_slice_mut(&mut self.arena[range])
-            .map_err(|_| Error::WrongLength { index: i, expected: t.len(), actual: 0 })
+        bytemuck::try_cast_slice_mut(&mut self.arena[range]).map_err(|_| Error::WrongLength {
+            index: i,
+            expected: t.len(),
+            actual: 0,
+        })
     }
 
-    fn write_input<T: bytemuck::Pod>(&mut self, i: usize, dtype: DType, data: &[T]) -> Result<(), Error> {
+    fn write_input<T: bytemuck::Pod>(
+        &mut self,
+        i: usize,
+        dtype: DType,
+        data: &[T],
+    ) -> Result<(), Error> {
         let t = self.input_info(i, dtype)?;
         if data.len() != t.len() {
-            return Err(Error::WrongLength { index: i, expected: t.len(), actual: data.len() });
+            return Err(Error::WrongLength {
+                index: i,
+                expected: t.len(),
+                actual: data.len(),
+            });
         }
         if t.storage == Storage::Const {
-            return Err(Error::NoSuchInput { index: i, count: self.model.input_count() });
+            return Err(Error::NoSuchInput {
+                index: i,
+                count: self.model.input_count(),
+            });
         }
         let range = self.region(&t);
         self.arena[range].copy_from_slice(bytemuck::cast_slice(data));
@@ -78,10 +100,16 @@ impl<'m, 'a> Session<'m, 'a> {
         let file = self.model.file();
         for i in 0..file.ops.len() {
             let Some(view) = file.op(i) else {
-                return Err(Error::Format(rill_format::FormatError::BadOp { op: i, reason: "cannot be decoded" }));
+                return Err(Error::Format(rill_format::FormatError::BadOp {
+                    op: i,
+                    reason: "cannot be decoded",
+                }));
             };
-            dispatch::run_op(file, self.arena, &view)
-                .map_err(|error| Error::Op { op: i, kind: view.op.kind(), error })?;
+            dispatch::run_op(file, self.arena, &view).map_err(|error| Error::Op {
+                op: i,
+                kind: view.op.kind(),
+                error,
+            })?;
         }
         Ok(())
     }
@@ -89,20 +117,30 @@ impl<'m, 'a> Session<'m, 'a> {
     fn output_bytes(&self, i: usize, dtype: DType) -> Result<&[u8], Error> {
         let t = self.model.output(i)?;
         if t.dtype != dtype {
-            return Err(Error::WrongDType { index: i, expected: dtype, found: t.dtype });
+            return Err(Error::WrongDType {
+                index: i,
+                expected: dtype,
+                found: t.dtype,
+            });
         }
         Ok(&self.arena[self.region(&t)])
     }
 
     /// Graph output `i` as f32 (valid after [`Session::invoke`]).
     pub fn output_f32(&self, i: usize) -> Result<&[f32], Error> {
-        bytemuck::try_cast_slice(self.output_bytes(i, DType::F32)?)
-            .map_err(|_| Error::WrongDType { index: i, expected: DType::F32, found: DType::F32 })
+        bytemuck::try_cast_slice(self.output_bytes(i, DType::F32)?).map_err(|_| Error::WrongDType {
+            index: i,
+            expected: DType::F32,
+            found: DType::F32,
+        })
     }
 
     pub fn output_i32(&self, i: usize) -> Result<&[i32], Error> {
-        bytemuck::try_cast_slice(self.output_bytes(i, DType::I32)?)
-            .map_err(|_| Error::WrongDType { index: i, expected: DType::I32, found: DType::I32 })
+        bytemuck::try_cast_slice(self.output_bytes(i, DType::I32)?).map_err(|_| Error::WrongDType {
+            index: i,
+            expected: DType::I32,
+            found: DType::I32,
+        })
     }
 
     /// One-input, one-output convenience: sets input 0, invokes, copies output 0 into `output`.
@@ -111,7 +149,11 @@ impl<'m, 'a> Session<'m, 'a> {
         self.invoke()?;
         let y = self.output_f32(0)?;
         if y.len() != output.len() {
-            return Err(Error::WrongLength { index: 0, expected: y.len(), actual: output.len() });
+            return Err(Error::WrongLength {
+                index: 0,
+                expected: y.len(),
+                actual: output.len(),
+            });
         }
         output.copy_from_slice(y);
         Ok(())

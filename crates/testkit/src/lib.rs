@@ -14,24 +14,47 @@ pub struct Tolerance {
 }
 
 /// The ONNX node conformance tolerance.
-pub const ONNX_NODE: Tolerance = Tolerance { rtol: 1e-3, atol: 1e-4 };
+pub const ONNX_NODE: Tolerance = Tolerance {
+    rtol: 1e-3,
+    atol: 1e-4,
+};
+
+/// `|a - e| <= atol + rtol * |e|`; false when either is NaN.
+fn within(a: f32, e: f32, tol: Tolerance) -> bool {
+    (a - e).abs() <= tol.atol + tol.rtol * e.abs()
+}
 
 /// Compares `actual` with `expected`; the error names the worst element.
 pub fn check_close(what: &str, actual: &[f32], expected: &[f32], tol: Tolerance) -> Result<()> {
     if actual.len() != expected.len() {
-        bail!("{what}: {} elements, expected {}", actual.len(), expected.len());
+        bail!(
+            "{what}: {} elements, expected {}",
+            actual.len(),
+            expected.len()
+        );
     }
     let mut worst: Option<(usize, f32)> = None;
     for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
         let excess = (a - e).abs() - (tol.atol + tol.rtol * e.abs());
-        if !(excess <= 0.0) && worst.is_none_or(|(_, w)| excess > w || excess.is_nan()) {
-            worst = Some((i, if excess.is_nan() { f32::INFINITY } else { excess }));
+        if !within(a, e, tol) && worst.is_none_or(|(_, w)| excess > w || excess.is_nan()) {
+            worst = Some((
+                i,
+                if excess.is_nan() {
+                    f32::INFINITY
+                } else {
+                    excess
+                },
+            ));
         }
     }
     match worst {
         None => Ok(()),
         Some((i, _)) => {
-            let bad = actual.iter().zip(expected).filter(|(a, e)| !((*a - *e).abs() <= tol.atol + tol.rtol * e.abs())).count();
+            let bad = actual
+                .iter()
+                .zip(expected)
+                .filter(|(a, e)| !within(**a, **e, tol))
+                .count();
             bail!(
                 "{what}: {bad} of {} elements off (rtol {}, atol {}); worst at {i}: got {}, expected {}",
                 actual.len(),
@@ -46,7 +69,11 @@ pub fn check_close(what: &str, actual: &[f32], expected: &[f32], tol: Tolerance)
 
 /// Largest `|a - e| / max(|e|, floor)` over the elements.
 pub fn max_rel_err(actual: &[f32], expected: &[f32], floor: f32) -> f32 {
-    actual.iter().zip(expected).map(|(a, e)| (a - e).abs() / e.abs().max(floor)).fold(0.0, f32::max)
+    actual
+        .iter()
+        .zip(expected)
+        .map(|(a, e)| (a - e).abs() / e.abs().max(floor))
+        .fold(0.0, f32::max)
 }
 
 /// Host tensor as f32 elements (error for integer data).
@@ -62,7 +89,11 @@ pub fn run_model(bytes: &[u8], inputs: &[&HostTensor]) -> Result<Vec<Vec<f32>>> 
     let aligned = AlignedBytes::from_slice(bytes);
     let model = Model::from_bytes(aligned.as_slice()).map_err(|e| anyhow!("load: {e}"))?;
     if inputs.len() != model.input_count() {
-        bail!("model takes {} inputs, {} given", model.input_count(), inputs.len());
+        bail!(
+            "model takes {} inputs, {} given",
+            model.input_count(),
+            inputs.len()
+        );
     }
     let mut arena = vec![0u8; model.arena_bytes() + 16];
     let mut session = Session::new(&model, &mut arena).map_err(|e| anyhow!("{e}"))?;
@@ -74,7 +105,10 @@ pub fn run_model(bytes: &[u8], inputs: &[&HostTensor]) -> Result<Vec<Vec<f32>>> 
                 let ids: Vec<i32> = v.iter().map(|&x| x as i32).collect();
                 session.set_input_i32(i, &ids)
             }
-            (_, dt) => bail!("input {i} ('{}'): model takes {dt}, data has another type", info.name),
+            (_, dt) => bail!(
+                "input {i} ('{}'): model takes {dt}, data has another type",
+                info.name
+            ),
         };
         r.map_err(|e| anyhow!("input {i}: {e}"))?;
     }
@@ -83,7 +117,12 @@ pub fn run_model(bytes: &[u8], inputs: &[&HostTensor]) -> Result<Vec<Vec<f32>>> 
         e => anyhow!("{e}"),
     })?;
     (0..model.output_count())
-        .map(|i| session.output_f32(i).map(|y| y.to_vec()).map_err(|e| anyhow!("output {i}: {e}")))
+        .map(|i| {
+            session
+                .output_f32(i)
+                .map(|y| y.to_vec())
+                .map_err(|e| anyhow!("output {i}: {e}"))
+        })
         .collect()
 }
 

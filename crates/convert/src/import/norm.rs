@@ -1,0 +1,152 @@
+//! Normalizations: LayerNormalization (one LayerNorm op; its optional Mean and InvStdDev outputs are
+//! computed by a reduction chain only when used) and BatchNormalization (an affine per channel, which
+//! the folding pass merges into the conv or dense before it).
+use rill_format::{
+    ActKind, ActParams, BinaryKind, DType, LayerNormParams, Op, ReduceKind, UnaryParams,
+};
+
+use super::compute::{emit_binary, emit_reduce, Dest};
+use super::{invalid, unsupported, Ctx, Fail, Importer, NodeResult, Val};
+use crate::consts::{axis, HConst};
+
+pub(crate) fn convert(im: &mut Importer, cx: &Ctx) -> Option<NodeResult> {
+    Some(match cx.op {
+        "LayerNormalization" => layer_norm(im, cx),
+        "BatchNormalization" => batch_norm(im, cx),
+        _ => return None,
+    })
+}
+
+/// `c` broadcast (numpy rules) to exactly `shape`, as f32 values.
+fn expand_to(c: &HConst, shape: &[usize]) -> Result<Vec<f32>, Fail> {
+    let out = crate::consts::broadcast(&c.shape, shape)?;
+    if out != shape {
+        return invalid(format!("{:?} does not broadcast to {shape:?}", c.shape));
+    }
+    let st = crate::consts::broadcast_strides(&c.shape, shape);
+    Ok(crate::consts::index_walk(shape, &[&st])
+        .map(|ix| c.data[ix[0]] as f32)
+        .collect())
+}
+
+fn layer_norm(im: &mut Importer, cx: &Ctx) -> NodeResult {
+    let Val::Act(x) = cx.input(0)?.clone() else {
+        return unsupported("a constant input");
+    };
+    let s = im.g.tensors[x].shape.clone();
+    let ax = axis(cx.attrs().int("axis", -1), s.len())?;
+    let eps = cx.attrs().float("epsilon", 1e-5);
+    let norm_shape = s[ax..].to_vec();
+    let (outer, size): (usize, usize) = (s[..ax].iter().product(), norm_shape.iter().product());
+    let scale = cx.const_input(1, "scale")?;
+    let scale = expand_to(scale, &norm_shape)?;
+    let bias = match cx.opt_const_input(2, "bias")? {
+        Some(b) => Some(expand_to(b, &norm_shape)?),
+        None => None,
+    };
+    let st =
+        im.g.const_f32(format!("{}/scale", cx.name), vec![size], scale);
+    let bt = bias.map(|b| im.g.const_f32(format!("{}/bias", cx.name), vec![size], b));
+    let p = LayerNormParams {
+        outer: outer as u32,
+        size: size as u32,
+        epsilon: eps,
+    };
+    let y = im.out(cx, 0, s.clone(), DType::F32);
+    im.push(
+        cx,
+        Op::LayerNorm(p),
+        vec![Some(x), Some(st), bt],
+        vec![Some(y)],
+        None,
+    );
+    let mut outs = vec![Val::Act(y)];
+    let want_mean = !cx.output_name(1).is_empty();
+    let want_inv = !cx.output_name(2).is_empty();
+    if want_mean || want_inv {
+        let axes: Vec<usize> = (ax..s.len()).collect();
+        let kept: Vec<usize> = s
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| if i >= ax { 1 } else { d })
+            .collect();
+        let mean = im.out(cx, 1, kept.clone(), DType::F32);
+        emit_reduce(im, cx, ReduceKind::Mean, x, &axes, Some(mean))?;
+        outs.push(Val::Act(mean));
+        if want_inv {
+            let d = emit_binary(im, cx, BinaryKind::Sub, x, mean, Dest::Temp("centered"))?;
+            let d2 = emit_binary(im, cx, BinaryKind::Mul, d, d, Dest::Temp("squared"))?;
+            let var = emit_reduce(im, cx, ReduceKind::Mean, d2, &axes, None)?;
+            let e =
+                im.g.const_f32(format!("{}/epsilon", cx.name), vec![], vec![eps]);
+            let ve = emit_binary(im, cx, BinaryKind::Add, var, e, Dest::Temp("var_eps"))?;
+            let sd = im.temp(cx, "std", kept.clone());
+            let n = kept.iter().product::<usize>() as u32;
+            im.push(
+                cx,
+                Op::Unary(UnaryParams {
+                    len: n,
+                    act: ActParams::new(ActKind::Sqrt, 0.0, 0.0),
+                }),
+                vec![Some(ve)],
+                vec![Some(sd)],
+                None,
+            );
+            let inv = im.out(cx, 2, kept, DType::F32);
+            im.push(
+                cx,
+                Op::Unary(UnaryParams {
+                    len: n,
+                    act: ActParams::new(ActKind::Reciprocal, 0.0, 0.0),
+                }),
+                vec![Some(sd)],
+                vec![Some(inv)],
+                None,
+            );
+            outs.push(Val::Act(inv));
+        }
+    }
+    Ok(outs)
+}
+
+fn batch_norm(im: &mut Importer, cx: &Ctx) -> NodeResult {
+    if cx.attrs().int("training_mode", 0) != 0 || !cx.output_name(1).is_empty() {
+        return unsupported("training mode (running statistics outputs)");
+    }
+    let Val::Act(x) = cx.input(0)?.clone() else {
+        return unsupported("a constant input");
+    };
+    let s = im.g.tensors[x].shape.clone();
+    if s.len() < 2 {
+        return invalid(format!("input of shape {s:?} has no channel axis"));
+    }
+    let c = s[1];
+    let eps = cx.attrs().float("epsilon", 1e-5) as f64;
+    let get = |k: usize, what: &str| -> Result<Vec<f64>, Fail> {
+        let v = cx.const_input(k, what)?;
+        if v.len() != c {
+            return invalid(format!("{what} has {} values for {c} channels", v.len()));
+        }
+        Ok(v.data.clone())
+    };
+    let (scale, bias, mean, var) = (
+        get(1, "scale")?,
+        get(2, "bias")?,
+        get(3, "mean")?,
+        get(4, "variance")?,
+    );
+    let mul: Vec<f32> = (0..c)
+        .map(|i| (scale[i] / (var[i] + eps).sqrt()) as f32)
+        .collect();
+    let add: Vec<f32> = (0..c)
+        .map(|i| (bias[i] - mean[i] * scale[i] / (var[i] + eps).sqrt()) as f32)
+        .collect();
+    let mut cshape = vec![c];
+    cshape.extend(std::iter::repeat_n(1, s.len() - 2));
+    let mt =
+        im.g.const_f32(format!("{}/scale", cx.name), cshape.clone(), mul);
+    let at = im.g.const_f32(format!("{}/shift", cx.name), cshape, add);
+    let scaled = emit_binary(im, cx, BinaryKind::Mul, x, mt, Dest::Temp("scaled"))?;
+    let y = emit_binary(im, cx, BinaryKind::Add, scaled, at, Dest::Output(0))?;
+    Ok(vec![Val::Act(y)])
+}

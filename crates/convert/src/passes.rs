@@ -1,0 +1,229 @@
+//! Graph rewrites after import: per-channel affines (BatchNormalization, bias adds, scalings) folded into
+//! the conv or dense before them, activations fused into it, and unused work removed.
+use rill_format::{ActKind, BinaryKind, Op};
+
+use crate::ir::{Data, Graph, TId};
+
+/// Lines for the convert report.
+pub type Log = Vec<String>;
+
+/// Per-channel values of constant `c` (shape `cs`) broadcast against an output of shape `out` whose
+/// channel axis is `ax`; `None` unless the constant varies along that axis only.
+fn per_channel(cs: &[usize], c: &[f32], out: &[usize], ax: usize) -> Option<Vec<f32>> {
+    if cs.len() > out.len() {
+        return None;
+    }
+    let lead = out.len() - cs.len();
+    let mut along = 1;
+    for (i, &d) in cs.iter().enumerate() {
+        let j = i + lead;
+        if j == ax {
+            if d != 1 && d != out[ax] {
+                return None;
+            }
+            along = d;
+        } else if d != 1 {
+            return None;
+        }
+    }
+    Some(
+        (0..out[ax])
+            .map(|ch| c[if along == 1 { 0 } else { ch }])
+            .collect(),
+    )
+}
+
+/// The node writing tensor `t`, if any.
+fn producer(g: &Graph, t: TId) -> Option<usize> {
+    g.nodes.iter().position(|n| n.outputs.contains(&Some(t)))
+}
+
+/// Whether `t` is read by node `user` only and is no graph output.
+fn only_feeds(g: &Graph, t: TId, user: usize) -> bool {
+    let (users, is_out) = g.consumers(t);
+    !is_out
+        && users == [user]
+        && g.nodes[user]
+            .inputs
+            .iter()
+            .flatten()
+            .all(|&i| i == t || g.root(i) != g.root(t))
+}
+
+fn fresh_const(g: &mut Graph, name: String, shape: Vec<usize>, v: Vec<f32>) -> TId {
+    g.const_f32(name, shape, v)
+}
+
+/// Folds `y = conv/dense(x) (*|/|+|-) c` with per-channel constant `c` into the conv or dense.
+pub fn fold_affine(g: &mut Graph, log: &mut Log) {
+    let mut i = 0;
+    while i < g.nodes.len() {
+        if let Some(p_idx) = try_fold_affine(g, i) {
+            let (p, b) = (&g.nodes[p_idx], &g.nodes[i]);
+            log.push(format!(
+                "{} '{}' folded into {} '{}'",
+                b.onnx_op, b.name, p.onnx_op, p.name
+            ));
+            let out = b.outputs[0];
+            g.nodes[p_idx].outputs[0] = out;
+            g.nodes.remove(i);
+        } else {
+            i += 1;
+        }
+    }
+}
+
+fn try_fold_affine(g: &mut Graph, i: usize) -> Option<usize> {
+    let Op::Binary(bp) = g.nodes[i].op else {
+        return None;
+    };
+    let kind = BinaryKind::from_u32(bp.kind)?;
+    let (a, b) = (g.nodes[i].inputs[0]?, g.nodes[i].inputs[1]?);
+    let (act, konst, const_second) = match (
+        g.const_f32_values(a).is_some(),
+        g.const_f32_values(b).is_some(),
+    ) {
+        (false, true) => (a, b, true),
+        (true, false) if matches!(kind, BinaryKind::Add | BinaryKind::Mul) => (b, a, false),
+        _ => return None,
+    };
+    if !const_second && !matches!(kind, BinaryKind::Add | BinaryKind::Mul) {
+        return None;
+    }
+    if !matches!(
+        kind,
+        BinaryKind::Add | BinaryKind::Sub | BinaryKind::Mul | BinaryKind::Div
+    ) {
+        return None;
+    }
+    let p_idx = producer(g, act)?;
+    if !only_feeds(g, act, i) {
+        return None;
+    }
+    let (ax, rows) = match g.nodes[p_idx].op {
+        Op::Conv(c) if c.act.kind == ActKind::Identity as u32 => (1, c.c_out as usize),
+        Op::Dense(d) if d.act.kind == ActKind::Identity as u32 => {
+            (g.tensors[act].shape.len().checked_sub(1)?, d.n as usize)
+        }
+        _ => return None,
+    };
+    let out_shape = g.tensors[act].shape.clone();
+    if out_shape.get(ax) != Some(&rows) || g.tensors[g.nodes[i].outputs[0]?].shape != out_shape {
+        return None;
+    }
+    let cvals = per_channel(
+        &g.tensors[konst].shape,
+        g.const_f32_values(konst)?,
+        &out_shape,
+        ax,
+    )?;
+    let w = g.nodes[p_idx].inputs[1]?;
+    let wv = g.const_f32_values(w)?.to_vec();
+    let bias = match g.nodes[p_idx].inputs.get(2).copied().flatten() {
+        Some(t) => g.const_f32_values(t)?.to_vec(),
+        None => vec![0.0; rows],
+    };
+    let per_row = wv.len() / rows;
+    let (mut wv, mut bias) = (wv, bias);
+    match kind {
+        BinaryKind::Mul | BinaryKind::Div => {
+            for r in 0..rows {
+                let s = if kind == BinaryKind::Mul {
+                    cvals[r]
+                } else {
+                    1.0 / cvals[r]
+                };
+                wv[r * per_row..(r + 1) * per_row]
+                    .iter_mut()
+                    .for_each(|v| *v *= s);
+                bias[r] *= s;
+            }
+        }
+        BinaryKind::Add => bias.iter_mut().zip(&cvals).for_each(|(b, c)| *b += c),
+        _ => bias.iter_mut().zip(&cvals).for_each(|(b, c)| *b -= c),
+    }
+    if matches!(kind, BinaryKind::Mul | BinaryKind::Div) {
+        let (name, shape) = (g.tensors[w].name.clone(), g.tensors[w].shape.clone());
+        let nw = fresh_const(g, format!("{name}*"), shape, wv);
+        g.nodes[p_idx].inputs[1] = Some(nw);
+    }
+    let bname = format!("{}/bias", g.nodes[p_idx].name);
+    let nb = fresh_const(g, bname, vec![rows], bias);
+    if g.nodes[p_idx].inputs.len() < 3 {
+        g.nodes[p_idx].inputs.resize(3, None);
+    }
+    g.nodes[p_idx].inputs[2] = Some(nb);
+    Some(p_idx)
+}
+
+/// Fuses a standalone activation into the conv or dense that feeds it.
+pub fn fuse_activations(g: &mut Graph, log: &mut Log) {
+    let mut i = 0;
+    while i < g.nodes.len() {
+        let fused = (|| {
+            let Op::Unary(u) = g.nodes[i].op else {
+                return None;
+            };
+            ActKind::from_u32(u.act.kind)?;
+            let x = g.nodes[i].inputs[0]?;
+            let p_idx = producer(g, x)?;
+            if !only_feeds(g, x, i) {
+                return None;
+            }
+            match &mut g.nodes[p_idx].op {
+                Op::Conv(c) if c.act.kind == ActKind::Identity as u32 => c.act = u.act,
+                Op::Dense(d) if d.act.kind == ActKind::Identity as u32 => d.act = u.act,
+                _ => return None,
+            }
+            Some(p_idx)
+        })();
+        if let Some(p_idx) = fused {
+            let (p, u) = (&g.nodes[p_idx], &g.nodes[i]);
+            log.push(format!(
+                "{} '{}' fused into {} '{}'",
+                u.onnx_op, u.name, p.onnx_op, p.name
+            ));
+            let out = u.outputs[0];
+            g.nodes[p_idx].outputs[0] = out;
+            g.nodes.remove(i);
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// Drops nodes whose results nobody reads, and optional outputs nobody reads.
+pub fn remove_unused(g: &mut Graph) {
+    let mut used = vec![false; g.tensors.len()];
+    for &o in &g.outputs {
+        used[g.root(o)] = true;
+    }
+    let mut keep = vec![false; g.nodes.len()];
+    for i in (0..g.nodes.len()).rev() {
+        let rnn = matches!(g.nodes[i].op, Op::Rnn(_));
+        let outs: Vec<Option<TId>> = g.nodes[i].outputs.clone();
+        let live = outs.iter().flatten().any(|&t| used[g.root(t)]);
+        if !live {
+            continue;
+        }
+        keep[i] = true;
+        if rnn {
+            for o in g.nodes[i].outputs.iter_mut() {
+                if let Some(t) = *o {
+                    let mut r = t;
+                    while let Data::Alias(b) = g.tensors[r].data {
+                        r = b;
+                    }
+                    if !used[r] {
+                        *o = None;
+                    }
+                }
+            }
+        }
+        for t in g.nodes[i].inputs.iter().flatten() {
+            used[g.root(*t)] = true;
+        }
+    }
+    let mut k = keep.into_iter();
+    g.nodes.retain(|_| k.next().unwrap_or(true));
+}

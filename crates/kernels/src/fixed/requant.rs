@@ -1,0 +1,76 @@
+//! Requantization: `round(acc * M)` for a real multiplier `M = m0 * 2^(shift - 31)` held as a Q31
+//! mantissa `m0` in `[2^30, 2^31)` and a shift, with a single rounding (half away from zero) and
+//! saturation. A single rounding keeps the integer result within 0.5 LSB of the exact product.
+
+/// A positive real multiplier as Q31 mantissa and power-of-two shift: `M = m0 * 2^(shift - 31)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[repr(C)]
+pub struct QMul {
+    pub m0: i32,
+    pub shift: i32,
+}
+
+/// Smallest and largest shifts a multiplier may have: the product `acc * m0` is shifted right by
+/// `31 - shift`, which must stay within `1..=62` bits.
+pub const MIN_SHIFT: i32 = -31;
+pub const MAX_SHIFT: i32 = 30;
+
+/// Represents `real` (finite, >= 0) as a [`QMul`]. Multipliers too small to matter become zero;
+/// too large (> 2^30) or not finite gives `None`. Host-side (convert time) only.
+pub fn quantize_multiplier(real: f64) -> Option<QMul> {
+    if !real.is_finite() || real < 0.0 {
+        return None;
+    }
+    if real == 0.0 {
+        return Some(QMul { m0: 0, shift: 0 });
+    }
+    let (mantissa, exp) = libm::frexp(real); // real = mantissa * 2^exp, mantissa in [0.5, 1)
+    let mut m0 = libm::round(mantissa * (1u64 << 31) as f64) as i64;
+    let mut shift = exp;
+    if m0 == 1i64 << 31 {
+        m0 /= 2;
+        shift += 1;
+    }
+    if shift > MAX_SHIFT {
+        return None;
+    }
+    if shift < MIN_SHIFT {
+        // Below 2^-62 nothing survives the shift: the multiplier is zero for any i32 accumulator.
+        return Some(QMul { m0: 0, shift: 0 });
+    }
+    Some(QMul {
+        m0: m0 as i32,
+        shift,
+    })
+}
+
+/// `round_half_away_from_zero(v / 2^bits)` for `bits` in `1..=62`.
+#[inline(always)]
+fn rounding_shift(v: i64, bits: u32) -> i64 {
+    let half = 1i64 << (bits - 1);
+    if v >= 0 {
+        (v + half) >> bits
+    } else {
+        -((half - v) >> bits)
+    }
+}
+
+/// `acc * M`, rounded half away from zero and saturated to i32.
+#[inline(always)]
+pub fn requantize(acc: i32, m: QMul) -> i32 {
+    let shift = m.shift.clamp(MIN_SHIFT, MAX_SHIFT);
+    let prod = acc as i64 * m.m0 as i64;
+    rounding_shift(prod, (31 - shift) as u32).clamp(i32::MIN as i64, i32::MAX as i64) as i32
+}
+
+/// `acc * M` for 64-bit accumulators (16-bit activation kernels). The mantissa is reduced to Q15 so
+/// the product fits 64 bits for `|acc| < 2^47`; larger accumulators saturate first.
+#[inline(always)]
+pub fn requantize_i64(acc: i64, m: QMul) -> i32 {
+    const LIMIT: i64 = (1 << 47) - 1;
+    let shift = m.shift.clamp(MIN_SHIFT, MAX_SHIFT);
+    let m15 = ((m.m0 as i64) + (1 << 15)) >> 16; // Q15 mantissa, rounded
+    let prod = acc.clamp(-LIMIT, LIMIT) * m15;
+    rounding_shift(prod, (15 - shift).clamp(1, 62) as u32).clamp(i32::MIN as i64, i32::MAX as i64)
+        as i32
+}

@@ -1,0 +1,119 @@
+//! Requantization against exact rational arithmetic (i128), at rounding and saturation edges.
+use super::requant::*;
+
+/// The exact value `acc * m0 / 2^(31 - shift)` rounded half away from zero, in i128.
+fn exact(acc: i64, m: QMul, frac_bits: u32) -> i128 {
+    let _ = frac_bits;
+    let num = acc as i128 * m.m0 as i128;
+    let bits = (31 - m.shift) as u32;
+    let den = 1i128 << bits;
+    let q = num / den;
+    let r = num % den;
+    if 2 * r.abs() >= den {
+        q + num.signum()
+    } else {
+        q
+    }
+}
+
+#[test]
+fn multiplier_represents_the_real_value() {
+    for &real in &[
+        1.0,
+        0.5,
+        0.75,
+        0.1,
+        1e-3,
+        3.9e-7,
+        2.0,
+        1234.5,
+        0.999_999_999_9,
+    ] {
+        let m = quantize_multiplier(real).unwrap();
+        let back = m.m0 as f64 * (2f64).powi(m.shift - 31);
+        assert!(
+            (back - real).abs() <= real * 1e-9,
+            "{real}: {m:?} -> {back}"
+        );
+        assert!(
+            m.m0 >= 1 << 30,
+            "{real}: mantissa {:#x} not normalised",
+            m.m0
+        );
+    }
+    assert_eq!(quantize_multiplier(0.0), Some(QMul { m0: 0, shift: 0 }));
+    assert_eq!(
+        quantize_multiplier(1e-30),
+        Some(QMul { m0: 0, shift: 0 }),
+        "vanishing scale is zero, not an error"
+    );
+    assert_eq!(quantize_multiplier(f64::NAN), None);
+    assert_eq!(quantize_multiplier(f64::INFINITY), None);
+    assert_eq!(quantize_multiplier(-1.0), None);
+    assert_eq!(quantize_multiplier(2f64.powi(31)), None);
+}
+
+#[test]
+fn requantize_rounds_half_away_from_zero() {
+    let half = quantize_multiplier(0.5).unwrap();
+    // Hand-computed: 3 * 0.5 = 1.5 -> 2; -3 * 0.5 = -1.5 -> -2; 1 * 0.5 -> 1; -1 * 0.5 -> -1; 2 * 0.5 = 1.
+    for (acc, want) in [(3, 2), (-3, -2), (1, 1), (-1, -1), (2, 1), (-2, -1), (0, 0)] {
+        assert_eq!(requantize(acc, half), want, "{acc} * 0.5");
+    }
+    let quarter = quantize_multiplier(0.25).unwrap();
+    for (acc, want) in [(1, 0), (2, 1), (-2, -1), (3, 1), (-3, -1), (6, 2), (-6, -2)] {
+        assert_eq!(requantize(acc, quarter), want, "{acc} * 0.25");
+    }
+}
+
+#[test]
+fn requantize_equals_exact_rounding_over_a_sweep() {
+    let mut x: u64 = 0x1234_5678;
+    for _ in 0..200_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let acc = (x as i64 >> 16) as i32;
+        let m = QMul {
+            m0: ((x >> 33) as i32) | (1 << 30),
+            shift: (x % 40) as i32 - 31,
+        };
+        let want = exact(acc as i64, m, 0).clamp(i32::MIN as i128, i32::MAX as i128) as i32;
+        assert_eq!(requantize(acc, m), want, "acc {acc} m {m:?}");
+    }
+}
+
+#[test]
+fn requantize_saturates_instead_of_wrapping() {
+    let big = quantize_multiplier(1024.0).unwrap();
+    assert_eq!(requantize(i32::MAX, big), i32::MAX);
+    assert_eq!(requantize(i32::MIN, big), i32::MIN);
+    let one = QMul {
+        m0: i32::MAX,
+        shift: 1,
+    }; // ~2.0
+    assert_eq!(requantize(i32::MIN, one), i32::MIN);
+}
+
+#[test]
+fn requantize_i64_matches_exact_within_the_q15_mantissa() {
+    for &(acc, real) in &[
+        (1i64 << 40, 1e-6),
+        (-(1i64 << 35), 3.3e-5),
+        (123_456_789, 0.001),
+        (-7, 0.5),
+    ] {
+        let m = quantize_multiplier(real).unwrap();
+        let got = requantize_i64(acc, m) as f64;
+        let want = acc as f64 * real;
+        // Q15 mantissa: relative error <= 2^-15, plus the final half-LSB rounding.
+        assert!(
+            (got - want).abs() <= want.abs() * 2f64.powi(-15) + 0.5 + 1e-9,
+            "{acc} * {real}: {got} vs {want}"
+        );
+    }
+    assert_eq!(
+        requantize_i64(i64::MAX, quantize_multiplier(1.0).unwrap()),
+        i32::MAX
+    );
+}

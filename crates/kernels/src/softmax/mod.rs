@@ -1,0 +1,9 @@
+//! Softmax and log-softmax over the middle axis of x viewed as `[outer, axis_len, inner]`,
+//! numerically stable (the maximum is subtracted before exponentiating):
+//! `y = exp(x - max) / sum exp(x - max)`, or with `log = 1`, `y = x - max - log(sum exp(x - max))`.
+//!
+//! Lengths, exactly: x and y `outer*axis_len*inner`. Errors: `log` not 0/1, overflow, lengths.
+pub mod float;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,158 @@
+//! Checks and small helpers shared by the kernels: sizes with overflow detection, slice lengths,
+//! flags, and the in-bounds taps of a sliding window.
+use crate::KernelError;
+
+// Parameters are u32 and every supported target has a usize of at least 32 bits: `as usize` is lossless.
+const _: () = assert!(usize::BITS >= 32);
+
+#[inline(always)]
+pub(crate) fn us(v: u32) -> usize {
+    v as usize
+}
+
+pub(crate) fn mul(a: usize, b: usize, what: &'static str) -> Result<usize, KernelError> {
+    a.checked_mul(b).ok_or(KernelError::Overflow { what })
+}
+
+pub(crate) fn add(a: usize, b: usize, what: &'static str) -> Result<usize, KernelError> {
+    a.checked_add(b).ok_or(KernelError::Overflow { what })
+}
+
+pub(crate) fn product(dims: &[usize], what: &'static str) -> Result<usize, KernelError> {
+    dims.iter().try_fold(1, |acc, &d| mul(acc, d, what))
+}
+
+pub(crate) fn exact(what: &'static str, expected: usize, actual: usize) -> Result<(), KernelError> {
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(KernelError::Length {
+            what,
+            expected,
+            actual,
+        })
+    }
+}
+
+pub(crate) fn at_least(
+    what: &'static str,
+    expected: usize,
+    actual: usize,
+) -> Result<(), KernelError> {
+    if actual >= expected {
+        Ok(())
+    } else {
+        Err(KernelError::Length {
+            what,
+            expected,
+            actual,
+        })
+    }
+}
+
+pub(crate) fn nonzero(v: u32, what: &'static str) -> Result<usize, KernelError> {
+    if v == 0 {
+        Err(KernelError::BadParam { what })
+    } else {
+        Ok(us(v))
+    }
+}
+
+pub(crate) fn flag(v: u32, what: &'static str) -> Result<bool, KernelError> {
+    match v {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(KernelError::BadParam { what }),
+    }
+}
+
+pub(crate) fn rank(v: u32, max: usize, what: &'static str) -> Result<usize, KernelError> {
+    let r = us(v);
+    if r > max {
+        Err(KernelError::BadParam { what })
+    } else {
+        Ok(r)
+    }
+}
+
+/// Elements a strided view needs: one past the furthest element of the last contiguous `block`,
+/// `block + sum (shape[i] - 1) * strides[i]`; 0 when the view is empty.
+pub(crate) fn extent(
+    shape: &[usize],
+    strides: &[usize],
+    block: usize,
+    what: &'static str,
+) -> Result<usize, KernelError> {
+    if block == 0 || shape.contains(&0) {
+        return Ok(0);
+    }
+    shape
+        .iter()
+        .zip(strides)
+        .try_fold(block, |acc, (&n, &s)| add(acc, mul(n - 1, s, what)?, what))
+}
+
+/// Offset of row-major index `flat` of `shape` in a view with `strides`; every dimension must be
+/// nonzero (the caller iterates a nonempty output) and the result within the view's [`extent`].
+#[inline]
+pub(crate) fn offset(mut flat: usize, shape: &[usize], strides: &[usize]) -> usize {
+    let mut off = 0;
+    for (&n, &s) in shape.iter().zip(strides).rev() {
+        off += (flat % n) * s;
+        flat /= n;
+    }
+    off
+}
+
+/// The taps `lo..hi` of a window of `k` taps whose input position `o * stride + tap * dil - pad` lies
+/// inside `0..len`, and `first`, the input position of tap `lo`. Iterating only these taps bounds the
+/// work by the input size whatever the window size, and keeps every position computation in range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Taps {
+    pub lo: usize,
+    pub hi: usize,
+    pub first: usize,
+}
+
+impl Taps {
+    /// `stride` and `dil` must be nonzero.
+    pub(crate) fn new(o: usize, stride: u32, dil: u32, pad: u32, len: u32, k: u32) -> Taps {
+        // u64: o < 2^32 and stride < 2^32, so the window start fits; positions below stay < 2^34.
+        let start = o as u64 * u64::from(stride);
+        let (dil, pad) = (u64::from(dil), u64::from(pad));
+        let end = pad + u64::from(len);
+        let lo = if start >= pad {
+            0
+        } else {
+            (pad - start).div_ceil(dil)
+        };
+        let hi = if start >= end {
+            0
+        } else {
+            (end - start).div_ceil(dil)
+        }
+        .min(u64::from(k));
+        if lo >= hi {
+            return Taps {
+                lo: 0,
+                hi: 0,
+                first: 0,
+            };
+        }
+        let first = start + lo * dil - pad;
+        Taps {
+            lo: lo as usize,
+            hi: hi as usize,
+            first: first as usize,
+        }
+    }
+
+    pub(crate) fn count(self) -> usize {
+        self.hi - self.lo
+    }
+}
+
+#[inline]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).fold(0.0, |acc, (x, y)| acc + x * y)
+}
