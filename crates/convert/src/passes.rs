@@ -60,10 +60,14 @@ pub fn fold_affine(g: &mut Graph, log: &mut Log) {
     while i < g.nodes.len() {
         if let Some(p_idx) = try_fold_affine(g, i) {
             let (p, b) = (&g.nodes[p_idx], &g.nodes[i]);
-            log.push(format!(
+            let line = format!(
                 "{} '{}' folded into {} '{}'",
                 b.onnx_op, b.name, p.onnx_op, p.name
-            ));
+            );
+            // A BatchNormalization is a multiply and an add: one line for both.
+            if log.last() != Some(&line) {
+                log.push(line);
+            }
             let out = b.outputs[0];
             g.nodes[p_idx].outputs[0] = out;
             g.nodes.remove(i);

@@ -5,7 +5,7 @@ use rill_format::{
     PoolKind, PoolParams, ReduceKind, ReduceParams, SoftmaxParams, UnaryParams, MAX_RANK,
 };
 
-use super::{invalid, unsupported, Ctx, Fail, Importer, NodeResult, Val};
+use super::{invalid, unsupported, Ctx, Fail, Importer, NodeResult, PadView, Val};
 use crate::consts::{self, axis, broadcast, broadcast_strides, HConst};
 
 pub(crate) fn convert(im: &mut Importer, cx: &Ctx) -> Option<NodeResult> {
@@ -213,7 +213,13 @@ struct Axis {
 }
 
 /// Resolves auto_pad / pads / ceil_mode into per-axis geometry (1 or 2 spatial axes).
-fn window(cx: &Ctx, spatial: &[usize], kernel: &[usize], ceil: bool) -> Result<Vec<Axis>, Fail> {
+fn window(
+    cx: &Ctx,
+    spatial: &[usize],
+    kernel: &[usize],
+    ceil: bool,
+    extra: Option<&PadView>,
+) -> Result<Vec<Axis>, Fail> {
     let a = cx.attrs();
     let n = spatial.len();
     let get = |name: &str, d: usize| -> Result<Vec<usize>, Fail> {
@@ -242,7 +248,12 @@ fn window(cx: &Ctx, spatial: &[usize], kernel: &[usize], ceil: bool) -> Result<V
     for i in 0..n {
         let span = (kernel[i] - 1) * dils[i] + 1;
         let (pb, pe) = match auto.as_str() {
-            "NOTSET" => (pads[i], pads[i + n]),
+            "NOTSET" => match extra {
+                // The padded view's spatial axes start at 2 (N, C first).
+                Some(p) => (pads[i] + p.begin[i + 2], pads[i + n] + p.end[i + 2]),
+                None => (pads[i], pads[i + n]),
+            },
+            _ if extra.is_some() => return unsupported("a Pad before a conv with auto_pad"),
             "VALID" => (0, 0),
             "SAME_UPPER" | "SAME_LOWER" => {
                 let out = spatial[i].div_ceil(strides[i]);
@@ -301,8 +312,15 @@ fn hw(axes: &[Axis]) -> (Axis, Axis) {
 }
 
 fn conv(im: &mut Importer, cx: &Ctx) -> NodeResult {
-    let x = act_input(cx, 0)?;
+    let padded = act_input(cx, 0)?;
+    let pad = im.padded.get(&padded).cloned();
+    let x = pad.as_ref().map_or(padded, |p| p.src);
     let xs = im.g.tensors[x].shape.clone();
+    if let Some(p) = &pad {
+        if p.begin.len() != xs.len() || p.begin[..2].iter().chain(&p.end[..2]).any(|&v| v != 0) {
+            return unsupported(format!("Pad '{}' pads the batch or channel axis", p.node));
+        }
+    }
     if !(3..=4).contains(&xs.len()) {
         return unsupported(format!("Conv on rank {} (1-D and 2-D only)", xs.len()));
     }
@@ -324,7 +342,7 @@ fn conv(im: &mut Importer, cx: &Ctx) -> NodeResult {
             ));
         }
     }
-    let axes = window(cx, &xs[2..], &kernel, false)?;
+    let axes = window(cx, &xs[2..], &kernel, false, pad.as_ref())?;
     let (h, wd) = hw(&axes);
     let p = ConvParams {
         batch: u32s(xs[0])?,
@@ -412,7 +430,7 @@ fn pool(im: &mut Importer, cx: &Ctx) -> NodeResult {
         if cx.attrs().int("storage_order", 0) != 0 {
             return unsupported("storage_order = 1");
         }
-        window(cx, spatial, &ks, cx.attrs().int("ceil_mode", 0) != 0)?
+        window(cx, spatial, &ks, cx.attrs().int("ceil_mode", 0) != 0, None)?
     };
     let (h, w) = hw(&axes);
     let p = PoolParams {

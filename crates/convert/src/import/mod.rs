@@ -121,7 +121,18 @@ pub(crate) struct Importer {
     vals: HashMap<String, Val>,
     /// IR constants made from named ONNX values, so a weight used twice is stored once.
     const_ids: HashMap<String, TId>,
+    /// Zero-padded views of activations, never materialized: the conv reading one absorbs the padding.
+    pub padded: HashMap<TId, PadView>,
     pub warnings: Vec<String>,
+}
+
+/// An activation `src` zero-padded by `begin`/`end` elements per axis (the output of a Pad node).
+#[derive(Clone, Debug)]
+pub(crate) struct PadView {
+    pub src: TId,
+    pub begin: Vec<usize>,
+    pub end: Vec<usize>,
+    pub node: String,
 }
 
 impl Importer {
@@ -296,6 +307,7 @@ pub(crate) fn import(
         g: Graph::default(),
         vals: HashMap::new(),
         const_ids: HashMap::new(),
+        padded: HashMap::new(),
         warnings: vec![],
     };
     for init in &graph.initializer {
@@ -411,6 +423,31 @@ pub(crate) fn import(
                 im.vals
                     .insert(out.clone(), outs.get(k).cloned().unwrap_or(Val::Unknown));
             }
+        }
+    }
+    for node in &im.g.nodes {
+        for t in node.inputs.iter().flatten() {
+            if let Some(p) = im.padded.get(t) {
+                issues.push(NodeIssue {
+                    node: p.node.clone(),
+                    op: "Pad".into(),
+                    opset,
+                    reason: Some(format!(
+                        "it feeds {} '{}'; Rill folds a zero Pad only into the Conv that reads it",
+                        node.onnx_op, node.name
+                    )),
+                });
+            }
+        }
+    }
+    for &t in &im.g.outputs {
+        if let Some(p) = im.padded.get(&t) {
+            issues.push(NodeIssue {
+                node: p.node.clone(),
+                op: "Pad".into(),
+                opset,
+                reason: Some("its result is a graph output".into()),
+            });
         }
     }
     if !issues.is_empty() {

@@ -3,7 +3,7 @@
 //! Expand), and Gather becomes the Gather op. Shape arithmetic on constants is folded here too.
 use rill_format::{CopyParams, DType, GatherParams, Op, MAX_RANK};
 
-use super::{invalid, unsupported, Ctx, Fail, Importer, NodeResult, Val};
+use super::{invalid, unsupported, Ctx, Fail, Importer, NodeResult, PadView, Val};
 use crate::consts::{self, axis, broadcast, CType, HConst};
 use crate::proto;
 
@@ -246,6 +246,7 @@ pub(crate) fn convert(im: &mut Importer, cx: &Ctx) -> Option<NodeResult> {
         "Gather" => gather(im, cx),
         "ConstantOfShape" => constant_of_shape(cx),
         "Range" => range(cx),
+        "Pad" => pad(im, cx),
         _ => return None,
     })
 }
@@ -665,4 +666,81 @@ fn range(cx: &Ctx) -> NodeResult {
         s.ty,
         (0..n).map(|i| start + i as f64 * d).collect(),
     ))])
+}
+
+/// Zero padding of an activation becomes a view that the following Conv absorbs into its own padding;
+/// padding of a constant is evaluated.
+fn pad(im: &mut Importer, cx: &Ctx) -> NodeResult {
+    let v = cx.input(0)?.clone();
+    let s = im.shape(&v)?;
+    let mode = cx
+        .attrs()
+        .string("mode")
+        .unwrap_or_else(|| "constant".into());
+    let (pads, value, axes) = if cx.opset < 11 {
+        let p = cx.attrs().ints("pads").unwrap_or(&[]).to_vec();
+        (p, cx.attrs().float("value", 0.0) as f64, None)
+    } else {
+        let p = cx.const_input(1, "pads")?.ints();
+        let value = cx
+            .opt_const_input(2, "constant value")?
+            .and_then(|c| c.data.first().copied())
+            .unwrap_or(0.0);
+        let axes = cx.opt_const_input(3, "axes")?.map(|c| c.ints());
+        (p, value, axes)
+    };
+    let axes: Vec<usize> = match axes {
+        Some(a) => a
+            .iter()
+            .map(|&x| axis(x, s.len()))
+            .collect::<Result<_, _>>()?,
+        None => (0..s.len()).collect(),
+    };
+    if pads.len() != 2 * axes.len() {
+        return invalid(format!("{} pads for {} axes", pads.len(), axes.len()));
+    }
+    if pads.iter().any(|&p| p < 0) {
+        return unsupported("negative pads (cropping)");
+    }
+    let (mut begin, mut end) = (vec![0usize; s.len()], vec![0usize; s.len()]);
+    for (k, &a) in axes.iter().enumerate() {
+        begin[a] = pads[k] as usize;
+        end[a] = pads[k + axes.len()] as usize;
+    }
+    let out: Vec<usize> = (0..s.len()).map(|i| s[i] + begin[i] + end[i]).collect();
+    match &v {
+        Val::Const(c) if mode == "constant" => {
+            let mut data = vec![value; consts::numel(&out)];
+            let ost = consts::strides(&out);
+            let ist = consts::strides(&s);
+            for i in 0..c.data.len() {
+                // Row-major position of element i, shifted by the leading padding.
+                let mut rem = i;
+                let mut o = 0;
+                for (d, st) in ist.iter().enumerate() {
+                    o += (rem / st + begin[d]) * ost[d];
+                    rem %= st;
+                }
+                data[o] = c.data[i];
+            }
+            Ok(vec![Val::Const(HConst::new(out, c.ty, data))])
+        }
+        Val::Act(t) if mode == "constant" && value == 0.0 => {
+            let y = im.out(cx, 0, out, im.g.tensors[*t].dtype);
+            im.padded.insert(
+                y,
+                PadView {
+                    src: *t,
+                    begin,
+                    end,
+                    node: cx.name.clone(),
+                },
+            );
+            Ok(vec![Val::Act(y)])
+        }
+        Val::Act(_) if mode == "constant" => unsupported(format!(
+            "padding an activation with {value} (only zero padding folds into a conv)"
+        )),
+        _ => unsupported(format!("mode '{mode}'")),
+    }
 }

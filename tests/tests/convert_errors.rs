@@ -1,0 +1,334 @@
+//! What `convert` says about models it cannot convert: every unsupported node at once, named with its
+//! op type and opset; symbolic dimensions; malformed nodes. The models are built here as ONNX protobuf,
+//! so each test states exactly what it feeds the converter.
+use prost::Message;
+use rill_convert::{convert_bytes, ConvertError, ConvertOptions};
+use tract_onnx::pb;
+
+const FLOAT: i32 = 1;
+const DOUBLE: i32 = 11;
+
+fn value(name: &str, elem: i32, dims: &[Result<i64, &str>]) -> pb::ValueInfoProto {
+    use pb::tensor_shape_proto::{dimension::Value, Dimension};
+    let dim = dims
+        .iter()
+        .map(|d| Dimension {
+            value: Some(match d {
+                Ok(v) => Value::DimValue(*v),
+                Err(p) => Value::DimParam((*p).to_owned()),
+            }),
+            ..Default::default()
+        })
+        .collect();
+    pb::ValueInfoProto {
+        name: name.into(),
+        r#type: Some(pb::TypeProto {
+            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                elem_type: elem,
+                shape: Some(pb::TensorShapeProto { dim }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> pb::NodeProto {
+    pb::NodeProto {
+        op_type: op.into(),
+        name: name.into(),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: outputs.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+fn floats(name: &str, dims: &[i64], v: &[f32]) -> pb::TensorProto {
+    pb::TensorProto {
+        name: name.into(),
+        dims: dims.to_vec(),
+        data_type: FLOAT,
+        float_data: v.to_vec(),
+        ..Default::default()
+    }
+}
+
+fn model(
+    opset: i64,
+    nodes: Vec<pb::NodeProto>,
+    inputs: Vec<pb::ValueInfoProto>,
+    outputs: Vec<pb::ValueInfoProto>,
+    inits: Vec<pb::TensorProto>,
+) -> Vec<u8> {
+    pb::ModelProto {
+        ir_version: 8,
+        opset_import: vec![pb::OperatorSetIdProto {
+            domain: String::new(),
+            version: opset,
+        }],
+        graph: Some(pb::GraphProto {
+            name: "g".into(),
+            node: nodes,
+            input: inputs,
+            output: outputs,
+            initializer: inits,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+fn convert_err(bytes: &[u8], opts: &ConvertOptions) -> ConvertError {
+    match convert_bytes(bytes, opts) {
+        Ok(_) => panic!("conversion should fail"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn every_unsupported_node_is_listed_with_op_and_opset() {
+    let bytes = model(
+        17,
+        vec![
+            node("Einsum", "/attn/Einsum", &["x", "x"], &["e"]),
+            node("Relu", "/relu", &["x"], &["r"]),
+            node("Erf", "/gelu/Erf", &["r"], &["f"]),
+            // Downstream of a failed node: not reported again.
+            node("Add", "/add", &["e", "f"], &["y"]),
+        ],
+        vec![value("x", FLOAT, &[Ok(1), Ok(4)])],
+        vec![value("y", FLOAT, &[Ok(1), Ok(4)])],
+        vec![],
+    );
+    let e = convert_err(&bytes, &ConvertOptions::default());
+    let ConvertError::Nodes(issues) = &e else {
+        panic!("expected node issues, got {e}")
+    };
+    assert_eq!(issues.len(), 2, "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("unsupported op 'Einsum' at node '/attn/Einsum' (opset 17)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("unsupported op 'Erf' at node '/gelu/Erf' (opset 17)"),
+        "{text}"
+    );
+    assert!(text.starts_with("2 nodes cannot be converted"), "{text}");
+}
+
+#[test]
+fn a_symbolic_time_axis_needs_an_input_shape_and_then_converts() {
+    let bytes = model(
+        17,
+        vec![node("Relu", "/relu", &["x"], &["y"])],
+        vec![value("x", FLOAT, &[Err("batch"), Err("time"), Ok(3)])],
+        vec![value("y", FLOAT, &[Err("batch"), Err("time"), Ok(3)])],
+        vec![],
+    );
+    let e = convert_err(&bytes, &ConvertOptions::default()).to_string();
+    assert!(
+        e.contains("'x'") && e.contains("'time'") && e.contains("--input-shape"),
+        "{e}"
+    );
+
+    let opts = ConvertOptions {
+        input_shapes: vec![("x".into(), vec![1, 5, 3])],
+        ..Default::default()
+    };
+    let converted = convert_bytes(&bytes, &opts).expect("converts with the shape given");
+    let x: Vec<f32> = (0..15).map(|i| i as f32 - 7.0).collect();
+    let input = rill_convert::tensor::HostTensor::f32(vec![1, 5, 3], x.clone());
+    let y = rill_testkit::run_model(&converted.bytes, &[&input]).unwrap();
+    assert_eq!(y[0], x.iter().map(|v| v.max(0.0)).collect::<Vec<_>>());
+
+    let wrong = ConvertOptions {
+        input_shapes: vec![("x".into(), vec![1, 5, 4])],
+        ..Default::default()
+    };
+    let e = convert_err(&bytes, &wrong).to_string();
+    assert!(e.contains("dimension 2 is fixed to 3"), "{e}");
+    let unknown = ConvertOptions {
+        input_shapes: vec![("z".into(), vec![1])],
+        ..Default::default()
+    };
+    let e = convert_err(&bytes, &unknown).to_string();
+    assert!(e.contains("'z'") && e.contains("x"), "{e}");
+}
+
+#[test]
+fn conv_weights_computed_at_run_time_are_refused_by_name() {
+    let bytes = model(
+        17,
+        vec![node("Conv", "/conv", &["x", "w"], &["y"])],
+        vec![
+            value("x", FLOAT, &[Ok(1), Ok(2), Ok(8)]),
+            value("w", FLOAT, &[Ok(4), Ok(2), Ok(3)]),
+        ],
+        vec![value("y", FLOAT, &[Ok(1), Ok(4), Ok(6)])],
+        vec![],
+    );
+    let e = convert_err(&bytes, &ConvertOptions::default()).to_string();
+    assert!(
+        e.contains("Conv at node '/conv'") && e.contains("weights"),
+        "{e}"
+    );
+}
+
+#[test]
+fn malformed_nodes_and_inputs_are_named() {
+    // A Reshape to a size that does not match.
+    let bytes = model(
+        17,
+        vec![node("Reshape", "/reshape", &["x", "s"], &["y"])],
+        vec![value("x", FLOAT, &[Ok(2), Ok(3)])],
+        vec![value("y", FLOAT, &[Ok(4), Ok(2)])],
+        vec![pb::TensorProto {
+            name: "s".into(),
+            dims: vec![2],
+            data_type: 7,
+            int64_data: vec![4, 2],
+            ..Default::default()
+        }],
+    );
+    let e = convert_err(&bytes, &ConvertOptions::default()).to_string();
+    assert!(e.contains("'/reshape'") && e.contains("[2, 3]"), "{e}");
+
+    // float64 graph inputs are not silently narrowed.
+    let bytes = model(
+        17,
+        vec![node("Relu", "/relu", &["x"], &["y"])],
+        vec![value("x", DOUBLE, &[Ok(2)])],
+        vec![value("y", DOUBLE, &[Ok(2)])],
+        vec![],
+    );
+    let e = convert_err(&bytes, &ConvertOptions::default()).to_string();
+    assert!(e.contains("'x'") && e.contains("float64"), "{e}");
+
+    // A Gemm whose inner sizes disagree.
+    let bytes = model(
+        17,
+        vec![node("Gemm", "/fc", &["x", "w"], &["y"])],
+        vec![value("x", FLOAT, &[Ok(1), Ok(3)])],
+        vec![value("y", FLOAT, &[Ok(1), Ok(2)])],
+        vec![floats("w", &[4, 2], &[0.0; 8])],
+    );
+    let e = convert_err(&bytes, &ConvertOptions::default()).to_string();
+    assert!(
+        e.contains("'/fc'") && e.contains("inner sizes differ"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bytes_that_are_not_onnx_are_a_parse_error() {
+    let e = convert_err(
+        b"\x08\x07definitely not a model",
+        &ConvertOptions::default(),
+    );
+    assert!(
+        matches!(e, ConvertError::Parse(_) | ConvertError::Model(_)),
+        "{e}"
+    );
+    let e = convert_err(&[], &ConvertOptions::default());
+    assert!(e.to_string().contains("no graph"), "{e}");
+}
+
+#[test]
+fn batchnorm_and_activation_fold_into_the_conv_and_keep_its_values() {
+    // y = relu(BN(conv(x))) with hand-picked numbers: one output channel, kernel [1, 2].
+    let bytes = model(
+        17,
+        vec![
+            node("Conv", "/conv", &["x", "w", "b"], &["c"]),
+            node(
+                "BatchNormalization",
+                "/bn",
+                &["c", "s", "bb", "m", "v"],
+                &["n"],
+            ),
+            node("Relu", "/relu", &["n"], &["y"]),
+        ],
+        vec![value("x", FLOAT, &[Ok(1), Ok(1), Ok(3)])],
+        vec![value("y", FLOAT, &[Ok(1), Ok(1), Ok(2)])],
+        vec![
+            floats("w", &[1, 1, 2], &[1.0, -1.0]),
+            floats("b", &[1], &[0.5]),
+            floats("s", &[1], &[2.0]),
+            floats("bb", &[1], &[1.0]),
+            floats("m", &[1], &[0.5]),
+            floats("v", &[1], &[4.0 - 1e-5]),
+        ],
+    );
+    let converted = convert_bytes(&bytes, &ConvertOptions::default()).unwrap();
+    assert_eq!(
+        converted.report.ops_after, 1,
+        "{:?}",
+        converted.report.folded
+    );
+    assert_eq!(
+        converted.report.folded.len(),
+        2,
+        "{:?}",
+        converted.report.folded
+    );
+    // conv: [1-4, 4-2] + 0.5 = [-2.5, 2.5]; BN: (c - 0.5) * 2 / 2 + 1 = [-2, 3]; relu: [0, 3].
+    let x = rill_convert::tensor::HostTensor::f32(vec![1, 1, 3], vec![1.0, 4.0, 2.0]);
+    let y = rill_testkit::run_model(&converted.bytes, &[&x]).unwrap();
+    assert!(
+        (y[0][0] - 0.0).abs() < 1e-6 && (y[0][1] - 3.0).abs() < 1e-5,
+        "{:?}",
+        y[0]
+    );
+}
+
+fn ints(name: &str, v: &[i64]) -> pb::TensorProto {
+    pb::TensorProto {
+        name: name.into(),
+        dims: vec![v.len() as i64],
+        data_type: 7,
+        int64_data: v.to_vec(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_causal_zero_pad_folds_into_the_conv() {
+    // F.pad(x, (2, 0)) then a kernel-3 conv: y[t] = x[t-2] + 2 x[t-1] + 3 x[t], x[<0] = 0.
+    let bytes = model(
+        17,
+        vec![
+            node("Pad", "/pad", &["x", "p"], &["xp"]),
+            node("Conv", "/conv", &["xp", "w"], &["y"]),
+        ],
+        vec![value("x", FLOAT, &[Ok(1), Ok(1), Ok(4)])],
+        vec![value("y", FLOAT, &[Ok(1), Ok(1), Ok(4)])],
+        vec![
+            ints("p", &[0, 0, 2, 0, 0, 0]),
+            floats("w", &[1, 1, 3], &[1.0, 2.0, 3.0]),
+        ],
+    );
+    let converted = convert_bytes(&bytes, &ConvertOptions::default()).unwrap();
+    assert_eq!(converted.report.ops_after, 1);
+    let x = rill_convert::tensor::HostTensor::f32(vec![1, 1, 4], vec![1.0, 10.0, 100.0, 1000.0]);
+    let y = rill_testkit::run_model(&converted.bytes, &[&x]).unwrap();
+    assert_eq!(y[0], vec![3.0, 32.0, 321.0, 3210.0]);
+
+    // A pad feeding anything but a conv is named, with its consumer.
+    let bytes = model(
+        17,
+        vec![
+            node("Pad", "/pad", &["x", "p"], &["xp"]),
+            node("Relu", "/relu", &["xp"], &["y"]),
+        ],
+        vec![value("x", FLOAT, &[Ok(1), Ok(1), Ok(4)])],
+        vec![value("y", FLOAT, &[Ok(1), Ok(1), Ok(6)])],
+        vec![ints("p", &[0, 0, 2, 0, 0, 0])],
+    );
+    let e = convert_err(&bytes, &ConvertOptions::default()).to_string();
+    assert!(
+        e.contains("Pad at node '/pad'") && e.contains("Relu '/relu'"),
+        "{e}"
+    );
+}
