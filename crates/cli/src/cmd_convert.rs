@@ -54,9 +54,13 @@ fn parse_shape(s: &str) -> Result<(String, Vec<usize>)> {
 
 pub fn run(a: Args) -> Result<()> {
     if !matches!(a.precision, Precision::F32) {
+        // The spelling the user typed ("int8"), not the Rust variant name ("Int8").
+        let name = a
+            .precision
+            .to_possible_value()
+            .map_or_else(|| format!("{:?}", a.precision), |v| v.get_name().to_owned());
         bail!(
-            "--precision {:?} is not available in this build: fixed-point conversion needs calibration support, which is not implemented yet; use --precision f32",
-            a.precision
+            "--precision {name} is not available in this build: fixed-point conversion needs calibration support, which is not implemented yet; use --precision f32"
         );
     }
     if a.output.exists() && !a.force {

@@ -212,7 +212,10 @@ pub fn run(a: Args) -> Result<()> {
     } else {
         tensor::npy_bytes(&named[0].1).map_err(|e| anyhow!("{e}"))?
     };
-    files::write_atomic(&a.output, &bytes, &[&a.model, &a.input])?;
+    // The reference is an input too: writing over it would also make the comparison vacuous.
+    let mut protected = vec![a.model.as_path(), a.input.as_path()];
+    protected.extend(a.compare.as_deref());
+    files::write_atomic(&a.output, &bytes, &protected)?;
     if let Some(reference) = &a.compare {
         if let Some((
             _,

@@ -161,16 +161,25 @@ fn grow(rf: (u64, u64), k: u32, dil: u32, stride: u32) -> (u64, u64) {
     (rf.0 + (k_eff - 1) * rf.1, rf.1 * stride.max(1) as u64)
 }
 
-fn receptive_field(model: &Model, n_tensors: usize) -> ReceptiveField {
+fn receptive_field(model: &Model) -> ReceptiveField {
     let file = model.file();
     let start = Rf {
         h: (1, 1),
         w: (1, 1),
         whole: None,
     };
-    let mut rf: Vec<Option<Rf>> = vec![None; n_tensors];
+    // Keyed by arena region, not tensor: an alias (Reshape, Squeeze, ...) is another tensor record on
+    // the same bytes, and what an op reads is whatever was last written there.
+    let region = |t: u32| {
+        file.tensor(t as usize)
+            .filter(|i| i.storage != rill_format::Storage::Const)
+            .map(|i| (i.offset, i.size))
+    };
+    let mut rf: std::collections::HashMap<(usize, usize), Rf> = std::collections::HashMap::new();
     for &t in file.inputs() {
-        rf[t as usize] = Some(start);
+        if let Some(r) = region(t) {
+            rf.insert(r, start);
+        }
     }
     let mut any_2d = false;
     for i in 0..file.ops.len() {
@@ -179,7 +188,7 @@ fn receptive_field(model: &Model, n_tensors: usize) -> ReceptiveField {
             .inputs
             .iter()
             .filter(|&&t| t != NONE)
-            .filter_map(|&t| rf.get(t as usize).copied().flatten())
+            .filter_map(|&t| region(t).and_then(|r| rf.get(&r).copied()))
             .collect();
         let Some(first) = ins.first().copied() else {
             continue;
@@ -220,15 +229,15 @@ fn receptive_field(model: &Model, n_tensors: usize) -> ReceptiveField {
             _ => merged,
         };
         for &t in v.outputs {
-            if let Some(slot) = rf.get_mut(t as usize) {
-                *slot = Some(out);
+            if let Some(r) = region(t) {
+                rf.insert(r, out);
             }
         }
     }
     let out = file
         .outputs()
         .first()
-        .and_then(|&t| rf.get(t as usize).copied().flatten())
+        .and_then(|&t| region(t).and_then(|r| rf.get(&r).copied()))
         .unwrap_or(start);
     match out.whole {
         Some(why) => ReceptiveField::Whole(why),
@@ -301,7 +310,7 @@ impl Summary {
             outputs: io_list(&model, file.outputs()),
             producer: file.string(file.graph.producer).to_owned(),
             source: file.string(file.graph.source).to_owned(),
-            receptive_field: receptive_field(&model, file.tensors.len()),
+            receptive_field: receptive_field(&model),
             layers,
         })
     }

@@ -103,7 +103,7 @@ impl core::fmt::Display for Error {
             Error::NoSuchInput { index, count } => write!(f, "no input #{index}: the model has {count}"),
             Error::NoSuchOutput { index, count } => write!(f, "no output #{index}: the model has {count}"),
             Error::WrongDType { index, expected, found } => {
-                write!(f, "tensor #{index} holds {found}, not {expected}")
+                write!(f, "input/output #{index} holds {found}, not {expected}")
             }
             Error::WrongLength { index, expected, actual } => {
                 write!(f, "input/output #{index} takes {expected} elements, got {actual}")
@@ -131,7 +131,7 @@ impl defmt::Format for Error {
             Error::NoSuchInput { index, .. } => defmt::write!(f, "no input #{=usize}", index),
             Error::NoSuchOutput { index, .. } => defmt::write!(f, "no output #{=usize}", index),
             Error::WrongDType { index, .. } => {
-                defmt::write!(f, "tensor #{=usize}: wrong dtype", index)
+                defmt::write!(f, "input/output #{=usize}: wrong dtype", index)
             }
             Error::WrongLength {
                 index,

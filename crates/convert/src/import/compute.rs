@@ -534,15 +534,11 @@ fn gemm(im: &mut Importer, cx: &Ctx) -> NodeResult {
         }
         Val::Unknown => return invalid("unknown input"),
     };
-    let c = match cx.opt_input(2) {
-        None => None,
-        Some(Val::Const(c)) => Some(c.clone()),
-        Some(Val::Act(_)) => None,
+    let (c, c_act) = match cx.opt_input(2) {
+        None => (None, None),
+        Some(Val::Const(c)) => (Some(c.clone()), None),
+        Some(Val::Act(t)) => (None, Some(*t)),
         Some(Val::Unknown) => return invalid("unknown input"),
-    };
-    let c_act = match cx.opt_input(2) {
-        Some(Val::Act(t)) => Some(*t),
-        _ => None,
     };
     let Val::Const(bc) = vb else {
         // Two activations: a MatMul, then the scalings and C as elementwise ops.
@@ -590,8 +586,7 @@ fn gemm(im: &mut Importer, cx: &Ctx) -> NodeResult {
     let per_col = c
         .as_ref()
         .is_some_and(|c| c.len() == 1 || (c.shape.last() == Some(&n) && c.len() == n));
-    if per_col && c_act.is_none() {
-        let c = c.unwrap_or_else(|| HConst::scalar(crate::consts::CType::F32, 0.0));
+    if let (true, Some(c)) = (per_col, &c) {
         let bias = (0..n)
             .map(|j| (beta * c.data[if c.len() == 1 { 0 } else { j }]) as f32)
             .collect();

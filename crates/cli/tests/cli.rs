@@ -1,0 +1,744 @@
+//! The `rill` binary end to end: convert, inspect and run on the shipped models, and every way a user
+//! can get it wrong. Outputs are checked against onnxruntime's reference files shipped with the
+//! models, read by a small NPY parser written here (independent of the crate that writes them).
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models")
+}
+
+fn lstm(file: &str) -> PathBuf {
+    models().join("lstm_classifier").join(file)
+}
+
+fn char_rnn(file: &str) -> PathBuf {
+    models().join("char_rnn").join(file)
+}
+
+/// A fresh directory under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("rill-cli-test-{}-{n}-{tag}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs `rill` with `args`; returns its exit status, stdout and stderr.
+fn rill<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new(env!("CARGO_BIN_EXE_rill"))
+        .args(args)
+        .output()
+        .expect("spawn the rill binary")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Asserts success and returns stdout.
+fn ok(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// Asserts a clean failure (non-zero exit, no panic) and returns stderr.
+fn fails(out: &Output, what: &str) -> String {
+    let stderr = text(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "{what} should have failed:\nstdout: {}\nstderr: {stderr}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{what}: exit status {}",
+        out.status
+    );
+    assert!(!stderr.contains("panicked"), "{what} panicked: {stderr}");
+    assert!(
+        stderr.contains("error:"),
+        "{what}: no error message: {stderr}"
+    );
+    stderr
+}
+
+/// Converts `onnx` to `out`, asserting success.
+fn convert(onnx: &Path, out: &Path) {
+    let o = rill([
+        OsStr::new("convert"),
+        onnx.as_os_str(),
+        OsStr::new("-o"),
+        out.as_os_str(),
+    ]);
+    ok(&o, &format!("convert {}", onnx.display()));
+}
+
+// ---- NPY, by hand (format v1/v2/v3, little-endian, C order) ----
+
+#[derive(Debug, PartialEq)]
+struct Npy {
+    descr: String,
+    shape: Vec<usize>,
+    data: Vec<u8>,
+}
+
+fn header_value<'a>(header: &'a str, key: &str) -> &'a str {
+    let k = format!("'{key}':");
+    let at = header
+        .find(&k)
+        .unwrap_or_else(|| panic!("npy header lacks {key}: {header}"));
+    header[at + k.len()..].trim_start()
+}
+
+fn parse_npy(bytes: &[u8]) -> Npy {
+    assert!(bytes.len() >= 10, "npy too short");
+    assert_eq!(&bytes[..6], b"\x93NUMPY", "npy magic");
+    let (hlen, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        v => panic!("npy version {v}"),
+    };
+    let header = std::str::from_utf8(&bytes[start..start + hlen]).expect("npy header is text");
+    let descr = header_value(header, "descr");
+    let descr = descr[1..].split('\'').next().unwrap().to_owned();
+    assert!(
+        header_value(header, "fortran_order").starts_with("False"),
+        "C order expected: {header}"
+    );
+    let shape = header_value(header, "shape");
+    let shape = &shape[1..shape.find(')').unwrap()];
+    let shape: Vec<usize> = shape
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect();
+    Npy {
+        descr,
+        shape,
+        data: bytes[start + hlen..].to_vec(),
+    }
+}
+
+fn read_f32(path: &Path) -> (Vec<usize>, Vec<f32>) {
+    let npy = parse_npy(&fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
+    assert_eq!(npy.descr, "<f4", "{}", path.display());
+    let n: usize = npy.shape.iter().product();
+    assert_eq!(npy.data.len(), n * 4, "{}: payload size", path.display());
+    let v = npy
+        .data
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    (npy.shape, v)
+}
+
+/// An NPY v1.0 file: `descr` like "<f4", `shape` like [1, 49, 6], `payload` little-endian elements.
+fn write_npy(path: &Path, descr: &str, shape: &[usize], payload: &[u8]) {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}").into_bytes();
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(b' ');
+    }
+    header.push(b'\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(payload);
+    fs::write(path, out).unwrap();
+}
+
+fn write_f32(path: &Path, shape: &[usize], v: &[f32]) {
+    assert_eq!(shape.iter().product::<usize>(), v.len());
+    let payload: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    write_npy(path, "<f4", shape, &payload);
+}
+
+/// Every element within `1e-4 * |want| + 1e-5` (the CLI's default --compare tolerance).
+fn assert_matches(got: &[f32], want: &[f32], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: element count");
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= 1e-4 * w.abs() + 1e-5,
+            "{what}: element {i}: got {g}, reference {w}"
+        );
+    }
+}
+
+// ---- the happy path ----
+
+#[test]
+fn convert_inspect_run_matches_the_onnxruntime_reference() {
+    let dir = TempDir::new("pipeline");
+    let model = dir.path("m.rill");
+    let out = rill([
+        OsStr::new("convert"),
+        lstm("model.onnx").as_os_str(),
+        OsStr::new("-o"),
+        model.as_os_str(),
+    ]);
+    let stdout = ok(&out, "convert");
+    assert!(stdout.contains("arena bytes"), "{stdout}");
+    assert_eq!(&fs::read(&model).unwrap()[..4], b"RILL");
+
+    let stdout = ok(&rill([OsStr::new("inspect"), model.as_os_str()]), "inspect");
+    // Shapes from the model's README: input x [1, 50, 6], output linear [1, 4].
+    assert!(stdout.contains("input  x: f32 [1,50,6]"), "{stdout}");
+    assert!(stdout.contains("output linear: f32 [1,4]"), "{stdout}");
+    assert!(stdout.contains("LSTM"), "{stdout}");
+
+    let y = dir.path("y.npy");
+    let out = rill([
+        OsStr::new("run"),
+        model.as_os_str(),
+        OsStr::new("--input"),
+        lstm("input.npy").as_os_str(),
+        OsStr::new("--output"),
+        y.as_os_str(),
+        OsStr::new("--compare"),
+        lstm("reference_output.npy").as_os_str(),
+    ]);
+    let stdout = ok(&out, "run --compare");
+    assert!(stdout.contains("max |diff|"), "{stdout}");
+    let (shape, got) = read_f32(&y);
+    let (ref_shape, want) = read_f32(&lstm("reference_output.npy"));
+    assert_eq!(shape, vec![1, 4]);
+    assert_eq!(shape, ref_shape);
+    assert_matches(&got, &want, "lstm_classifier output");
+}
+
+#[test]
+fn compare_fails_when_the_reference_disagrees() {
+    let dir = TempDir::new("compare");
+    let model = dir.path("m.rill");
+    convert(&lstm("model.onnx"), &model);
+    let (shape, want) = read_f32(&lstm("reference_output.npy"));
+    let off: Vec<f32> = want.iter().map(|w| w + 0.5).collect();
+    let bad_ref = dir.path("bad_ref.npy");
+    write_f32(&bad_ref, &shape, &off);
+    let out = rill([
+        OsStr::new("run"),
+        model.as_os_str(),
+        OsStr::new("-i"),
+        lstm("input.npy").as_os_str(),
+        OsStr::new("-o"),
+        dir.path("y.npy").as_os_str(),
+        OsStr::new("--compare"),
+        bad_ref.as_os_str(),
+    ]);
+    let stderr = fails(&out, "run --compare with a reference off by 0.5");
+    assert!(stderr.contains("4 elements differ"), "{stderr}");
+}
+
+#[test]
+fn json_reports_are_valid_json_with_the_arena_size() {
+    let dir = TempDir::new("json");
+    let model = dir.path("m.rill");
+    let out = rill([
+        OsStr::new("convert"),
+        lstm("model.onnx").as_os_str(),
+        OsStr::new("-o"),
+        model.as_os_str(),
+        OsStr::new("--json"),
+    ]);
+    let stdout = ok(&out, "convert --json");
+    let conv: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("convert --json is not JSON ({e}): {stdout}"));
+    let arena = conv["summary"]["arena_bytes"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no summary.arena_bytes: {conv}"));
+
+    // The arena size the file itself records, read with the runtime.
+    let bytes = rill_format::writer::AlignedBytes::from_slice(&fs::read(&model).unwrap());
+    let file_arena = rill_runtime::Model::from_bytes(bytes.as_slice())
+        .unwrap()
+        .arena_bytes() as u64;
+    assert!(file_arena > 0);
+    assert_eq!(arena, file_arena);
+    assert_eq!(
+        conv["summary"]["file_bytes"].as_u64(),
+        Some(bytes.as_slice().len() as u64)
+    );
+
+    let stdout = ok(
+        &rill([
+            OsStr::new("inspect"),
+            model.as_os_str(),
+            OsStr::new("--json"),
+        ]),
+        "inspect --json",
+    );
+    let insp: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("inspect --json is not JSON ({e}): {stdout}"));
+    assert_eq!(insp["arena_bytes"].as_u64(), Some(file_arena), "{insp}");
+    assert_eq!(insp["inputs"][0]["name"], "x");
+    assert_eq!(insp["inputs"][0]["shape"], serde_json::json!([1, 50, 6]));
+    assert_eq!(insp["outputs"][0]["shape"], serde_json::json!([1, 4]));
+}
+
+// ---- convert: what it refuses ----
+
+#[test]
+fn convert_refuses_to_overwrite_a_file_that_is_not_rill() {
+    let dir = TempDir::new("overwrite");
+    // A text file, and one named .rill whose contents are not: the check is on contents.
+    for name in ["notes.txt", "fake.rill"] {
+        let target = dir.path(name);
+        let precious = b"precious user data\n".to_vec();
+        fs::write(&target, &precious).unwrap();
+        let out = rill([
+            OsStr::new("convert"),
+            lstm("model.onnx").as_os_str(),
+            OsStr::new("-o"),
+            target.as_os_str(),
+        ]);
+        let stderr = fails(&out, &format!("convert over {name}"));
+        assert!(
+            stderr.contains(&target.display().to_string()),
+            "stderr must name {}: {stderr}",
+            target.display()
+        );
+        assert!(stderr.contains("--force"), "{stderr}");
+        assert_eq!(fs::read(&target).unwrap(), precious, "{name} was modified");
+    }
+
+    // --force replaces it.
+    let target = dir.path("notes.txt");
+    let out = rill([
+        OsStr::new("convert"),
+        lstm("model.onnx").as_os_str(),
+        OsStr::new("-o"),
+        target.as_os_str(),
+        OsStr::new("--force"),
+    ]);
+    ok(&out, "convert --force");
+    assert_eq!(&fs::read(&target).unwrap()[..4], b"RILL");
+}
+
+#[test]
+fn convert_overwrites_an_existing_rill_file() {
+    let dir = TempDir::new("rerun");
+    let target = dir.path("m.rill");
+    // First char_rnn, then lstm_classifier over it.
+    convert(&char_rnn("model.onnx"), &target);
+    let before = fs::read(&target).unwrap();
+    convert(&lstm("model.onnx"), &target);
+    let after = fs::read(&target).unwrap();
+    assert_ne!(before, after);
+    let stdout = ok(
+        &rill([OsStr::new("inspect"), target.as_os_str()]),
+        "inspect",
+    );
+    assert!(stdout.contains("input  x: f32 [1,50,6]"), "{stdout}");
+    // No temporary file is left beside it.
+    let names: Vec<_> = fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![OsStr::new("m.rill").to_owned()]);
+}
+
+#[test]
+fn convert_of_a_missing_file_names_it_and_writes_nothing() {
+    let dir = TempDir::new("missing");
+    let missing = dir.path("no_such_model.onnx");
+    let target = dir.path("out.rill");
+    let out = rill([
+        OsStr::new("convert"),
+        missing.as_os_str(),
+        OsStr::new("-o"),
+        target.as_os_str(),
+    ]);
+    let stderr = fails(&out, "convert of a missing file");
+    assert!(
+        stderr.contains(&missing.display().to_string()),
+        "stderr must name the missing path: {stderr}"
+    );
+    assert!(!target.exists(), "an output was created");
+    assert_eq!(fs::read_dir(&dir.0).unwrap().count(), 0);
+}
+
+#[test]
+fn convert_of_a_file_that_is_not_onnx_says_so_and_writes_nothing() {
+    let dir = TempDir::new("notonnx");
+    let bogus = dir.path("bogus.onnx");
+    fs::write(&bogus, b"this is not a protobuf").unwrap();
+    let target = dir.path("out.rill");
+    let out = rill([
+        OsStr::new("convert"),
+        bogus.as_os_str(),
+        OsStr::new("-o"),
+        target.as_os_str(),
+    ]);
+    let stderr = fails(&out, "convert of a text file");
+    assert!(stderr.contains(&bogus.display().to_string()), "{stderr}");
+    assert!(stderr.contains("not a valid ONNX model"), "{stderr}");
+    assert!(!target.exists(), "an output was created");
+}
+
+#[test]
+fn unsupported_precisions_are_refused_by_name() {
+    let dir = TempDir::new("precision");
+    let target = dir.path("out.rill");
+    for p in ["int8", "int16", "auto"] {
+        let out = rill([
+            OsStr::new("convert"),
+            lstm("model.onnx").as_os_str(),
+            OsStr::new("-o"),
+            target.as_os_str(),
+            OsStr::new("--precision"),
+            OsStr::new(p),
+        ]);
+        let stderr = fails(&out, &format!("--precision {p}"));
+        // The flag as the user typed it, so the message can be pasted back.
+        assert!(stderr.contains(&format!("--precision {p} ")), "{stderr}");
+        assert!(stderr.contains("not available"), "{stderr}");
+        assert!(!target.exists(), "--precision {p} created an output");
+    }
+}
+
+// ---- run: inputs it refuses, files it protects ----
+
+#[test]
+fn run_with_the_wrong_input_shape_names_both_shapes() {
+    let dir = TempDir::new("shape");
+    let model = dir.path("m.rill");
+    convert(&lstm("model.onnx"), &model);
+    let input = dir.path("short.npy");
+    write_f32(&input, &[1, 49, 6], &vec![0.25; 49 * 6]);
+    let y = dir.path("y.npy");
+    let out = rill([
+        OsStr::new("run"),
+        model.as_os_str(),
+        OsStr::new("-i"),
+        input.as_os_str(),
+        OsStr::new("-o"),
+        y.as_os_str(),
+    ]);
+    let stderr = fails(&out, "run with a [1, 49, 6] input");
+    assert!(
+        stderr.contains("[1, 49, 6]"),
+        "given shape missing: {stderr}"
+    );
+    assert!(
+        stderr.contains("[1, 50, 6]"),
+        "expected shape missing: {stderr}"
+    );
+    assert!(!y.exists());
+}
+
+#[test]
+fn run_refuses_float64_input_by_name() {
+    let dir = TempDir::new("f64");
+    let model = dir.path("m.rill");
+    convert(&lstm("model.onnx"), &model);
+    let input = dir.path("x64.npy");
+    let payload: Vec<u8> = (0..300)
+        .flat_map(|i| (i as f64 * 0.01).to_le_bytes())
+        .collect();
+    write_npy(&input, "<f8", &[1, 50, 6], &payload);
+    let y = dir.path("y.npy");
+    let out = rill([
+        OsStr::new("run"),
+        model.as_os_str(),
+        OsStr::new("-i"),
+        input.as_os_str(),
+        OsStr::new("-o"),
+        y.as_os_str(),
+    ]);
+    let stderr = fails(&out, "run with float64 input");
+    assert!(stderr.contains("float64"), "{stderr}");
+    assert!(stderr.contains("x64.npy"), "{stderr}");
+    assert!(!y.exists());
+}
+
+#[test]
+fn run_never_writes_over_its_own_inputs() {
+    let dir = TempDir::new("protect");
+    let model = dir.path("m.rill");
+    convert(&lstm("model.onnx"), &model);
+    let input = dir.path("x.npy");
+    fs::copy(lstm("input.npy"), &input).unwrap();
+    let input_bytes = fs::read(&input).unwrap();
+
+    // --output is the --input file.
+    let out = rill([
+        OsStr::new("run"),
+        model.as_os_str(),
+        OsStr::new("-i"),
+        input.as_os_str(),
+        OsStr::new("-o"),
+        input.as_os_str(),
+    ]);
+    let stderr = fails(&out, "run -o <input>");
+    assert!(stderr.contains("refusing"), "{stderr}");
+    assert!(stderr.contains("x.npy"), "{stderr}");
+    assert_eq!(
+        fs::read(&input).unwrap(),
+        input_bytes,
+        "the input was overwritten"
+    );
+
+    // --output is the same file through another spelling of its path.
+    let other_spelling = dir.0.join(".").join("x.npy");
+    let out = rill([
+        OsStr::new("run"),
+        model.as_os_str(),
+        OsStr::new("-i"),
+        input.as_os_str(),
+        OsStr::new("-o"),
+        other_spelling.as_os_str(),
+    ]);
+    fails(&out, "run -o ./<input>");
+    assert_eq!(
+        fs::read(&input).unwrap(),
+        input_bytes,
+        "the input was overwritten"
+    );
+
+    // --output is the --compare reference: overwriting it would also make the comparison pass
+    // trivially. The reference here is deliberately wrong (the batch reference, 128 elements).
+    let reference = dir.path("ref.npy");
+    fs::copy(lstm("test_reference.npy"), &reference).unwrap();
+    let ref_bytes = fs::read(&reference).unwrap();
+    let out = rill([
+        OsStr::new("run"),
+        model.as_os_str(),
+        OsStr::new("-i"),
+        input.as_os_str(),
+        OsStr::new("-o"),
+        reference.as_os_str(),
+        OsStr::new("--compare"),
+        reference.as_os_str(),
+    ]);
+    let stderr = fails(&out, "run -o <reference> --compare <reference>");
+    assert!(stderr.contains("refusing"), "{stderr}");
+    assert_eq!(
+        fs::read(&reference).unwrap(),
+        ref_bytes,
+        "the reference was overwritten"
+    );
+
+    // --output is the model.
+    let model_bytes = fs::read(&model).unwrap();
+    let out = rill([
+        OsStr::new("run"),
+        model.as_os_str(),
+        OsStr::new("-i"),
+        input.as_os_str(),
+        OsStr::new("-o"),
+        model.as_os_str(),
+    ]);
+    fails(&out, "run -o <model>");
+    assert_eq!(
+        fs::read(&model).unwrap(),
+        model_bytes,
+        "the model was overwritten"
+    );
+}
+
+#[test]
+fn run_on_a_batch_stacks_every_sample_and_matches_the_reference() {
+    let dir = TempDir::new("batch");
+    let model = dir.path("m.rill");
+    convert(&lstm("model.onnx"), &model);
+    let y = dir.path("y.npy");
+    let out = rill([
+        OsStr::new("run"),
+        model.as_os_str(),
+        OsStr::new("-i"),
+        lstm("test.npy").as_os_str(),
+        OsStr::new("-o"),
+        y.as_os_str(),
+    ]);
+    ok(&out, "run on test.npy");
+    let (shape, got) = read_f32(&y);
+    let (ref_shape, want) = read_f32(&lstm("test_reference.npy"));
+    assert_eq!(
+        ref_shape,
+        vec![32, 1, 4],
+        "README: test_reference is [32, 1, 4]"
+    );
+    assert_eq!(shape, ref_shape);
+    assert_matches(&got, &want, "lstm_classifier batch");
+    // Not 32 copies of one sample.
+    assert_ne!(got[..4], got[4..8]);
+}
+
+#[test]
+fn char_rnn_takes_int64_token_ids_single_and_batched() {
+    let dir = TempDir::new("charrnn");
+    let model = dir.path("c.rill");
+    convert(&char_rnn("model.onnx"), &model);
+
+    let y = dir.path("y.npy");
+    let out = rill([
+        OsStr::new("run"),
+        model.as_os_str(),
+        OsStr::new("-i"),
+        char_rnn("input.npy").as_os_str(),
+        OsStr::new("-o"),
+        y.as_os_str(),
+        OsStr::new("--compare"),
+        char_rnn("reference_output.npy").as_os_str(),
+    ]);
+    ok(&out, "char_rnn run --compare");
+    let (shape, got) = read_f32(&y);
+    let (_, want) = read_f32(&char_rnn("reference_output.npy"));
+    assert_eq!(shape, vec![1, 32, 57]);
+    assert_matches(&got, &want, "char_rnn output");
+
+    let yb = dir.path("yb.npy");
+    ok(
+        &rill([
+            OsStr::new("run"),
+            model.as_os_str(),
+            OsStr::new("-i"),
+            char_rnn("test.npy").as_os_str(),
+            OsStr::new("-o"),
+            yb.as_os_str(),
+        ]),
+        "char_rnn batch",
+    );
+    let (shape, got) = read_f32(&yb);
+    let (ref_shape, want) = read_f32(&char_rnn("test_reference.npy"));
+    assert_eq!(ref_shape, vec![32, 1, 32, 57]);
+    assert_eq!(shape, ref_shape);
+    assert_matches(&got, &want, "char_rnn batch");
+
+    // Float data for an id input is refused, not cast.
+    let floats = dir.path("floats.npy");
+    write_f32(&floats, &[1, 32], &[1.0; 32]);
+    let out = rill([
+        OsStr::new("run"),
+        model.as_os_str(),
+        OsStr::new("-i"),
+        floats.as_os_str(),
+        OsStr::new("-o"),
+        dir.path("z.npy").as_os_str(),
+    ]);
+    let stderr = fails(&out, "char_rnn with float ids");
+    assert!(stderr.contains("integer ids"), "{stderr}");
+}
+
+// ---- broken model files ----
+
+#[test]
+fn inspect_and_run_of_a_truncated_file_say_it_is_truncated() {
+    let dir = TempDir::new("trunc");
+    let model = dir.path("m.rill");
+    convert(&lstm("model.onnx"), &model);
+    let full = fs::read(&model).unwrap();
+    for len in [0, 10, 31, 32, 100, full.len() / 2, full.len() - 1] {
+        let cut = dir.path(&format!("cut{len}.rill"));
+        fs::write(&cut, &full[..len]).unwrap();
+        let stderr = fails(
+            &rill([OsStr::new("inspect"), cut.as_os_str()]),
+            &format!("inspect of the first {len} bytes"),
+        );
+        assert!(stderr.contains("truncated"), "{len} bytes: {stderr}");
+        assert!(
+            stderr.contains(&format!("got {len}")),
+            "{len} bytes: {stderr}"
+        );
+        assert!(stderr.contains(&format!("cut{len}.rill")), "{stderr}");
+
+        let stderr = fails(
+            &rill([
+                OsStr::new("run"),
+                cut.as_os_str(),
+                OsStr::new("-i"),
+                lstm("input.npy").as_os_str(),
+                OsStr::new("-o"),
+                dir.path("y.npy").as_os_str(),
+            ]),
+            &format!("run of the first {len} bytes"),
+        );
+        assert!(stderr.contains("truncated"), "{len} bytes: {stderr}");
+    }
+    assert!(!dir.path("y.npy").exists());
+}
+
+#[test]
+fn inspect_of_a_corrupt_or_foreign_file_names_the_problem() {
+    let dir = TempDir::new("corrupt");
+    let model = dir.path("m.rill");
+    convert(&lstm("model.onnx"), &model);
+    let mut bytes = fs::read(&model).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    let flipped = dir.path("flipped.rill");
+    fs::write(&flipped, &bytes).unwrap();
+    let stderr = fails(
+        &rill([OsStr::new("inspect"), flipped.as_os_str()]),
+        "inspect",
+    );
+    assert!(stderr.contains("checksum mismatch"), "{stderr}");
+
+    let stderr = fails(
+        &rill([OsStr::new("inspect"), lstm("model.onnx").as_os_str()]),
+        "inspect of an ONNX file",
+    );
+    assert!(stderr.contains("not a .rill file"), "{stderr}");
+
+    let missing = dir.path("absent.rill");
+    let stderr = fails(
+        &rill([OsStr::new("inspect"), missing.as_os_str()]),
+        "inspect",
+    );
+    assert!(stderr.contains("absent.rill"), "{stderr}");
+}
+
+#[test]
+fn npy_helpers_read_what_they_write() {
+    // The hand-written parser and writer above are the tests' reference: check them on a known file.
+    let dir = TempDir::new("npy");
+    let p = dir.path("t.npy");
+    write_f32(&p, &[2, 3], &[1.0, -2.0, 3.5, 0.0, 5.0, 6.25]);
+    assert_eq!(
+        read_f32(&p),
+        (vec![2, 3], vec![1.0, -2.0, 3.5, 0.0, 5.0, 6.25])
+    );
+    // And agree with the shipped reference files' stated shapes (README: [1, 4]).
+    assert_eq!(read_f32(&lstm("reference_output.npy")).0, vec![1, 4]);
+}
