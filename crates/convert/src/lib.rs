@@ -3,6 +3,7 @@
 //!
 //! `tensor` holds the `.npy`/`.npz` I/O of the command line, `reference` the tract-onnx float
 //! reference that `rill verify` and the tests compare against.
+pub mod calibrate;
 mod consts;
 mod emit;
 mod import;
