@@ -3,9 +3,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod batch;
 mod cmd_convert;
 mod cmd_inspect;
 mod cmd_run;
+mod cmd_verify;
 mod files;
 mod summary;
 
@@ -13,7 +15,7 @@ mod summary;
 #[command(
     name = "rill",
     version,
-    about = "Sequence models on microcontrollers: convert, inspect, run"
+    about = "Sequence models on microcontrollers: convert, inspect, run, verify"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -28,6 +30,8 @@ enum Command {
     Inspect(cmd_inspect::Args),
     /// Run a .rill model on the host with the same runtime the MCU uses.
     Run(cmd_run::Args),
+    /// Compare a .rill model with its ONNX original on real data: errors, SQNR, agreement, accuracy.
+    Verify(cmd_verify::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
         Command::Convert(a) => cmd_convert::run(a),
         Command::Inspect(a) => cmd_inspect::run(a),
         Command::Run(a) => cmd_run::run(a),
+        Command::Verify(a) => cmd_verify::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -742,3 +742,86 @@ fn npy_helpers_read_what_they_write() {
     // And agree with the shipped reference files' stated shapes (README: [1, 4]).
     assert_eq!(read_f32(&lstm("reference_output.npy")).0, vec![1, 4]);
 }
+
+fn motion(file: &str) -> PathBuf {
+    models().join("motion_lstm").join(file)
+}
+
+#[test]
+fn verify_reports_agreement_and_accuracy_against_the_onnx_model() {
+    let dir = TempDir::new("verify");
+    let m = dir.path("m.rill");
+    convert(&motion("model.onnx"), &m);
+    let args = |json: bool| {
+        let mut v = vec![
+            OsStr::new("verify").to_owned(),
+            m.as_os_str().to_owned(),
+            "--onnx".into(),
+            motion("model.onnx").into_os_string(),
+            "--data".into(),
+            motion("test.npy").into_os_string(),
+            "--labels".into(),
+            motion("labels.npy").into_os_string(),
+        ];
+        if json {
+            v.push("--json".into());
+        }
+        v
+    };
+    let out = ok(&rill(args(false)), "verify");
+    assert!(
+        out.contains("SQNR") && out.contains("top-1 agreement 100.00%"),
+        "{out}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&rill(args(true)), "verify --json")).unwrap();
+    let o = &v["outputs"][0];
+    // The float path against tract: far below anything quantization would cost.
+    assert!(o["vs_onnx"]["sqnr_db"].as_f64().unwrap() > 80.0, "{o}");
+    assert_eq!(o["vs_onnx"]["top1_agreement"].as_f64(), Some(1.0));
+    let (acc, onnx_acc) = (
+        o["accuracy"].as_f64().unwrap(),
+        o["onnx_accuracy"].as_f64().unwrap(),
+    );
+    assert_eq!(acc, onnx_acc);
+    assert_eq!(v["samples"].as_u64(), Some(40));
+}
+
+#[test]
+fn verify_names_mismatched_labels_and_models() {
+    let dir = TempDir::new("verify-bad");
+    let m = dir.path("m.rill");
+    convert(&motion("model.onnx"), &m);
+    let few = dir.path("few.npy");
+    write_npy(&few, "<i8", &[3], &[0u8; 24]);
+    let e = fails(
+        &rill([
+            OsStr::new("verify"),
+            m.as_os_str(),
+            OsStr::new("--onnx"),
+            motion("model.onnx").as_os_str(),
+            OsStr::new("--data"),
+            motion("test.npy").as_os_str(),
+            OsStr::new("--labels"),
+            few.as_os_str(),
+        ]),
+        "verify with 3 labels",
+    );
+    assert!(e.contains("3 labels for 40 predictions"), "{e}");
+    // The ONNX model of another network: its input shape does not fit the data.
+    let e = fails(
+        &rill([
+            OsStr::new("verify"),
+            m.as_os_str(),
+            OsStr::new("--onnx"),
+            lstm("model.onnx").as_os_str(),
+            OsStr::new("--data"),
+            motion("test.npy").as_os_str(),
+        ]),
+        "verify against another model",
+    );
+    assert!(
+        e.contains("cannot type") && e.contains("[1, 100, 6]"),
+        "{e}"
+    );
+}

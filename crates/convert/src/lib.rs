@@ -13,6 +13,7 @@ mod plan;
 mod proto;
 pub mod reference;
 pub mod tensor;
+pub mod verify;
 
 use std::path::Path;
 

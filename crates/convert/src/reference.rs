@@ -118,54 +118,102 @@ where
         .collect()
 }
 
+/// An ONNX model prepared by tract for inputs of fixed shapes and types, to run many samples.
+pub struct OnnxReference {
+    runnable: std::sync::Arc<TypedSimplePlan>,
+    declared: Vec<Option<DatumType>>,
+    input_names: Vec<String>,
+    output_names: Vec<String>,
+    path: String,
+}
+
+impl OnnxReference {
+    /// Loads the model at `path` for inputs shaped and typed like `examples` (model input order).
+    pub fn load(path: &Path, examples: &[HostTensor]) -> Result<OnnxReference> {
+        let mut model = tract_onnx::onnx()
+            .model_for_path(path)
+            .with_context(|| format!("tract cannot load '{}'", path.display()))?;
+        let input_names = outlet_names(&model, model.input_outlets()?);
+        ensure!(
+            input_names.len() == examples.len(),
+            "'{}' takes {} input(s) ({}), {} given",
+            path.display(),
+            input_names.len(),
+            input_names.join(", "),
+            examples.len()
+        );
+        let mut declared = Vec::with_capacity(examples.len());
+        for (i, (t, name)) in examples.iter().zip(&input_names).enumerate() {
+            let dt = model.input_fact(i)?.datum_type.concretize();
+            let tensor = to_tract(t, dt, name)?;
+            declared.push(dt);
+            let fact = InferenceFact::dt_shape(tensor.datum_type(), &t.shape);
+            model = model
+                .with_input_fact(i, fact)
+                .with_context(|| format!("input '{name}' cannot take shape {:?}", t.shape))?;
+        }
+        let shapes: Vec<&[usize]> = examples.iter().map(|t| t.shape.as_slice()).collect();
+        let typed = model.into_typed().with_context(|| {
+            format!(
+                "tract cannot type '{}' for inputs of shape {shapes:?}",
+                path.display()
+            )
+        })?;
+        let output_names = outlet_names(&typed, typed.output_outlets()?);
+        // Optimisation only speeds the reference up: a model tract cannot optimise still runs.
+        let runnable = match typed.clone().into_optimized() {
+            Ok(m) => m.into_runnable(),
+            Err(_) => typed.into_runnable(),
+        }
+        .with_context(|| format!("tract cannot prepare '{}'", path.display()))?;
+        Ok(OnnxReference {
+            runnable,
+            declared,
+            input_names,
+            output_names,
+            path: path.display().to_string(),
+        })
+    }
+
+    pub fn output_names(&self) -> &[String] {
+        &self.output_names
+    }
+
+    /// Runs one sample; inputs must have the shapes given to [`OnnxReference::load`].
+    pub fn run(&self, inputs: &[HostTensor]) -> Result<Vec<HostTensor>> {
+        ensure!(
+            inputs.len() == self.input_names.len(),
+            "{} inputs given, the model takes {}",
+            inputs.len(),
+            self.input_names.len()
+        );
+        let values = inputs
+            .iter()
+            .zip(&self.declared)
+            .zip(&self.input_names)
+            .map(|((t, &dt), name)| to_tract(t, dt, name).map(|t| t.into_tvalue()))
+            .collect::<Result<TVec<_>>>()?;
+        let outs = self
+            .runnable
+            .run(values)
+            .with_context(|| format!("tract failed to run '{}'", self.path))?;
+        ensure!(
+            outs.len() == self.output_names.len(),
+            "tract returned {} outputs for the model's {}",
+            outs.len(),
+            self.output_names.len()
+        );
+        outs.iter()
+            .zip(&self.output_names)
+            .map(|(t, name)| from_tract(t, name))
+            .collect()
+    }
+}
+
 /// Runs the ONNX model at `path` on `inputs` (in model input order) with tract, returning the
 /// outputs in model output order. Input shapes and types are fixed from the tensors given.
 pub fn run_onnx(path: &Path, inputs: &[HostTensor]) -> Result<Vec<HostTensor>> {
-    let mut model = tract_onnx::onnx()
-        .model_for_path(path)
-        .with_context(|| format!("tract cannot load '{}'", path.display()))?;
-    let input_names = outlet_names(&model, model.input_outlets()?);
-    ensure!(
-        input_names.len() == inputs.len(),
-        "'{}' takes {} input(s) ({}), {} given",
-        path.display(),
-        input_names.len(),
-        input_names.join(", "),
-        inputs.len()
-    );
-    let mut values = TVec::new();
-    for (i, (t, name)) in inputs.iter().zip(&input_names).enumerate() {
-        let declared = model.input_fact(i)?.datum_type.concretize();
-        let tensor = to_tract(t, declared, name)?;
-        let fact = InferenceFact::dt_shape(tensor.datum_type(), &t.shape);
-        model = model
-            .with_input_fact(i, fact)
-            .with_context(|| format!("input '{name}' cannot take shape {:?}", t.shape))?;
-        values.push(tensor.into_tvalue());
-    }
-    let typed = model
-        .into_typed()
-        .with_context(|| format!("tract cannot type '{}'", path.display()))?;
-    let output_names = outlet_names(&typed, typed.output_outlets()?);
-    // Optimisation only speeds the reference up: a model tract cannot optimise still runs.
-    let runnable = match typed.clone().into_optimized() {
-        Ok(m) => m.into_runnable(),
-        Err(_) => typed.into_runnable(),
-    }
-    .with_context(|| format!("tract cannot prepare '{}'", path.display()))?;
-    let outs = runnable
-        .run(values)
-        .with_context(|| format!("tract failed to run '{}'", path.display()))?;
-    ensure!(
-        outs.len() == output_names.len(),
-        "tract returned {} outputs for the model's {}",
-        outs.len(),
-        output_names.len()
-    );
-    outs.iter()
-        .zip(&output_names)
-        .map(|(t, name)| from_tract(t, name))
-        .collect()
+    OnnxReference::load(path, inputs)?.run(inputs)
 }
 
 #[cfg(test)]

@@ -1,0 +1,160 @@
+//! `rill verify`: the converted model against its ONNX original (run by tract) on the same data.
+//!
+//! Per output: max abs error, SQNR, cosine similarity, top-1 agreement, and accuracy against labels.
+//! A fixed-point model will add its own column here (and per-layer SQNR); today's files are f32.
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Context, Result};
+use rill_convert::reference::OnnxReference;
+use rill_convert::tensor::{self, HostData};
+use rill_convert::verify::{accuracy, agreement, Agreement};
+use rill_runtime::Model;
+
+use crate::{batch, files};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The converted model.
+    pub model: PathBuf,
+    /// The ONNX model it was converted from.
+    #[arg(long)]
+    pub onnx: PathBuf,
+    /// Inputs with a leading sample axis (.npy, or .npz keyed by input name).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Class labels, one int64 per sample (or per output row).
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(serde::Serialize)]
+struct OutputReport {
+    name: String,
+    precision: String,
+    vs_onnx: Agreement,
+    accuracy: Option<f64>,
+    onnx_accuracy: Option<f64>,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let bytes = files::read_model(&a.model)?;
+    let model =
+        Model::from_bytes(bytes.as_slice()).map_err(|e| anyhow!("'{}': {e}", a.model.display()))?;
+    let (inputs, samples) = batch::load_inputs(&model, &a.data)?;
+    let labels = match &a.labels {
+        None => None,
+        Some(p) => match tensor::read_npy(p).map_err(|e| anyhow!("{e}"))?.data {
+            HostData::I64(v) => Some(v),
+            HostData::F32(_) => bail!("'{}': labels must be integers (int64 .npy)", p.display()),
+        },
+    };
+
+    eprintln!("running '{}' on {samples} sample(s)", a.model.display());
+    let ours = batch::run_samples(&model, &inputs, samples)?;
+
+    eprintln!("running the ONNX reference '{}'", a.onnx.display());
+    let first: Vec<_> = (0..inputs.len())
+        .map(|i| batch::sample_of(&model, i, &inputs[i], 0))
+        .collect::<Result<_>>()?;
+    let reference = OnnxReference::load(&a.onnx, &first)?;
+    if reference.output_names().len() != model.output_count() {
+        bail!(
+            "the ONNX model has {} outputs, the .rill model {}: are they the same model?",
+            reference.output_names().len(),
+            model.output_count()
+        );
+    }
+    let mut theirs: Vec<Vec<f32>> = vec![Vec::new(); model.output_count()];
+    let bar = (samples > 1).then(|| indicatif::ProgressBar::new(samples as u64));
+    for s in 0..samples {
+        let x: Vec<_> = (0..inputs.len())
+            .map(|i| batch::sample_of(&model, i, &inputs[i], s))
+            .collect::<Result<_>>()?;
+        for (k, y) in reference.run(&x)?.into_iter().enumerate() {
+            match y.data {
+                HostData::F32(v) => theirs[k].extend(v),
+                HostData::I64(_) => {
+                    bail!("ONNX output {k} is an integer tensor; verify compares float outputs")
+                }
+            }
+        }
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+
+    let mut reports = Vec::new();
+    for k in 0..model.output_count() {
+        let info = model.output(k).map_err(|e| anyhow!("{e}"))?;
+        if ours[k].len() != theirs[k].len() {
+            bail!(
+                "output '{}': {} values from Rill, {} from the ONNX model: are they the same model?",
+                info.name,
+                ours[k].len(),
+                theirs[k].len()
+            );
+        }
+        let row = info.shape.last().map_or(1, |&d| d as usize);
+        let (acc, onnx_acc) = match &labels {
+            Some(l) => {
+                let rows = ours[k].len() / row.max(1);
+                if l.len() != rows {
+                    bail!(
+                        "{} labels for {rows} predictions of output '{}'",
+                        l.len(),
+                        info.name
+                    );
+                }
+                (
+                    Some(accuracy(&ours[k], row, l)),
+                    Some(accuracy(&theirs[k], row, l)),
+                )
+            }
+            None => (None, None),
+        };
+        reports.push(OutputReport {
+            name: info.name.to_owned(),
+            precision: info.dtype.to_string(),
+            vs_onnx: agreement(&ours[k], &theirs[k], row),
+            accuracy: acc,
+            onnx_accuracy: onnx_acc,
+        });
+    }
+
+    if a.json {
+        let v = serde_json::json!({ "model": a.model, "onnx": a.onnx, "samples": samples, "outputs": reports });
+        println!("{}", serde_json::to_string_pretty(&v).context("JSON")?);
+        return Ok(());
+    }
+    println!(
+        "'{}' vs '{}' on {samples} sample(s)",
+        a.model.display(),
+        a.onnx.display()
+    );
+    for r in &reports {
+        let g = &r.vs_onnx;
+        println!("output '{}' ({}):", r.name, r.precision);
+        println!("  max |error|     {:.3e}", g.max_abs_err);
+        println!("  SQNR            {:.1} dB", g.sqnr_db);
+        println!("  cosine          {:.6}", g.cosine);
+        println!(
+            "  top-1 agreement {:.2}% of {} rows",
+            100.0 * g.top1_agreement,
+            g.rows
+        );
+        if let (Some(ours), Some(theirs)) = (r.accuracy, r.onnx_accuracy) {
+            println!(
+                "  accuracy        {:.2}% (ONNX float: {:.2}%)",
+                100.0 * ours,
+                100.0 * theirs
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! How far one set of outputs is from another: the numbers `rill verify` reports.
+use serde::Serialize;
+
+/// Agreement of `actual` with `reference`, both `[samples * rows, classes]` row-major (a row is one
+/// prediction: the last axis holds the classes or values).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Agreement {
+    pub max_abs_err: f64,
+    /// `10 log10(sum r^2 / sum (a - r)^2)`; infinite when the outputs are equal.
+    pub sqnr_db: f64,
+    pub cosine: f64,
+    /// Fraction of rows whose arg-max agrees.
+    pub top1_agreement: f64,
+    pub rows: usize,
+}
+
+fn argmax(row: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Compares two outputs of the same shape; `row_len` is the length of the last axis.
+pub fn agreement(actual: &[f32], reference: &[f32], row_len: usize) -> Agreement {
+    let (mut max_abs, mut sig, mut noise, mut dot, mut na, mut nr) =
+        (0f64, 0f64, 0f64, 0f64, 0f64, 0f64);
+    for (&a, &r) in actual.iter().zip(reference) {
+        let (a, r) = (a as f64, r as f64);
+        max_abs = max_abs.max((a - r).abs());
+        sig += r * r;
+        noise += (a - r) * (a - r);
+        dot += a * r;
+        na += a * a;
+        nr += r * r;
+    }
+    let sqnr_db = if noise == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (sig / noise).log10()
+    };
+    let cosine = if na == 0.0 || nr == 0.0 {
+        f64::from(u8::from(na == nr))
+    } else {
+        dot / (na.sqrt() * nr.sqrt())
+    };
+    let row_len = row_len.max(1);
+    let rows = actual.len().min(reference.len()) / row_len;
+    let same = (0..rows)
+        .filter(|&i| {
+            argmax(&actual[i * row_len..(i + 1) * row_len])
+                == argmax(&reference[i * row_len..(i + 1) * row_len])
+        })
+        .count();
+    Agreement {
+        max_abs_err: max_abs,
+        sqnr_db,
+        cosine,
+        top1_agreement: if rows == 0 {
+            0.0
+        } else {
+            same as f64 / rows as f64
+        },
+        rows,
+    }
+}
+
+/// Fraction of rows whose arg-max equals the label (one label per row).
+pub fn accuracy(output: &[f32], row_len: usize, labels: &[i64]) -> f64 {
+    let row_len = row_len.max(1);
+    let rows = (output.len() / row_len).min(labels.len());
+    if rows == 0 {
+        return 0.0;
+    }
+    let right = (0..rows)
+        .filter(|&i| argmax(&output[i * row_len..(i + 1) * row_len]) as i64 == labels[i])
+        .count();
+    right as f64 / rows as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_computed_agreement() {
+        // Two rows of two classes. Errors 0.1 and -0.1 on the first row, none on the second.
+        let r = [1.0, 0.0, 0.0, 2.0];
+        let a = [1.1, -0.1, 0.0, 2.0];
+        let g = agreement(&a, &r, 2);
+        assert!((g.max_abs_err - 0.1).abs() < 1e-6);
+        // sum r^2 = 5, sum e^2 = 0.02: 10 log10(250) = 23.979 dB.
+        assert!((g.sqnr_db - 23.979).abs() < 1e-3, "{}", g.sqnr_db);
+        // a.r = 1.1 + 4 = 5.1; |a| = sqrt(1.21 + 0.01 + 4) = sqrt(5.22); |r| = sqrt(5).
+        assert!((g.cosine - 5.1 / (5.22f64.sqrt() * 5f64.sqrt())).abs() < 1e-6);
+        assert_eq!((g.top1_agreement, g.rows), (1.0, 2));
+        let flipped = agreement(&[0.0, 1.0, 0.0, 2.0], &r, 2);
+        assert_eq!(flipped.top1_agreement, 0.5);
+        assert_eq!(agreement(&r, &r, 2).sqnr_db, f64::INFINITY);
+    }
+
+    #[test]
+    fn accuracy_counts_rows_matching_labels() {
+        assert_eq!(
+            accuracy(&[0.1, 0.9, 0.8, 0.2, 0.3, 0.7], 2, &[1, 0, 0]),
+            2.0 / 3.0
+        );
+    }
+}
