@@ -14,3 +14,9 @@ for m in lstm_classifier gru_regressor tcn char_rnn; do
     "$rill" run "$out/$m.rill" --input "models/$m/input.npy" --output "$out/$m.out.npy" \
         --compare "models/$m/reference_output.npy"
 done
+for m in kws_dscnn motion_lstm; do
+    printf '\n===== models/%s: converted vs ONNX on the held-out test set\n' "$m"
+    "$rill" convert "models/$m/model.onnx" -o "$out/$m.rill" --precision f32 >/dev/null
+    "$rill" verify "$out/$m.rill" --onnx "models/$m/model.onnx" --data "models/$m/test.npy" \
+        --labels "models/$m/labels.npy"
+done
