@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod batch;
+mod cmd_codegen;
 mod cmd_convert;
 mod cmd_inspect;
 mod cmd_run;
@@ -32,6 +33,8 @@ enum Command {
     Run(cmd_run::Args),
     /// Compare a .rill model with its ONNX original on real data: errors, SQNR, agreement, accuracy.
     Verify(cmd_verify::Args),
+    /// Emit a .rill model as Rust or C source for firmware (aligned bytes and arena sizes).
+    Codegen(cmd_codegen::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         Command::Inspect(a) => cmd_inspect::run(a),
         Command::Run(a) => cmd_run::run(a),
         Command::Verify(a) => cmd_verify::run(a),
+        Command::Codegen(a) => cmd_codegen::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

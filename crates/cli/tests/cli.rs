@@ -825,3 +825,114 @@ fn verify_names_mismatched_labels_and_models() {
         "{e}"
     );
 }
+
+/// Compiles the generated Rust and C with the real compilers and runs them: the arrays must hold the
+/// file byte for byte, 16-byte aligned, with the sizes `inspect` reports.
+#[test]
+fn codegen_emits_rust_and_c_that_compile_and_hold_the_model() {
+    let dir = TempDir::new("codegen");
+    let m = dir.path("lstm.rill");
+    convert(&lstm("model.onnx"), &m);
+    let (rs, h) = (dir.path("model.rs"), dir.path("lstm.h"));
+    ok(
+        &rill([
+            OsStr::new("codegen"),
+            m.as_os_str(),
+            OsStr::new("--rust"),
+            rs.as_os_str(),
+            OsStr::new("--c"),
+            h.as_os_str(),
+        ]),
+        "codegen",
+    );
+    let bytes = fs::read(&m).unwrap();
+    let inspect: serde_json::Value = serde_json::from_str(&ok(
+        &rill([OsStr::new("inspect"), m.as_os_str(), OsStr::new("--json")]),
+        "inspect",
+    ))
+    .unwrap();
+    let arena = inspect["arena_bytes"].as_u64().unwrap();
+    // Sum of bytes (mod 2^32) as an independent digest of the contents.
+    let sum: u32 = bytes.iter().map(|&b| b as u32).fold(0, u32::wrapping_add);
+
+    fs::write(
+        dir.path("main.rs"),
+        format!(
+            "mod model;\nfn main() {{\n  let b = &model::MODEL.0;\n  assert_eq!(b.as_ptr() as usize % 16, 0);\n  \
+             assert_eq!(b.len(), {len});\n  assert_eq!(model::ARENA_BYTES, {arena});\n  assert_eq!(model::STATE_BYTES, 0);\n  \
+             assert_eq!(b.iter().map(|&x| x as u32).fold(0u32, u32::wrapping_add), {sum});\n}}\n",
+            len = bytes.len()
+        ),
+    )
+    .unwrap();
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let st = Command::new(rustc)
+        .args(["--edition", "2021", "-o"])
+        .arg(dir.path("rs_check"))
+        .arg(dir.path("main.rs"))
+        .status()
+        .expect("rustc");
+    assert!(st.success(), "generated Rust does not compile");
+    assert!(
+        Command::new(dir.path("rs_check"))
+            .status()
+            .unwrap()
+            .success(),
+        "generated Rust holds other bytes"
+    );
+
+    fs::write(
+        dir.path("main.c"),
+        format!(
+            "#include \"lstm.h\"\n#include <stdint.h>\nint main(void) {{\n  uint32_t s = 0;\n  \
+             for (unsigned i = 0; i < LSTM_MODEL_BYTES; i++) s += lstm_model[i];\n  \
+             return !((uintptr_t)lstm_model % 16 == 0 && LSTM_MODEL_BYTES == {len}u && LSTM_ARENA_BYTES == {arena}u \
+             && s == {sum}u);\n}}\n",
+            len = bytes.len()
+        ),
+    )
+    .unwrap();
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let st = Command::new(cc)
+        .args(["-std=c11", "-Wall", "-Werror", "-o"])
+        .arg(dir.path("c_check"))
+        .arg(dir.path("main.c"))
+        .status();
+    match st {
+        Ok(st) => {
+            assert!(st.success(), "generated C does not compile");
+            assert!(
+                Command::new(dir.path("c_check"))
+                    .status()
+                    .unwrap()
+                    .success(),
+                "generated C holds other bytes"
+            );
+        }
+        Err(e) => panic!("no C compiler ({e}); CI provides gcc"),
+    }
+
+    // A file codegen did not write is never replaced; its own output is.
+    let mine = dir.path("mine.rs");
+    fs::write(&mine, "fn user_code() {}\n").unwrap();
+    let e = fails(
+        &rill([
+            OsStr::new("codegen"),
+            m.as_os_str(),
+            OsStr::new("--rust"),
+            mine.as_os_str(),
+        ]),
+        "codegen over user code",
+    );
+    assert!(e.contains("--force"), "{e}");
+    assert_eq!(fs::read_to_string(&mine).unwrap(), "fn user_code() {}\n");
+    ok(
+        &rill([
+            OsStr::new("codegen"),
+            m.as_os_str(),
+            OsStr::new("--rust"),
+            rs.as_os_str(),
+        ]),
+        "codegen again",
+    );
+}
