@@ -120,3 +120,32 @@ fn the_static_plan_stays_close_to_the_liveness_bound() {
         );
     }
 }
+
+#[test]
+fn invoking_twice_gives_the_same_answer() {
+    // The plan keeps graph inputs intact, so a second invoke without new inputs repeats the first.
+    for dir in model_dirs() {
+        let converted = convert_path(&dir.join("model.onnx"), &ConvertOptions::default()).unwrap();
+        let aligned = rill_format::writer::AlignedBytes::from_slice(&converted.bytes);
+        let model = rill_runtime::Model::from_bytes(aligned.as_slice()).unwrap();
+        let mut arena = vec![0u8; model.arena_bytes() + 16];
+        let mut session = rill_runtime::Session::new(&model, &mut arena).unwrap();
+        match npy(&dir.join("input.npy")).data {
+            tensor::HostData::F32(v) => session.set_input_f32(0, &v).unwrap(),
+            tensor::HostData::I64(v) => session
+                .set_input_i32(0, &v.iter().map(|&x| x as i32).collect::<Vec<_>>())
+                .unwrap(),
+        }
+        session.invoke().unwrap();
+        let first = session.output_f32(0).unwrap().to_vec();
+        session
+            .invoke()
+            .unwrap_or_else(|e| panic!("{}: second invoke: {e}", dir.display()));
+        assert_eq!(
+            session.output_f32(0).unwrap(),
+            &first[..],
+            "{}",
+            dir.display()
+        );
+    }
+}

@@ -1,7 +1,8 @@
 //! Static memory plan: every activation gets an arena offset so that tensors alive at the same time
 //! never overlap. Lifetimes come from the op order; placement is greedy, largest first, each tensor at
 //! the lowest 16-aligned offset free of every tensor whose lifetime it meets (the approach of TFLM's
-//! greedy planner). Aliases share their base tensor's bytes and extend its lifetime.
+//! greedy planner). Aliases share their base tensor's bytes and extend its lifetime. Graph inputs and
+//! outputs live for the whole run.
 use rill_format::ALIGN;
 
 use crate::ir::{Data, Graph, TId};
@@ -49,7 +50,9 @@ pub fn plan(g: &Graph) -> Plan {
             touch(*t, at, &mut first, &mut last);
         }
     }
-    for &t in &g.outputs {
+    // Inputs stay intact to the end: invoking twice gives the same answer, and the caller may read
+    // back what it wrote.
+    for &t in g.outputs.iter().chain(&g.inputs) {
         touch(t, steps + 1, &mut first, &mut last);
     }
     let mut order: Vec<TId> = (0..n).filter(|&t| first[t].is_some()).collect();
@@ -123,7 +126,7 @@ mod tests {
 
     #[test]
     fn a_chain_reuses_memory_and_never_overlaps_live_tensors() {
-        // x -> a -> b -> c -> d: only two 400-byte buffers are ever alive at once.
+        // x -> a -> b -> c -> d: the input stays alive throughout, plus two 400-byte buffers at once.
         let mut g = Graph::default();
         let x = g.act("x", vec![100]);
         g.inputs.push(x);
@@ -135,8 +138,11 @@ mod tests {
         }
         g.outputs.push(t);
         let p = plan(&g);
-        assert_eq!(p.arena_bytes, 800, "hand count: two live 400-byte tensors");
-        assert_eq!(p.live_bound_bytes, 800);
+        assert_eq!(
+            p.arena_bytes, 1200,
+            "hand count: the input and two live 400-byte tensors"
+        );
+        assert_eq!(p.live_bound_bytes, 1200);
         for w in all.windows(2) {
             let (a, b) = (p.offsets[w[0]].unwrap(), p.offsets[w[1]].unwrap());
             assert!(

@@ -1,0 +1,1 @@
+//! Criterion benchmarks live in `benches/`: `cargo bench -p rill-benches`.
