@@ -3,6 +3,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
+use rill_convert::calibrate::Method;
+use rill_convert::tensor::{self, HostTensor};
 use rill_convert::ConvertOptions;
 
 use crate::files;
@@ -16,6 +18,27 @@ pub enum Precision {
     Auto,
 }
 
+impl From<Precision> for rill_convert::Precision {
+    fn from(p: Precision) -> rill_convert::Precision {
+        match p {
+            Precision::F32 => rill_convert::Precision::F32,
+            Precision::Int8 => rill_convert::Precision::Int8,
+            Precision::Int16 => rill_convert::Precision::Int16,
+            Precision::Auto => rill_convert::Precision::Auto,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum CalibrationMethod {
+    /// The full observed range.
+    Minmax,
+    /// Clip the tails: keep --percentile of the values.
+    Percentile,
+    /// The clipping range with the smallest quantization error.
+    Mse,
+}
+
 #[derive(clap::Args)]
 pub struct Args {
     /// ONNX model (PyTorch or tf2onnx export, opset 13-20).
@@ -26,6 +49,20 @@ pub struct Args {
     /// Numeric precision of the converted model.
     #[arg(long, value_enum, default_value = "f32")]
     pub precision: Precision,
+    /// Representative inputs for int8/int16/auto: .npy with a leading sample axis (.npz keyed by
+    /// input name when the model has several inputs).
+    #[arg(long, value_name = "FILE")]
+    pub calibration: Option<PathBuf>,
+    /// How observed activation values become quantization ranges.
+    #[arg(long, value_enum, default_value = "minmax")]
+    pub calibration_method: CalibrationMethod,
+    /// Percentage of values kept by --calibration-method percentile.
+    #[arg(long, default_value_t = 99.99)]
+    pub percentile: f64,
+    /// --precision auto: the largest relative RMS error of the outputs against float (on the
+    /// calibration data) that int8 or int16 may have.
+    #[arg(long, default_value_t = 0.01)]
+    pub max_error: f64,
     /// Fix a symbolic input dimension: NAME=D0,D1,... (repeatable).
     #[arg(long = "input-shape", value_name = "NAME=DIMS")]
     pub input_shapes: Vec<String>,
@@ -53,15 +90,14 @@ fn parse_shape(s: &str) -> Result<(String, Vec<usize>)> {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    if !matches!(a.precision, Precision::F32) {
-        // The spelling the user typed ("int8"), not the Rust variant name ("Int8").
-        let name = a
-            .precision
-            .to_possible_value()
-            .map_or_else(|| format!("{:?}", a.precision), |v| v.get_name().to_owned());
-        bail!(
-            "--precision {name} is not available in this build: fixed-point conversion needs calibration support, which is not implemented yet; use --precision f32"
-        );
+    if matches!(a.precision, Precision::F32) && a.calibration.is_some() {
+        bail!("--calibration is only used with --precision int8, int16 or auto");
+    }
+    if !(a.percentile > 0.0 && a.percentile <= 100.0) {
+        bail!("--percentile {} is not in (0, 100]", a.percentile);
+    }
+    if !(a.max_error.is_finite() && a.max_error >= 0.0) {
+        bail!("--max-error {} is not a non-negative number", a.max_error);
     }
     if a.output.exists() && !a.force {
         let head = std::fs::read(&a.output)
@@ -81,6 +117,17 @@ pub fn run(a: Args) -> Result<()> {
             .iter()
             .map(|s| parse_shape(s))
             .collect::<Result<_>>()?,
+        precision: a.precision.into(),
+        calibration: match &a.calibration {
+            Some(path) => load_calibration(&a.model, path, &a.input_shapes)?,
+            None => vec![],
+        },
+        calibration_method: match a.calibration_method {
+            CalibrationMethod::Minmax => Method::MinMax,
+            CalibrationMethod::Percentile => Method::Percentile(a.percentile / 100.0),
+            CalibrationMethod::Mse => Method::Mse,
+        },
+        max_error: a.max_error,
         ..ConvertOptions::default()
     };
     let converted = rill_convert::convert_path(&a.model, &opts)
@@ -98,15 +145,26 @@ pub fn run(a: Args) -> Result<()> {
             "ops": r.ops_after,
             "folded": r.folded,
             "warnings": r.warnings,
+            "precision": r.precision.name(),
+            "errors": r.errors.iter().map(|(p, e)| serde_json::json!({"precision": p.name(), "relative_rms": e})).collect::<Vec<_>>(),
             "summary": summary.to_json(),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!(
-            "converted '{}' -> '{}' (f32)",
+            "converted '{}' -> '{}' ({})",
             a.model.display(),
-            a.output.display()
+            a.output.display(),
+            r.precision.name()
         );
+        for (p, e) in &r.errors {
+            println!(
+                "  {}: output error {:.4} (relative RMS vs float on the calibration data){}",
+                p.name(),
+                e,
+                if *e <= a.max_error { "" } else { " > --max-error" }
+            );
+        }
         println!("  {} ONNX nodes -> {} ops", r.ops_before, r.ops_after);
         for line in &r.folded {
             println!("  {line}");
@@ -117,4 +175,32 @@ pub fn run(a: Args) -> Result<()> {
         print!("{}", summary.totals_text());
     }
     Ok(())
+}
+
+/// Calibration arrays in graph-input order: the .npy for a one-input model, or the .npz entries by
+/// input name (read from the ONNX graph).
+fn load_calibration(model: &std::path::Path, path: &std::path::Path, _shapes: &[String]) -> Result<Vec<HostTensor>> {
+    let names = rill_convert::input_names(model).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let err = |e: tensor::TensorError| anyhow::anyhow!("calibration data: {e}");
+    if path.extension().is_some_and(|e| e == "npz") {
+        let mut named = tensor::read_npz(path).map_err(err)?;
+        names
+            .iter()
+            .map(|n| {
+                let pos = named.iter().position(|(k, _)| k == n).with_context(|| {
+                    format!("'{}' has no array named '{n}' (one per model input)", path.display())
+                })?;
+                Ok(named.swap_remove(pos).1)
+            })
+            .collect()
+    } else {
+        if names.len() != 1 {
+            bail!(
+                "the model has {} inputs ({}): give calibration data as an .npz keyed by input name",
+                names.len(),
+                names.join(", ")
+            );
+        }
+        Ok(vec![tensor::read_npy(path).map_err(err)?])
+    }
 }

@@ -1,11 +1,12 @@
 //! `rill run`: feed `.npy`/`.npz` inputs through a model on the host.
 use std::path::{Path, PathBuf};
 
+use rill_convert::exec;
 use anyhow::{anyhow, bail, Result};
 use rill_convert::tensor::{self, HostData, HostTensor};
 use rill_runtime::Model;
 
-use crate::batch;
+
 use crate::files;
 
 #[derive(clap::Args)]
@@ -67,7 +68,7 @@ pub fn run(a: Args) -> Result<()> {
     let bytes = files::read_model(&a.model)?;
     let model =
         Model::from_bytes(bytes.as_slice()).map_err(|e| anyhow!("'{}': {e}", a.model.display()))?;
-    let (inputs, samples) = batch::load_inputs(&model, &a.input)?;
+    let (inputs, samples) = exec::load_inputs(&model, &a.input)?;
     let to_npz = a.output.extension().is_some_and(|e| e == "npz");
     if !to_npz && model.output_count() != 1 {
         bail!(
@@ -75,7 +76,7 @@ pub fn run(a: Args) -> Result<()> {
             model.output_count()
         );
     }
-    let outputs = batch::run_samples(&model, &inputs, samples)?;
+    let outputs = exec::run_samples(&model, &inputs, samples)?;
     let mut named = Vec::new();
     for (i, data) in outputs.into_iter().enumerate() {
         let info = model.output(i).map_err(|e| anyhow!("{e}"))?;

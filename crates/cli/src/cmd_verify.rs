@@ -1,16 +1,18 @@
 //! `rill verify`: the converted model against its ONNX original (run by tract) on the same data.
 //!
 //! Per output: max abs error, SQNR, cosine similarity, top-1 agreement, and accuracy against labels.
-//! A fixed-point model will add its own column here (and per-layer SQNR); today's files are f32.
+//! A fixed-point model is also compared with Rill's float path (the ONNX model converted in f32 here),
+//! output by output and layer by layer (SQNR of each op's output, worst first).
 use std::path::PathBuf;
 
+use rill_convert::exec;
 use anyhow::{anyhow, bail, Context, Result};
 use rill_convert::reference::OnnxReference;
 use rill_convert::tensor::{self, HostData};
 use rill_convert::verify::{accuracy, agreement, Agreement};
 use rill_runtime::Model;
 
-use crate::{batch, files};
+use crate::files;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -25,6 +27,9 @@ pub struct Args {
     /// Class labels, one int64 per sample (or per output row).
     #[arg(long)]
     pub labels: Option<PathBuf>,
+    /// Per-layer comparison of a fixed-point model: how many samples to run (0: skip it).
+    #[arg(long, default_value_t = 100)]
+    pub layer_samples: usize,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -37,13 +42,17 @@ struct OutputReport {
     vs_onnx: Agreement,
     accuracy: Option<f64>,
     onnx_accuracy: Option<f64>,
+    /// Fixed-point models: Rill's float path against the ONNX model, and the fixed against it.
+    float_vs_onnx: Option<Agreement>,
+    vs_float: Option<Agreement>,
+    float_accuracy: Option<f64>,
 }
 
 pub fn run(a: Args) -> Result<()> {
     let bytes = files::read_model(&a.model)?;
     let model =
         Model::from_bytes(bytes.as_slice()).map_err(|e| anyhow!("'{}': {e}", a.model.display()))?;
-    let (inputs, samples) = batch::load_inputs(&model, &a.data)?;
+    let (inputs, samples) = exec::load_inputs(&model, &a.data)?;
     let labels = match &a.labels {
         None => None,
         Some(p) => match tensor::read_npy(p).map_err(|e| anyhow!("{e}"))?.data {
@@ -53,11 +62,47 @@ pub fn run(a: Args) -> Result<()> {
     };
 
     eprintln!("running '{}' on {samples} sample(s)", a.model.display());
-    let ours = batch::run_samples(&model, &inputs, samples)?;
+    let ours = exec::run_samples(&model, &inputs, samples)?;
+
+    let fixed = (0..model.output_count()).any(|k| {
+        model
+            .output(k)
+            .is_ok_and(|t| matches!(t.dtype, rill_runtime::DType::I8 | rill_runtime::DType::I16))
+    });
+    let float_bytes = if fixed {
+        let opts = rill_convert::ConvertOptions {
+            fuse: false,
+            ..Default::default()
+        };
+        let c = rill_convert::convert_path(&a.onnx, &opts)
+            .map_err(|e| anyhow!("converting '{}' in f32: {e}", a.onnx.display()))?;
+        Some(rill_format::writer::AlignedBytes::from_slice(&c.bytes))
+    } else {
+        None
+    };
+    let float_model = match &float_bytes {
+        Some(b) => Some(Model::from_bytes(b.as_slice()).map_err(|e| anyhow!("float model: {e}"))?),
+        None => None,
+    };
+    let float_outputs = match &float_model {
+        Some(m) => {
+            eprintln!("running Rill's float path on {samples} sample(s)");
+            Some(exec::run_samples(m, &inputs, samples)?)
+        }
+        None => None,
+    };
+    let layers = match &float_model {
+        Some(m) if a.layer_samples > 0 => {
+            let n = samples.min(a.layer_samples);
+            eprintln!("comparing every layer with the float path on {n} sample(s)");
+            rill_convert::verify::layer_errors(&model, m, &inputs, n)?
+        }
+        _ => vec![],
+    };
 
     eprintln!("running the ONNX reference '{}'", a.onnx.display());
     let first: Vec<_> = (0..inputs.len())
-        .map(|i| batch::sample_of(&model, i, &inputs[i], 0))
+        .map(|i| exec::sample_of(&model, i, &inputs[i], 0))
         .collect::<Result<_>>()?;
     let reference = OnnxReference::load(&a.onnx, &first)?;
     if reference.output_names().len() != model.output_count() {
@@ -71,7 +116,7 @@ pub fn run(a: Args) -> Result<()> {
     let bar = (samples > 1).then(|| indicatif::ProgressBar::new(samples as u64));
     for s in 0..samples {
         let x: Vec<_> = (0..inputs.len())
-            .map(|i| batch::sample_of(&model, i, &inputs[i], s))
+            .map(|i| exec::sample_of(&model, i, &inputs[i], s))
             .collect::<Result<_>>()?;
         for (k, y) in reference.run(&x)?.into_iter().enumerate() {
             match y.data {
@@ -118,17 +163,24 @@ pub fn run(a: Args) -> Result<()> {
             }
             None => (None, None),
         };
+        let float = float_outputs.as_ref().map(|f| &f[k]);
         reports.push(OutputReport {
             name: info.name.to_owned(),
             precision: info.dtype.to_string(),
             vs_onnx: agreement(&ours[k], &theirs[k], row),
             accuracy: acc,
             onnx_accuracy: onnx_acc,
+            float_vs_onnx: float.map(|f| agreement(f, &theirs[k], row)),
+            vs_float: float.map(|f| agreement(&ours[k], f, row)),
+            float_accuracy: match (float, &labels) {
+                (Some(f), Some(l)) => Some(accuracy(f, row, l)),
+                _ => None,
+            },
         });
     }
 
     if a.json {
-        let v = serde_json::json!({ "model": a.model, "onnx": a.onnx, "samples": samples, "outputs": reports });
+        let v = serde_json::json!({ "model": a.model, "onnx": a.onnx, "samples": samples, "outputs": reports, "layers": layers });
         println!("{}", serde_json::to_string_pretty(&v).context("JSON")?);
         return Ok(());
     }
@@ -138,21 +190,43 @@ pub fn run(a: Args) -> Result<()> {
         a.onnx.display()
     );
     for r in &reports {
-        let g = &r.vs_onnx;
         println!("output '{}' ({}):", r.name, r.precision);
-        println!("  max |error|     {:.3e}", g.max_abs_err);
-        println!("  SQNR            {:.1} dB", g.sqnr_db);
-        println!("  cosine          {:.6}", g.cosine);
-        println!(
-            "  top-1 agreement {:.2}% of {} rows",
-            100.0 * g.top1_agreement,
-            g.rows
-        );
-        if let (Some(ours), Some(theirs)) = (r.accuracy, r.onnx_accuracy) {
+        let print = |what: &str, g: &Agreement| {
+            println!("  {what}");
+            println!("    max |error|     {:.3e}", g.max_abs_err);
+            println!("    SQNR            {:.1} dB", g.sqnr_db);
+            println!("    cosine          {:.6}", g.cosine);
             println!(
-                "  accuracy        {:.2}% (ONNX float: {:.2}%)",
+                "    top-1 agreement {:.2}% of {} rows",
+                100.0 * g.top1_agreement,
+                g.rows
+            );
+        };
+        print(&format!("{} vs ONNX float:", r.precision), &r.vs_onnx);
+        if let Some(g) = &r.vs_float {
+            print(&format!("{} vs Rill float:", r.precision), g);
+        }
+        if let Some(g) = &r.float_vs_onnx {
+            print("Rill float vs ONNX float:", g);
+        }
+        if let (Some(ours), Some(theirs)) = (r.accuracy, r.onnx_accuracy) {
+            let float = r
+                .float_accuracy
+                .map_or_else(String::new, |f| format!(", Rill float: {:.2}%", 100.0 * f));
+            println!(
+                "  accuracy          {:.2}% (ONNX float: {:.2}%{float})",
                 100.0 * ours,
                 100.0 * theirs
+            );
+        }
+    }
+    if !layers.is_empty() {
+        println!("\nper layer, fixed vs float (worst first):");
+        println!("  {:>3}  {:<8} {:>9} {:>11}  node", "#", "op", "SQNR dB", "max |err|");
+        for l in &layers {
+            println!(
+                "  {:>3}  {:<8} {:>9.1} {:>11.3e}  {}",
+                l.index, l.op, l.sqnr_db, l.max_abs_err, l.node
             );
         }
     }

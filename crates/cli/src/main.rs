@@ -3,7 +3,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod batch;
 mod cmd_codegen;
 mod cmd_convert;
 mod cmd_inspect;

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use anyhow::{anyhow, Result};
 use rill_format::reader::OpView;
-use rill_format::{Op, RnnParams, Storage, NONE};
+use rill_format::{DType, Op, RnnParams, Storage, NONE};
 use rill_runtime::Model;
 
 pub struct Layer {
@@ -19,6 +19,9 @@ pub struct Layer {
     pub weight_bytes: usize,
 }
 
+/// A graph input or output: name, element type, shape, (scale, zero point) of codes.
+pub type IoTensor = (String, String, Vec<u32>, Option<(f32, i32)>);
+
 pub struct Summary {
     pub layers: Vec<Layer>,
     pub file_bytes: usize,
@@ -27,8 +30,8 @@ pub struct Summary {
     pub state_bytes: usize,
     pub weight_bytes: usize,
     pub macs: u64,
-    pub inputs: Vec<(String, String, Vec<u32>)>,
-    pub outputs: Vec<(String, String, Vec<u32>)>,
+    pub inputs: Vec<IoTensor>,
+    pub outputs: Vec<IoTensor>,
     pub producer: String,
     pub source: String,
     /// Receptive field over (h, w) of the first output, when every op on the way is local in space.
@@ -246,10 +249,13 @@ fn receptive_field(model: &Model) -> ReceptiveField {
     }
 }
 
-fn io_list(model: &Model, ids: &[u32]) -> Vec<(String, String, Vec<u32>)> {
+fn io_list(model: &Model, ids: &[u32]) -> Vec<IoTensor> {
     ids.iter()
         .filter_map(|&t| model.file().tensor(t as usize))
-        .map(|t| (t.name.to_owned(), t.dtype.to_string(), t.shape.to_vec()))
+        .map(|t| {
+            let quant = matches!(t.dtype, DType::I8 | DType::I16).then_some((t.scale, t.zero_point));
+            (t.name.to_owned(), t.dtype.to_string(), t.shape.to_vec(), quant)
+        })
         .collect()
 }
 
@@ -350,11 +356,16 @@ impl Summary {
         };
         let mut s = String::new();
         let _ = writeln!(s, "model: {} (by {})", self.source, self.producer);
-        for (name, dt, shape) in &self.inputs {
-            let _ = writeln!(s, "input  {name}: {dt} {}", dims(shape));
+        let q = |quant: &Option<(f32, i32)>| {
+            quant.map_or_else(String::new, |(sc, z)| {
+                format!("  (real = {sc:e} x (q - {z}))")
+            })
+        };
+        for (name, dt, shape, quant) in &self.inputs {
+            let _ = writeln!(s, "input  {name}: {dt} {}{}", dims(shape), q(quant));
         }
-        for (name, dt, shape) in &self.outputs {
-            let _ = writeln!(s, "output {name}: {dt} {}", dims(shape));
+        for (name, dt, shape, quant) in &self.outputs {
+            let _ = writeln!(s, "output {name}: {dt} {}{}", dims(shape), q(quant));
         }
         let _ = writeln!(
             s,
@@ -383,9 +394,16 @@ impl Summary {
     }
 
     pub fn to_json(&self) -> serde_json::Value {
-        let io = |v: &[(String, String, Vec<u32>)]| {
+        let io = |v: &[IoTensor]| {
             v.iter()
-                .map(|(n, d, s)| serde_json::json!({"name": n, "dtype": d, "shape": s}))
+                .map(|(n, d, s, q)| {
+                    let mut v = serde_json::json!({"name": n, "dtype": d, "shape": s});
+                    if let Some((scale, z)) = q {
+                        v["scale"] = serde_json::json!(scale);
+                        v["zero_point"] = serde_json::json!(z);
+                    }
+                    v
+                })
                 .collect::<Vec<_>>()
         };
         serde_json::json!({

@@ -1,5 +1,5 @@
 //! Writes the planned graph as a `.rill` file.
-use rill_format::writer::{FileBuilder, GraphSpec, TensorData, TensorSpec, WriteError};
+use rill_format::writer::{FileBuilder, GraphSpec, QuantSpec, TensorData, TensorSpec, WriteError};
 
 use crate::ir::{Data, Graph, TId};
 use crate::plan::Plan;
@@ -34,6 +34,7 @@ impl Emitter<'_> {
                 bytes = bytemuck::cast_slice(v).to_vec();
                 TensorData::Const(&bytes)
             }
+            Data::ConstBytes(v) => TensorData::Const(v),
             _ => TensorData::Arena {
                 offset: self.plan.offsets[t].ok_or(WriteError::BadTensor {
                     name: x.name.clone(),
@@ -46,14 +47,23 @@ impl Emitter<'_> {
             dtype: x.dtype,
             shape: &x.shape,
             data,
-            quant: None,
+            quant: x.quant.as_ref().map(|q| QuantSpec {
+                scale: q.scale,
+                zero_point: q.zero_point,
+                per_channel: q.per_channel.as_ref().map(|(ax, s)| (*ax, s.as_slice())),
+            }),
         })?;
         self.index[t] = Some(i);
         Ok(i)
     }
 }
 
-pub fn emit(g: &Graph, plan: &Plan, src: &Source) -> Result<Vec<u8>, WriteError> {
+/// The file bytes, and each IR tensor's index in the file (tensors the file does not use: `None`).
+pub fn emit(
+    g: &Graph,
+    plan: &Plan,
+    src: &Source,
+) -> Result<(Vec<u8>, Vec<Option<u32>>), WriteError> {
     let mut e = Emitter {
         g,
         plan,
@@ -99,5 +109,6 @@ pub fn emit(g: &Graph, plan: &Plan, src: &Source) -> Result<Vec<u8>, WriteError>
     if !src.producer.is_empty() {
         e.b.add_meta("onnx.producer", src.producer)?;
     }
-    e.b.finish()
+    let index = e.index;
+    Ok((e.b.finish()?, index))
 }

@@ -12,6 +12,8 @@ pub enum Data {
     /// Known at convert time; stored in the weights section.
     ConstF32(Vec<f32>),
     ConstI32(Vec<i32>),
+    /// Fixed-point constants (i8/i16 codes, as the tensor's dtype says), little-endian bytes.
+    ConstBytes(Vec<u8>),
     /// The same bytes as another tensor under another shape (Reshape, Flatten, Squeeze, ...).
     Alias(TId),
 }
@@ -22,6 +24,27 @@ pub struct Tensor {
     pub shape: Vec<usize>,
     pub dtype: DType,
     pub data: Data,
+    /// How codes map to reals (fixed-point tensors only).
+    pub quant: Option<Quant>,
+}
+
+/// `real = scale * (q - zero_point)`; weights carry one scale per output channel instead.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Quant {
+    pub scale: f32,
+    pub zero_point: i32,
+    /// (axis, scales) of per-channel weights.
+    pub per_channel: Option<(u8, Vec<f32>)>,
+}
+
+impl Quant {
+    pub fn per_tensor(scale: f32, zero_point: i32) -> Quant {
+        Quant {
+            scale,
+            zero_point,
+            per_channel: None,
+        }
+    }
 }
 
 impl Tensor {
@@ -68,6 +91,7 @@ impl Graph {
             shape,
             dtype,
             data,
+            quant: None,
         });
         self.tensors.len() - 1
     }

@@ -6,11 +6,13 @@
 pub mod calibrate;
 mod consts;
 mod emit;
+pub mod exec;
 mod import;
 mod ir;
 mod passes;
 mod plan;
 mod proto;
+pub mod quantize;
 pub mod reference;
 pub mod tensor;
 pub mod verify;
@@ -18,6 +20,8 @@ pub mod verify;
 use std::path::Path;
 
 use tract_onnx::prelude::Framework;
+
+pub use quantize::Precision;
 
 /// What `convert` may change about the model.
 #[derive(Clone, Debug)]
@@ -28,6 +32,12 @@ pub struct ConvertOptions {
     pub fold_batchnorm: bool,
     /// Fuse activations into the conv/dense before them.
     pub fuse: bool,
+    pub precision: Precision,
+    /// Representative inputs for fixed point: one array per graph input, `[N, ...input shape]`.
+    pub calibration: Vec<tensor::HostTensor>,
+    pub calibration_method: calibrate::Method,
+    /// `auto`: the largest relative RMS output error (vs float, on the calibration data) allowed.
+    pub max_error: f64,
 }
 
 impl Default for ConvertOptions {
@@ -36,6 +46,10 @@ impl Default for ConvertOptions {
             input_shapes: vec![],
             fold_batchnorm: true,
             fuse: true,
+            precision: Precision::F32,
+            calibration: Vec::new(),
+            calibration_method: calibrate::Method::MinMax,
+            max_error: 0.01,
         }
     }
 }
@@ -50,6 +64,11 @@ pub struct ConvertReport {
     pub arena_bytes: usize,
     pub live_bound_bytes: usize,
     pub warnings: Vec<String>,
+    /// The precision the file holds (`auto` resolved).
+    pub precision: Precision,
+    /// Relative RMS error of the outputs against the float graph on the calibration data, per
+    /// precision tried (fixed point only).
+    pub errors: Vec<(Precision, f64)>,
 }
 
 /// A converted model: the file bytes and the report.
@@ -149,16 +168,17 @@ fn convert_named(
         passes::fold_affine(&mut g, &mut folded);
     }
     if opts.fuse {
-        passes::fuse_activations(&mut g, &mut folded);
+        passes::fuse_activations(&mut g, &mut folded, opts.precision != Precision::F32);
     }
     passes::remove_unused(&mut g);
+    let (g, precision, errors) = fixed_point(g, opts)?;
     let plan = plan::plan(&g);
     let src = emit::Source {
         name: source,
         producer: &imported.producer,
         opset: imported.opset,
     };
-    let bytes = emit::emit(&g, &plan, &src)?;
+    let (bytes, _) = emit::emit(&g, &plan, &src)?;
     Ok(Converted {
         bytes,
         report: ConvertReport {
@@ -168,6 +188,76 @@ fn convert_named(
             arena_bytes: plan.arena_bytes,
             live_bound_bytes: plan.live_bound_bytes,
             warnings: imported.warnings,
+            precision,
+            errors,
         },
     })
+}
+
+/// The float graph `g` in the requested precision: calibrated and quantized, or (auto) the narrowest
+/// precision whose outputs stay within the error budget on the calibration data.
+fn fixed_point(
+    g: ir::Graph,
+    opts: &ConvertOptions,
+) -> Result<(ir::Graph, Precision, Vec<(Precision, f64)>), ConvertError> {
+    use quantize::Mode;
+    if opts.precision == Precision::F32 {
+        return Ok((g, Precision::F32, vec![]));
+    }
+    if opts.calibration.is_empty() {
+        return Err(ConvertError::Input(format!(
+            "--precision {} needs calibration data (--calibration calib.npy: representative inputs with a leading sample axis)",
+            opts.precision.name()
+        )));
+    }
+    let candidates: &[(Precision, Mode)] = match opts.precision {
+        Precision::Int8 => &[(Precision::Int8, Mode::I8)],
+        Precision::Int16 => &[(Precision::Int16, Mode::I16)],
+        _ => &[(Precision::Int8, Mode::I8), (Precision::Int16, Mode::I16)],
+    };
+    let auto = opts.precision == Precision::Auto;
+    let reference = if auto {
+        Some(quantize::run_graph(&g, &opts.calibration)?)
+    } else {
+        None
+    };
+    let mut errors = Vec::new();
+    for &(precision, mode) in candidates {
+        let levels = if mode == Mode::I8 { 256 } else { 65536 };
+        let ranges = quantize::observe(&g, &opts.calibration, opts.calibration_method, levels)?;
+        let q = quantize::quantize(&g, &ranges, mode).map_err(ConvertError::Nodes)?;
+        let Some(reference) = &reference else {
+            return Ok((q, precision, errors));
+        };
+        let ours = quantize::run_graph(&q, &opts.calibration)?;
+        let err = quantize::relative_rms(&ours, reference);
+        errors.push((precision, err));
+        if err <= opts.max_error {
+            return Ok((q, precision, errors));
+        }
+    }
+    Ok((g, Precision::F32, errors))
+}
+
+/// The names of an ONNX model's graph inputs (initializers listed as inputs excluded), in order.
+pub fn input_names(path: &Path) -> Result<Vec<String>, ConvertError> {
+    let bytes = std::fs::read(path).map_err(|source| ConvertError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let model = tract_onnx::onnx()
+        .proto_model_for_read(&mut &bytes[..])
+        .map_err(|e| ConvertError::Parse(format!("{e:#}")))?;
+    let graph = model
+        .graph
+        .as_ref()
+        .ok_or_else(|| ConvertError::Model("the file holds no graph".into()))?;
+    let inits: std::collections::HashSet<&str> =
+        graph.initializer.iter().map(|i| i.name.as_str()).collect();
+    Ok(graph
+        .input
+        .iter()
+        .filter(|i| !inits.contains(i.name.as_str()))
+        .map(|i| i.name.clone())
+        .collect())
 }

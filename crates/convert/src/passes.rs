@@ -160,15 +160,19 @@ fn try_fold_affine(g: &mut Graph, i: usize) -> Option<usize> {
     Some(p_idx)
 }
 
-/// Fuses a standalone activation into the conv or dense that feeds it.
-pub fn fuse_activations(g: &mut Graph, log: &mut Log) {
+/// Fuses a standalone activation into the conv or dense that feeds it; `clamps_only` (fixed point)
+/// fuses just Relu and Clip, which integer kernels apply as an output clamp.
+pub fn fuse_activations(g: &mut Graph, log: &mut Log, clamps_only: bool) {
     let mut i = 0;
     while i < g.nodes.len() {
         let fused = (|| {
             let Op::Unary(u) = g.nodes[i].op else {
                 return None;
             };
-            ActKind::from_u32(u.act.kind)?;
+            let kind = ActKind::from_u32(u.act.kind)?;
+            if clamps_only && !matches!(kind, ActKind::Relu | ActKind::Clip) {
+                return None;
+            }
             let x = g.nodes[i].inputs[0]?;
             let p_idx = producer(g, x)?;
             if !only_feeds(g, x, i) {

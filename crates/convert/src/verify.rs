@@ -110,3 +110,100 @@ mod tests {
         );
     }
 }
+
+/// How far one layer's fixed-point output is from the float graph's value of the same tensor.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct LayerError {
+    /// Op index in the fixed-point file.
+    pub index: usize,
+    pub op: String,
+    /// The ONNX node the op came from.
+    pub node: String,
+    /// The compared tensor (the op's first output).
+    pub tensor: String,
+    pub sqnr_db: f64,
+    pub max_abs_err: f64,
+}
+
+/// Runs `fixed` and `float` (the same graph converted in f32 without fusion, so every ONNX value is
+/// a tensor) on every sample and compares each fixed op's first output with the float tensor of the
+/// same name. Worst SQNR first.
+pub fn layer_errors(
+    fixed: &rill_runtime::Model,
+    float: &rill_runtime::Model,
+    inputs: &[crate::tensor::HostTensor],
+    samples: usize,
+) -> anyhow::Result<Vec<LayerError>> {
+    use std::collections::HashMap;
+
+    use crate::exec;
+    let file = fixed.file();
+    let n_ops = file.ops.len();
+    let mut sums = vec![(0f64, 0f64, 0f64); n_ops];
+    let mut matched = vec![false; n_ops];
+    for s in 0..samples {
+        let x: Vec<_> = (0..inputs.len())
+            .map(|i| exec::sample_of(fixed, i, &inputs[i], s))
+            .collect::<anyhow::Result<_>>()?;
+        let mut values: HashMap<String, Vec<f32>> = HashMap::new();
+        let ffile = float.file();
+        exec::run_samples_observed(float, &x, 1, |_, op, session| {
+            if let Some(v) = ffile.op(op) {
+                for &t in v.outputs.iter().filter(|&&t| t != rill_format::NONE) {
+                    if let Some(info) = ffile.tensor(t as usize) {
+                        values.insert(
+                            info.name.to_owned(),
+                            exec::tensor_values(session, t as usize)?,
+                        );
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        exec::run_samples_observed(fixed, &x, 1, |_, op, session| {
+            let Some(v) = file.op(op) else { return Ok(()) };
+            let Some(t) = v.outputs.iter().copied().find(|&t| t != rill_format::NONE) else {
+                return Ok(());
+            };
+            let Some(info) = file.tensor(t as usize) else {
+                return Ok(());
+            };
+            if let Some(reference) = values.get(info.name) {
+                let ours = exec::tensor_values(session, t as usize)?;
+                if ours.len() == reference.len() {
+                    matched[op] = true;
+                    let acc = &mut sums[op];
+                    for (&a, &r) in ours.iter().zip(reference) {
+                        let d = (a - r) as f64;
+                        acc.0 += (r as f64).powi(2);
+                        acc.1 += d * d;
+                        acc.2 = acc.2.max(d.abs());
+                    }
+                }
+            }
+            Ok(())
+        })?;
+    }
+    let mut out: Vec<LayerError> = (0..n_ops)
+        .filter(|&i| matched[i])
+        .filter_map(|i| {
+            let v = file.op(i)?;
+            let t = v.outputs.iter().copied().find(|&t| t != rill_format::NONE)?;
+            let (sig, noise, max) = sums[i];
+            Some(LayerError {
+                index: i,
+                op: v.op.kind().name().to_owned(),
+                node: fixed.op_name(i).to_owned(),
+                tensor: file.tensor(t as usize)?.name.to_owned(),
+                sqnr_db: if noise == 0.0 {
+                    f64::INFINITY
+                } else {
+                    10.0 * (sig / noise).log10()
+                },
+                max_abs_err: max,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.sqnr_db.total_cmp(&b.sqnr_db));
+    Ok(out)
+}

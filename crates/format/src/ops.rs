@@ -462,3 +462,36 @@ pub mod rnn_operand {
     pub const Y_H: usize = 1;
     pub const Y_C: usize = 2;
 }
+
+/// Fixed-point ops.
+///
+/// An op runs in fixed point when its outputs are i8 or i16 codes (`real = scale * (q - zero_point)`,
+/// from the tensor records). It then takes one more input after the float form's operands, the
+/// constant *aux* tensor: everything the integer kernel needs besides the codes, prepared by the
+/// converter so that no float is touched at run time (`docs/numerics.md`). Its layout per op:
+///
+/// | op | aux |
+/// |---|---|
+/// | Dense, Conv | i32 `[lo, hi, (m0, shift) x channels]`, one pair per output channel or one in all; the bias operand is required (i32, zero-point terms folded in) |
+/// | MatMul, Reduce | i32 `[lo, hi, m0, shift]` |
+/// | Binary | i32 `[lo, hi, left_shift, m_a (m0, shift), m_b, m_y]` |
+/// | Unary | the function as a table: i8 `[256]` (i8 codes) or i16 `[513]` (i16 codes) |
+/// | Softmax | i32 exp table |
+/// | Concat | i32 `[lo, hi, (m0, shift) x inputs]` |
+/// | LayerNorm | i32 `[lo, hi, m0, shift, eps (low word, high word)]`; scale is i16 codes of one scale, bias i32 (see `rill_kernels::norm::fixed`) |
+/// | Rnn | i32 `[header (RNN_AUX_HEADER), w_bias x rows, r_bias x rows, w_mul (m0, shift) x rows, r_mul x rows]`, rows = dirs x gates x hidden; the b and p operands are absent, initial_c and y_c are i16, scratch is i32 |
+/// | Pool, Copy, Gather | none: codes pass through with the input's scale and zero point |
+///
+/// `[lo, hi]` is the output clamp (the code range intersected with a fused Relu/Clip).
+pub mod qaux {
+    /// Words before the per-channel (or per-input) multipliers of Dense, Conv and Concat.
+    pub const CLAMP: usize = 2;
+    /// Binary: `lo, hi, left_shift` then three (m0, shift) pairs.
+    pub const BINARY_LEN: usize = 9;
+    /// Rnn header: `cell_k, clip_q12, h_mul (m0, shift), h_to_q15 (m0, shift), 0, 0`.
+    pub const RNN_HEADER: usize = 8;
+    /// Rnn: the aux operand's input position.
+    pub const RNN_POSITION: usize = 7;
+    pub const LUT_I8_LEN: usize = 256;
+    pub const LUT_I16_LEN: usize = 513;
+}

@@ -7,14 +7,14 @@ use crate::arena::{ArenaViews, MAX_WRITES};
 use crate::error::OpError;
 
 /// An op's operands, typed on demand.
-struct Operands<'f, 's> {
+pub(crate) struct Operands<'f, 's> {
     file: &'f ModelFile<'s>,
     view: &'f OpView<'s>,
     arena: ArenaViews<'s>,
 }
 
 impl<'f, 's> Operands<'f, 's> {
-    fn input_bytes(&self, kk: usize) -> Result<Option<&'s [u8]>, OpError> {
+    pub(crate) fn input_bytes(&self, kk: usize) -> Result<Option<&'s [u8]>, OpError> {
         let Some(t) = self.view.input(kk) else {
             return Ok(None);
         };
@@ -30,7 +30,7 @@ impl<'f, 's> Operands<'f, 's> {
         bytes.map(Some).ok_or(OpError::Overlap { output: 0 })
     }
 
-    fn opt<T: bytemuck::Pod>(&self, kk: usize) -> Result<Option<&'s [T]>, OpError> {
+    pub(crate) fn opt<T: bytemuck::Pod>(&self, kk: usize) -> Result<Option<&'s [T]>, OpError> {
         match self.input_bytes(kk)? {
             None => Ok(None),
             Some(b) => bytemuck::try_cast_slice(b)
@@ -43,7 +43,7 @@ impl<'f, 's> Operands<'f, 's> {
         }
     }
 
-    fn req<T: bytemuck::Pod>(&self, kk: usize) -> Result<&'s [T], OpError> {
+    pub(crate) fn req<T: bytemuck::Pod>(&self, kk: usize) -> Result<&'s [T], OpError> {
         self.opt(kk)?.ok_or(OpError::MissingOperand {
             output: false,
             k: kk,
@@ -51,7 +51,7 @@ impl<'f, 's> Operands<'f, 's> {
     }
 
     /// Writable operand `w` (outputs by position, then scratch at position `n_outputs`).
-    fn opt_out<T: bytemuck::Pod>(&mut self, w: usize) -> Result<Option<&'s mut [T]>, OpError> {
+    pub(crate) fn opt_out<T: bytemuck::Pod>(&mut self, w: usize) -> Result<Option<&'s mut [T]>, OpError> {
         match self.arena.take(w) {
             None => Ok(None),
             Some(b) => bytemuck::try_cast_slice_mut(b)
@@ -64,17 +64,17 @@ impl<'f, 's> Operands<'f, 's> {
         }
     }
 
-    fn out<T: bytemuck::Pod>(&mut self, w: usize) -> Result<&'s mut [T], OpError> {
+    pub(crate) fn out<T: bytemuck::Pod>(&mut self, w: usize) -> Result<&'s mut [T], OpError> {
         self.opt_out(w)?
             .ok_or(OpError::MissingOperand { output: true, k: w })
     }
 
-    fn scratch<T: bytemuck::Pod>(&mut self) -> Result<&'s mut [T], OpError> {
+    pub(crate) fn scratch<T: bytemuck::Pod>(&mut self) -> Result<&'s mut [T], OpError> {
         let w = self.view.outputs.len();
         self.out(w)
     }
 
-    fn input_dtype(&self, kk: usize) -> Option<rill_format::DType> {
+    pub(crate) fn input_dtype(&self, kk: usize) -> Option<rill_format::DType> {
         self.file.tensor(self.view.input(kk)?).map(|t| t.dtype)
     }
 }
@@ -101,6 +101,11 @@ pub fn run_op<'s>(
     }
     let arena = ArenaViews::split(arena, &writes[..=n_out])?;
     let mut o = Operands { file, view, arena };
+    match crate::model::fixed_code_type(view, |t| file.tensor(t).map(|i| i.dtype)) {
+        Some(rill_format::DType::I8) => return crate::fixed::run::<i8>(&mut o),
+        Some(rill_format::DType::I16) => return crate::fixed::run::<i16>(&mut o),
+        _ => {}
+    }
     let kernel = |r: Result<(), k::KernelError>| r.map_err(OpError::Kernel);
     match view.op {
         Op::Dense(p) => {

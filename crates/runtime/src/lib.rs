@@ -14,6 +14,7 @@
 mod arena;
 mod dispatch;
 mod error;
+mod fixed;
 mod model;
 mod session;
 

@@ -12,16 +12,19 @@ pub struct Model<'a> {
     file: ModelFile<'a>,
 }
 
-/// How many operands of each side an op kind takes: (required inputs, max inputs, max outputs).
+/// How many operands of each side an op kind takes: (required inputs, max inputs, max outputs); the
+/// maxima count the aux operand of the fixed-point form, whose inputs `check_fixed_types` checks.
 /// Output 0 is required for every kind except Rnn, whose outputs are each optional.
 fn arity(kind: OpKind) -> (usize, usize, usize) {
     match kind {
-        OpKind::Dense | OpKind::Conv => (2, 3, 1),
-        OpKind::MatMul | OpKind::Binary | OpKind::Gather => (2, 2, 1),
-        OpKind::Pool | OpKind::Unary | OpKind::Softmax | OpKind::Reduce | OpKind::Copy => (1, 1, 1),
-        OpKind::LayerNorm => (2, 3, 1),
-        OpKind::Rnn => (3, 7, 3),
-        OpKind::Concat => (1, 8, 1),
+        OpKind::Dense | OpKind::Conv => (2, 4, 1),
+        OpKind::MatMul | OpKind::Binary => (2, 3, 1),
+        OpKind::Gather => (2, 2, 1),
+        OpKind::Pool | OpKind::Copy => (1, 1, 1),
+        OpKind::Unary | OpKind::Softmax | OpKind::Reduce => (1, 2, 1),
+        OpKind::LayerNorm => (2, 4, 1),
+        OpKind::Rnn => (3, 8, 3),
+        OpKind::Concat => (1, 9, 1),
     }
 }
 
@@ -31,6 +34,65 @@ fn input_ok(op: &Op, k: usize, dtype: DType) -> bool {
         Op::Gather(_) if k == 1 => dtype == DType::I32,
         Op::Gather(_) | Op::Concat(_) | Op::Copy(_) => matches!(dtype, DType::F32 | DType::I32),
         _ => dtype == DType::F32,
+    }
+}
+
+/// The code type of a fixed-point op (its first present output is i8 or i16), or `None` for the
+/// float form.
+pub(crate) fn fixed_code_type(
+    v: &OpView<'_>,
+    dtype: impl Fn(usize) -> Option<DType>,
+) -> Option<DType> {
+    let first = v.outputs.iter().find(|&&t| t != rill_format::NONE)?;
+    dtype(*first as usize).filter(|d| matches!(d, DType::I8 | DType::I16))
+}
+
+/// Whether the fixed-point form of `op` ends with an aux operand.
+pub(crate) fn fixed_has_aux(op: &Op) -> bool {
+    !matches!(op, Op::Pool(_) | Op::Copy(_) | Op::Gather(_))
+}
+
+fn fixed_min_inputs(op: &Op) -> usize {
+    match op {
+        Op::Dense(_) | Op::Conv(_) => 4,
+        Op::MatMul(_) | Op::Binary(_) => 3,
+        Op::Rnn(_) => rill_format::qaux::RNN_POSITION + 1,
+        Op::Unary(_) | Op::Reduce(_) | Op::Softmax(_) | Op::Gather(_) | Op::Concat(_) => 2,
+        Op::LayerNorm(_) => 4,
+        Op::Pool(_) | Op::Copy(_) => 1,
+    }
+}
+
+/// Input `k` of the fixed-point form of `op` with `n` inputs: `None` when it must be absent, else
+/// (its type, `None` meaning the op's code type; whether it is required).
+fn fixed_input(op: &Op, k: usize, n: usize) -> Option<(Option<DType>, bool)> {
+    const CODE: Option<DType> = None;
+    let i32_ = Some(DType::I32);
+    let req = |t| Some((t, true));
+    match (op, k) {
+        (Op::Dense(_) | Op::Conv(_), 0) => req(CODE),
+        (Op::Dense(_) | Op::Conv(_), 1) => req(Some(DType::I8)),
+        (Op::Dense(_) | Op::Conv(_), 2 | 3) => req(i32_),
+        (Op::MatMul(_) | Op::Binary(_), 0 | 1) => req(CODE),
+        (Op::MatMul(_) | Op::Binary(_), 2) => req(i32_),
+        (Op::Pool(_) | Op::Copy(_), 0) => req(CODE),
+        (Op::Gather(_), 0) => req(CODE),
+        (Op::Gather(_), 1) => req(i32_),
+        (Op::Unary(_), 0 | 1) => req(CODE),
+        (Op::Reduce(_) | Op::Softmax(_), 0) => req(CODE),
+        (Op::Reduce(_) | Op::Softmax(_), 1) => req(i32_),
+        (Op::Concat(_), k) if n >= 2 && k + 1 < n => req(CODE),
+        (Op::Concat(_), k) if n >= 2 && k + 1 == n => req(i32_),
+        (Op::LayerNorm(_), 0) => req(CODE),
+        (Op::LayerNorm(_), 1) => req(Some(DType::I16)),
+        (Op::LayerNorm(_), 2) => Some((i32_, false)),
+        (Op::LayerNorm(_), 3) => req(i32_),
+        (Op::Rnn(_), 0) => req(CODE),
+        (Op::Rnn(_), 1 | 2) => req(Some(DType::I8)),
+        (Op::Rnn(_), 4) => Some((CODE, false)),
+        (Op::Rnn(_), 5) => Some((Some(DType::I16), false)),
+        (Op::Rnn(_), rill_format::qaux::RNN_POSITION) => req(i32_),
+        _ => None,
     }
 }
 
@@ -58,9 +120,9 @@ impl<'a> Model<'a> {
         }
         for &t in file.inputs().iter().chain(file.outputs()) {
             let info = model.tensor(t as usize)?;
-            if !matches!(info.dtype, DType::F32 | DType::I32) {
+            if !matches!(info.dtype, DType::F32 | DType::I32 | DType::I8 | DType::I16) {
                 return Err(Error::Format(rill_format::FormatError::BadGraph {
-                    reason: "graph inputs and outputs must be f32 or i32",
+                    reason: "graph inputs and outputs must be f32, i32, i8 or i16",
                 }));
             }
         }
@@ -99,6 +161,54 @@ impl<'a> Model<'a> {
                 output: true,
                 k: v.outputs.len(),
             });
+        }
+        let code = fixed_code_type(v, |t| self.file.tensor(t).map(|i| i.dtype));
+        match code {
+            Some(code) => self.check_fixed_types(v, code)?,
+            None => self.check_float_types(v)?,
+        }
+        // Kernels never run in place: a written region may overlap no other operand.
+        let region = |t: usize| -> Option<(usize, usize)> {
+            let ti = self.file.tensor(t)?;
+            (ti.storage != Storage::Const).then_some((ti.offset, ti.size))
+        };
+        let writes = v
+            .outputs
+            .iter()
+            .map(|&t| t as usize)
+            .chain((v.scratch != rill_format::NONE).then_some(v.scratch as usize));
+        for (w_pos, w) in writes.enumerate() {
+            let Some(wr) = region(w) else { continue };
+            let others = v
+                .inputs
+                .iter()
+                .chain(v.outputs)
+                .map(|&t| t as usize)
+                .chain((v.scratch != rill_format::NONE).then_some(v.scratch as usize));
+            for (o_pos, o) in others.enumerate() {
+                if o_pos == v.inputs.len() + w_pos {
+                    continue;
+                }
+                if let Some(or) = region(o) {
+                    if overlaps(wr, or) {
+                        return Err(OpError::Overlap { output: w_pos });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Operand types of an op in the float form (f32, or i32 ids for the data movers).
+    fn check_float_types(&self, v: &OpView<'a>) -> Result<(), OpError> {
+        let (_, max_in, _) = arity(v.op.kind());
+        let float_max = if matches!(v.op, Op::Gather(_) | Op::Pool(_) | Op::Copy(_)) {
+            max_in
+        } else {
+            max_in - 1
+        };
+        if v.inputs.len() > float_max {
+            return Err(OpError::TooManyOperands);
         }
         let info = |t: usize| {
             self.file.tensor(t).ok_or(OpError::MissingOperand {
@@ -160,33 +270,69 @@ impl<'a> Model<'a> {
                 found: info(v.scratch as usize)?.dtype,
             });
         }
-        // Kernels never run in place: a written region may overlap no other operand.
-        let region = |t: usize| -> Option<(usize, usize)> {
-            let ti = self.file.tensor(t)?;
-            (ti.storage != Storage::Const).then_some((ti.offset, ti.size))
-        };
-        let writes = v
-            .outputs
-            .iter()
-            .map(|&t| t as usize)
-            .chain((v.scratch != rill_format::NONE).then_some(v.scratch as usize));
-        for (w_pos, w) in writes.enumerate() {
-            let Some(wr) = region(w) else { continue };
-            let others = v
-                .inputs
-                .iter()
-                .chain(v.outputs)
-                .map(|&t| t as usize)
-                .chain((v.scratch != rill_format::NONE).then_some(v.scratch as usize));
-            for (o_pos, o) in others.enumerate() {
-                if o_pos == v.inputs.len() + w_pos {
-                    continue;
+        Ok(())
+    }
+
+    /// Operand types of a fixed-point op (codes of type `code`, see `rill_format::ops::qaux`): every
+    /// operand present where the kernel needs it, absent where it has no use for it, of its type.
+    fn check_fixed_types(&self, v: &OpView<'a>, code: DType) -> Result<(), OpError> {
+        let n = v.inputs.len();
+        for k in 0..n.max(fixed_min_inputs(&v.op)) {
+            let want = fixed_input(&v.op, k, n);
+            let have = v.input(k).and_then(|t| self.file.tensor(t));
+            match (want, have) {
+                (None, None) => {}
+                (Some((_, false)), None) => {}
+                (Some((_, true)), None) => {
+                    return Err(OpError::MissingOperand { output: false, k })
                 }
-                if let Some(or) = region(o) {
-                    if overlaps(wr, or) {
-                        return Err(OpError::Overlap { output: w_pos });
+                (None, Some(t)) => {
+                    return Err(OpError::DType {
+                        output: false,
+                        k,
+                        found: t.dtype,
+                    })
+                }
+                (Some((w, _)), Some(t)) => {
+                    let expected = w.unwrap_or(code);
+                    let aux = k + 1 == n && fixed_has_aux(&v.op);
+                    if t.dtype != expected || (aux && t.storage != Storage::Const) {
+                        return Err(OpError::DType {
+                            output: false,
+                            k,
+                            found: t.dtype,
+                        });
                     }
                 }
+            }
+        }
+        for k in 0..v.outputs.len() {
+            if let Some(t) = v.output(k).and_then(|t| self.file.tensor(t)) {
+                let expected = if matches!(v.op, Op::Rnn(_)) && k == 2 {
+                    DType::I16
+                } else {
+                    code
+                };
+                if t.dtype != expected {
+                    return Err(OpError::DType {
+                        output: true,
+                        k,
+                        found: t.dtype,
+                    });
+                }
+            }
+        }
+        if v.scratch != rill_format::NONE {
+            let t = self.file.tensor(v.scratch as usize).ok_or(OpError::MissingOperand {
+                output: true,
+                k: v.outputs.len(),
+            })?;
+            if t.dtype != DType::I32 {
+                return Err(OpError::DType {
+                    output: true,
+                    k: v.outputs.len(),
+                    found: t.dtype,
+                });
             }
         }
         Ok(())

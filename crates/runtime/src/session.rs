@@ -95,8 +95,24 @@ impl<'m, 'a> Session<'m, 'a> {
         self.write_input(i, DType::I32, data)
     }
 
+    /// Copies `data` into graph input `i` (i8 codes of a fixed-point model).
+    pub fn set_input_i8(&mut self, i: usize, data: &[i8]) -> Result<(), Error> {
+        self.write_input(i, DType::I8, data)
+    }
+
+    /// Copies `data` into graph input `i` (i16 codes of a fixed-point model).
+    pub fn set_input_i16(&mut self, i: usize, data: &[i16]) -> Result<(), Error> {
+        self.write_input(i, DType::I16, data)
+    }
+
     /// Runs every op once, in file order.
     pub fn invoke(&mut self) -> Result<(), Error> {
+        self.invoke_observed(|_, _| {})
+    }
+
+    /// [`Session::invoke`], calling `observe(op, session)` after each op, when that op's outputs
+    /// are valid in [`Session::tensor_bytes`] (calibration and per-layer error reports use it).
+    pub fn invoke_observed(&mut self, mut observe: impl FnMut(usize, &Self)) -> Result<(), Error> {
         let file = self.model.file();
         for i in 0..file.ops.len() {
             let Some(view) = file.op(i) else {
@@ -110,8 +126,29 @@ impl<'m, 'a> Session<'m, 'a> {
                 kind: view.op.kind(),
                 error,
             })?;
+            observe(i, self);
         }
         Ok(())
+    }
+
+    /// The current bytes of arena tensor `t` (a tensor index of the file). Only what the plan keeps
+    /// alive at this point is meaningful: a buffer may since have been reused by a later tensor.
+    pub fn tensor_bytes(&self, t: usize) -> Result<&[u8], Error> {
+        let info = self.model.file().tensor(t).ok_or(Error::Format(
+            rill_format::FormatError::BadTensor {
+                tensor: t,
+                reason: "does not exist",
+            },
+        ))?;
+        if info.storage == Storage::Const {
+            return Ok(self.model.file().const_bytes(t).unwrap_or(&[]));
+        }
+        self.arena
+            .get(self.region(&info))
+            .ok_or(Error::Format(rill_format::FormatError::BadTensor {
+                tensor: t,
+                reason: "lies outside the arena",
+            }))
     }
 
     fn output_bytes(&self, i: usize, dtype: DType) -> Result<&[u8], Error> {
@@ -140,6 +177,18 @@ impl<'m, 'a> Session<'m, 'a> {
             index: i,
             expected: DType::I32,
             found: DType::I32,
+        })
+    }
+
+    pub fn output_i8(&self, i: usize) -> Result<&[i8], Error> {
+        Ok(bytemuck::cast_slice(self.output_bytes(i, DType::I8)?))
+    }
+
+    pub fn output_i16(&self, i: usize) -> Result<&[i16], Error> {
+        bytemuck::try_cast_slice(self.output_bytes(i, DType::I16)?).map_err(|_| Error::WrongDType {
+            index: i,
+            expected: DType::I16,
+            found: DType::I16,
         })
     }
 

@@ -3,7 +3,7 @@
 //! saturation. A single rounding keeps the integer result within 0.5 LSB of the exact product.
 
 /// A positive real multiplier as Q31 mantissa and power-of-two shift: `M = m0 * 2^(shift - 31)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(C)]
 pub struct QMul {
     pub m0: i32,

@@ -1,10 +1,54 @@
-//! Running a model over every sample of an input file (a leading sample axis), shared by `run` and
-//! `verify`.
+//! Running a `.rill` model on the host over every sample of an input file (a leading sample axis):
+//! used by `rill run`, `rill verify` and calibration. Fixed-point models take and give real values
+//! here: inputs are quantized with the input tensor's scale and zero point (rounding half away from
+//! zero, saturating), outputs dequantized.
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
-use rill_convert::tensor::{self, HostData, HostTensor};
 use rill_runtime::{DType, Model, Session};
+
+use crate::tensor::{self, HostData, HostTensor};
+
+/// `round(x / scale) + zero_point`, half away from zero, saturated to the code type's range.
+pub fn quantize_value(x: f32, scale: f32, zero_point: i32, dtype: DType) -> i32 {
+    let (lo, hi) = match dtype {
+        DType::I8 => (i8::MIN as f64, i8::MAX as f64),
+        _ => (i16::MIN as f64, i16::MAX as f64),
+    };
+    let q = (x as f64 / scale as f64).round() + zero_point as f64;
+    if q.is_nan() {
+        zero_point.clamp(lo as i32, hi as i32)
+    } else {
+        q.clamp(lo, hi) as i32
+    }
+}
+
+/// Tensor `t`'s current values in the session as reals (dequantized when it holds codes).
+pub fn tensor_values(session: &Session, t: usize) -> Result<Vec<f32>> {
+    let info = session
+        .model()
+        .file()
+        .tensor(t)
+        .with_context(|| format!("no tensor {t}"))?;
+    let bytes = session.tensor_bytes(t).map_err(|e| anyhow!("{e}"))?;
+    let (s, z) = (info.scale, info.zero_point);
+    Ok(match info.dtype {
+        DType::F32 => bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        DType::I8 => bytes.iter().map(|&b| s * (b as i8 as i32 - z) as f32).collect(),
+        DType::I16 => bytes
+            .chunks_exact(2)
+            .map(|c| s * (i16::from_le_bytes([c[0], c[1]]) as i32 - z) as f32)
+            .collect(),
+        DType::I32 => bytes
+            .chunks_exact(4)
+            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32)
+            .collect(),
+        other => bail!("tensor {t} has type {other}, which has no real values"),
+    })
+}
 
 /// Inputs in model order, each with the number of samples it holds.
 pub fn load_inputs(model: &Model, path: &Path) -> Result<(Vec<HostTensor>, usize)> {
@@ -77,6 +121,19 @@ fn set_input(
     let range = sample * n..(sample + 1) * n;
     match (&t.data, info.dtype) {
         (HostData::F32(v), DType::F32) => session.set_input_f32(i, &v[range]),
+        (HostData::F32(v), DType::I8 | DType::I16) => {
+            let codes: Vec<i32> = v[range]
+                .iter()
+                .map(|&x| quantize_value(x, info.scale, info.zero_point, info.dtype))
+                .collect();
+            if info.dtype == DType::I8 {
+                let c: Vec<i8> = codes.iter().map(|&q| q as i8).collect();
+                session.set_input_i8(i, &c)
+            } else {
+                let c: Vec<i16> = codes.iter().map(|&q| q as i16).collect();
+                session.set_input_i16(i, &c)
+            }
+        }
         (HostData::I64(v), DType::I32) => {
             let ids = v[range]
                 .iter()
@@ -111,6 +168,16 @@ pub fn sample_of(model: &Model, i: usize, t: &HostTensor, sample: usize) -> Resu
 
 /// Runs every sample; returns each output's values over all samples, concatenated.
 pub fn run_samples(model: &Model, inputs: &[HostTensor], samples: usize) -> Result<Vec<Vec<f32>>> {
+    run_samples_observed(model, inputs, samples, |_, _, _| Ok(()))
+}
+
+/// [`run_samples`], calling `observe(sample, op, session)` after every op of every sample.
+pub fn run_samples_observed(
+    model: &Model,
+    inputs: &[HostTensor],
+    samples: usize,
+    mut observe: impl FnMut(usize, usize, &Session) -> Result<()>,
+) -> Result<Vec<Vec<f32>>> {
     let mut arena = vec![0u8; model.arena_bytes() + 16];
     let mut session = Session::new(model, &mut arena).map_err(|e| anyhow!("{e}"))?;
     let mut outputs: Vec<Vec<f32>> = vec![Vec::new(); model.output_count()];
@@ -120,12 +187,23 @@ pub fn run_samples(model: &Model, inputs: &[HostTensor], samples: usize) -> Resu
             let name = model.input(i).map(|t| t.name).unwrap_or("");
             set_input(&mut session, i, t, s, name)?;
         }
-        session.invoke().map_err(|e| match e {
+        let mut failed = None;
+        session
+            .invoke_observed(|op, sess| {
+                if failed.is_none() {
+                    failed = observe(s, op, sess).err();
+                }
+            })
+            .map_err(|e| match e {
             rill_runtime::Error::Op { op, .. } => anyhow!("{e} (node '{}')", model.op_name(op)),
             e => anyhow!("{e}"),
-        })?;
+            })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
         for (i, out) in outputs.iter_mut().enumerate() {
-            out.extend_from_slice(session.output_f32(i).map_err(|e| anyhow!("{e}"))?);
+            let t = model.file().outputs()[i] as usize;
+            out.extend(tensor_values(&session, t)?);
         }
         if let Some(b) = &bar {
             b.inc(1);

@@ -1,0 +1,139 @@
+//! Calibration: run the float graph on representative data through the runtime and observe the range
+//! of every activation (two passes when the method needs a histogram).
+use rill_format::writer::AlignedBytes;
+use rill_runtime::Model;
+
+use crate::calibrate::{Method, Observer};
+use crate::exec;
+use crate::ir::{Graph, TId};
+use crate::tensor::{HostData, HostTensor};
+use crate::{emit, plan, ConvertError};
+
+/// The calibrated real range of each tensor (by IR tensor id; roots only, `None` if never observed).
+#[derive(Clone, Debug, Default)]
+pub struct Ranges {
+    pub range: Vec<Option<(f32, f32)>>,
+}
+
+impl Ranges {
+    pub fn of(&self, g: &Graph, t: TId) -> Option<(f32, f32)> {
+        self.range.get(g.root(t)).copied().flatten()
+    }
+}
+
+fn bad(msg: String) -> ConvertError {
+    ConvertError::Input(msg)
+}
+
+/// Checks calibration arrays against the graph inputs: one per input, `[N, ...input shape]` (or the
+/// input shape for one sample), N > 0, finite. Returns N.
+pub fn check_calibration(g: &Graph, inputs: &[HostTensor]) -> Result<usize, ConvertError> {
+    if inputs.len() != g.inputs.len() {
+        return Err(bad(format!(
+            "calibration data has {} arrays; the model has {} inputs",
+            inputs.len(),
+            g.inputs.len()
+        )));
+    }
+    let mut samples = None;
+    for (&t, data) in g.inputs.iter().zip(inputs) {
+        let info = &g.tensors[t];
+        let n = if data.shape == info.shape {
+            1
+        } else if data.shape.len() == info.shape.len() + 1 && data.shape[1..] == info.shape[..] {
+            data.shape[0]
+        } else {
+            return Err(bad(format!(
+                "calibration data for input '{}' has shape {:?}; the model takes {:?} (or [N, ...] for N samples)",
+                info.name, data.shape, info.shape
+            )));
+        };
+        if n == 0 {
+            return Err(bad(format!(
+                "calibration data for input '{}' holds zero samples",
+                info.name
+            )));
+        }
+        if *samples.get_or_insert(n) != n {
+            return Err(bad(format!(
+                "calibration arrays disagree on the number of samples ({} for input '{}', {} before)",
+                n,
+                info.name,
+                samples.unwrap_or(0)
+            )));
+        }
+        if let HostData::F32(v) = &data.data {
+            if let Some(pos) = v.iter().position(|x| !x.is_finite()) {
+                let per = info.numel().max(1);
+                return Err(bad(format!(
+                    "calibration data for input '{}' holds {} at sample {}, element {}",
+                    info.name,
+                    v[pos],
+                    pos / per,
+                    pos % per
+                )));
+            }
+        }
+    }
+    Ok(samples.unwrap_or(0))
+}
+
+/// Observes every activation of float graph `g` over the calibration samples.
+pub fn observe(
+    g: &Graph,
+    inputs: &[HostTensor],
+    method: Method,
+    levels: u32,
+) -> Result<Ranges, ConvertError> {
+    let samples = check_calibration(g, inputs)?;
+    let plan = plan::plan(g);
+    let src = emit::Source {
+        name: "calibration",
+        producer: "",
+        opset: 0,
+    };
+    let (bytes, index) = emit::emit(g, &plan, &src)?;
+    let aligned = AlignedBytes::from_slice(&bytes);
+    let model = Model::from_bytes(aligned.as_slice())
+        .map_err(|e| ConvertError::Model(format!("calibration model: {e}")))?;
+    let mut obs: Vec<Observer> = vec![Observer::default(); g.tensors.len()];
+    let mut pass = |obs: &mut Vec<Observer>, hist: bool| -> Result<(), ConvertError> {
+        let feed = |o: &mut Observer, v: &[f32]| {
+            if hist {
+                o.observe_histogram(v)
+            } else {
+                o.observe_range(v)
+            }
+        };
+        for (&t, data) in g.inputs.iter().zip(inputs) {
+            if let HostData::F32(v) = &data.data {
+                feed(&mut obs[g.root(t)], v);
+            }
+        }
+        exec::run_samples_observed(&model, inputs, samples, |_, op, session| {
+            let node = &g.nodes[op];
+            for &t in node.outputs.iter().flatten() {
+                if let Some(i) = index[t] {
+                    let v = exec::tensor_values(session, i as usize)?;
+                    feed(&mut obs[g.root(t)], &v);
+                }
+            }
+            Ok(())
+        })
+        .map_err(|e| ConvertError::Model(format!("calibration run: {e:#}")))?;
+        Ok(())
+    };
+    pass(&mut obs, false)?;
+    if method != Method::MinMax {
+        for o in obs.iter_mut().filter(|o| o.min <= o.max) {
+            o.start_histogram();
+        }
+        pass(&mut obs, true)?;
+    }
+    Ok(Ranges {
+        range: obs
+            .iter()
+            .map(|o| (o.min <= o.max).then(|| o.range(method, levels)))
+            .collect(),
+    })
+}

@@ -1,0 +1,179 @@
+//! Float graph to fixed-point graph (`docs/numerics.md`): calibration on representative data, a
+//! scale and zero point for every activation, and each op rewritten into its integer form (codes,
+//! i8 weights per output channel, folded i32 bias, and the aux operand of `rill_format::qaux` with
+//! its multipliers, clamps and tables).
+mod calib;
+mod ops;
+mod rnn;
+
+use rill_format::DType;
+use rill_kernels::fixed::{quantize_multiplier, QMul};
+
+pub use calib::{observe, Ranges};
+
+use crate::calibrate::{int16_scale, int8_params};
+use crate::ir::{Data, Graph, Quant, TId};
+use crate::NodeIssue;
+
+/// Arithmetic of the converted model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    F32,
+    /// i8 activations (asymmetric per tensor), i8 weights (symmetric per channel), i32 bias.
+    Int8,
+    /// i16 activations (symmetric), i8 weights: "16x8".
+    Int16,
+    /// The narrowest of int8, int16 and f32 whose error on the calibration data meets the budget.
+    Auto,
+}
+
+impl Precision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Int8 => "int8",
+            Precision::Int16 => "int16",
+            Precision::Auto => "auto",
+        }
+    }
+}
+
+/// The code type of a fixed-point mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    I8,
+    I16,
+}
+
+impl Mode {
+    pub fn dtype(self) -> DType {
+        match self {
+            Mode::I8 => DType::I8,
+            Mode::I16 => DType::I16,
+        }
+    }
+
+    pub fn range(self) -> (i32, i32) {
+        match self {
+            Mode::I8 => (i8::MIN as i32, i8::MAX as i32),
+            Mode::I16 => (i16::MIN as i32, i16::MAX as i32),
+        }
+    }
+
+    /// Activation parameters for an observed range.
+    pub fn params(self, (lo, hi): (f32, f32)) -> Quant {
+        match self {
+            Mode::I8 => {
+                let (s, z) = int8_params(lo, hi);
+                Quant::per_tensor(s, z)
+            }
+            Mode::I16 => Quant::per_tensor(int16_scale(lo, hi), 0),
+        }
+    }
+}
+
+/// A node that cannot be quantized, as the report's issue.
+pub(crate) fn issue(g: &Graph, node: usize, reason: impl Into<String>) -> NodeIssue {
+    let n = &g.nodes[node];
+    NodeIssue {
+        node: n.name.clone(),
+        op: n.onnx_op.clone(),
+        opset: 0,
+        reason: Some(reason.into()),
+    }
+}
+
+/// `real` as an integer multiplier, or why not.
+pub(crate) fn qmul(real: f64, what: &str) -> Result<QMul, String> {
+    quantize_multiplier(real).ok_or_else(|| {
+        format!("{what}: the rescaling factor {real:e} cannot be represented (a scale is degenerate)")
+    })
+}
+
+pub(crate) fn push_mul(aux: &mut Vec<i32>, m: QMul) {
+    aux.push(m.m0);
+    aux.push(m.shift);
+}
+
+/// Quantizes `values` symmetrically per row of `row_len` (i8 in [-127, 127]); returns codes and
+/// scales. An all-zero row gets scale 1 and zero codes.
+pub(crate) fn quantize_rows(values: &[f32], row_len: usize) -> (Vec<i8>, Vec<f32>) {
+    let mut codes = Vec::with_capacity(values.len());
+    let mut scales = Vec::new();
+    for row in values.chunks(row_len.max(1)) {
+        let m = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let s = if m > 0.0 && m.is_finite() { m / 127.0 } else { 1.0 };
+        scales.push(s);
+        codes.extend(
+            row.iter()
+                .map(|&v| (v as f64 / s as f64).round().clamp(-127.0, 127.0) as i8),
+        );
+    }
+    (codes, scales)
+}
+
+/// Codes of `values` under `q` in `mode`'s type, little-endian.
+pub(crate) fn encode(values: &[f32], q: &Quant, mode: Mode) -> Vec<u8> {
+    let (lo, hi) = mode.range();
+    let code = |v: f32| {
+        ((v as f64 / q.scale as f64).round() + q.zero_point as f64).clamp(lo as f64, hi as f64)
+            as i32
+    };
+    match mode {
+        Mode::I8 => values.iter().map(|&v| code(v) as i8 as u8).collect(),
+        Mode::I16 => values
+            .iter()
+            .flat_map(|&v| (code(v) as i16).to_le_bytes())
+            .collect(),
+    }
+}
+
+/// A constant i32 tensor (bias, aux) added to `g`.
+pub(crate) fn const_i32(g: &mut Graph, name: String, values: Vec<i32>) -> TId {
+    let len = values.len();
+    g.add(name, vec![len], DType::I32, Data::ConstI32(values))
+}
+
+/// Rewrites the float graph `g` into fixed point in `mode`, with activation ranges from calibration.
+pub fn quantize(g: &Graph, ranges: &Ranges, mode: Mode) -> Result<Graph, Vec<NodeIssue>> {
+    ops::Quantizer::new(g, ranges, mode).run()
+}
+
+/// Runs graph `g` (through the runtime) on every sample; outputs as reals, concatenated.
+pub fn run_graph(
+    g: &Graph,
+    inputs: &[crate::tensor::HostTensor],
+) -> Result<Vec<Vec<f32>>, crate::ConvertError> {
+    let samples = calib::check_calibration(g, inputs)?;
+    let plan = crate::plan::plan(g);
+    let src = crate::emit::Source {
+        name: "candidate",
+        producer: "",
+        opset: 0,
+    };
+    let (bytes, _) = crate::emit::emit(g, &plan, &src)?;
+    let aligned = rill_format::writer::AlignedBytes::from_slice(&bytes);
+    let model = rill_runtime::Model::from_bytes(aligned.as_slice())
+        .map_err(|e| crate::ConvertError::Model(format!("candidate model: {e}")))?;
+    crate::exec::run_samples(&model, inputs, samples)
+        .map_err(|e| crate::ConvertError::Model(format!("candidate run: {e:#}")))
+}
+
+/// The worst over outputs of `rms(ours - reference) / rms(reference)`.
+pub fn relative_rms(ours: &[Vec<f32>], reference: &[Vec<f32>]) -> f64 {
+    ours.iter()
+        .zip(reference)
+        .map(|(a, b)| {
+            let (mut num, mut den) = (0f64, 0f64);
+            for (&x, &y) in a.iter().zip(b) {
+                num += (x as f64 - y as f64).powi(2);
+                den += (y as f64).powi(2);
+            }
+            if den > 0.0 {
+                (num / den).sqrt()
+            } else {
+                num.sqrt()
+            }
+        })
+        .fold(0.0, f64::max)
+}

@@ -1,0 +1,216 @@
+//! Runs one fixed-point op: its codes, weights and aux operand (`rill_format::qaux`) handed to the
+//! integer kernel. Nothing here touches a float.
+use rill_format::{qaux, Op};
+use rill_kernels as k;
+use rill_kernels::fixed::{OutQ, QAct, QMul};
+
+use crate::dispatch::Operands;
+use crate::error::OpError;
+
+fn bad(what: &'static str) -> OpError {
+    OpError::Kernel(k::KernelError::BadParam { what })
+}
+
+/// The multipliers stored as `(m0, shift)` word pairs.
+fn muls(words: &[i32]) -> Result<&[QMul], OpError> {
+    bytemuck::try_cast_slice(words).map_err(|_| bad("aux multipliers are not (m0, shift) pairs"))
+}
+
+/// `[lo, hi, rest..]` of an aux operand, with the output's zero point.
+fn clamp<'w>(aux: &'w [i32], z_y: i32) -> Result<(OutQ, &'w [i32]), OpError> {
+    match aux {
+        [lo, hi, rest @ ..] => Ok((
+            OutQ {
+                z: z_y,
+                lo: *lo,
+                hi: *hi,
+            },
+            rest,
+        )),
+        _ => Err(bad("aux operand is shorter than its clamp")),
+    }
+}
+
+fn one(m: &[QMul]) -> Result<QMul, OpError> {
+    match m {
+        [m] => Ok(*m),
+        _ => Err(bad("aux operand must hold exactly one multiplier")),
+    }
+}
+
+pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
+    let kernel = |r: Result<(), k::KernelError>| r.map_err(OpError::Kernel);
+    let view = *o.view();
+    let last = view.inputs.len().saturating_sub(1);
+    let z_y = o.out_zero_point(0);
+    match view.op {
+        Op::Dense(p) => {
+            let (x, w, b, aux) = (o.req::<T>(0)?, o.req::<i8>(1)?, o.req::<i32>(2)?, o.req(3)?);
+            let (out, rest) = clamp(aux, z_y)?;
+            kernel(k::dense::fixed::dense(&p, x, w, b, muls(rest)?, out, o.out(0)?))
+        }
+        Op::Conv(p) => {
+            let (x, w, b, aux) = (o.req::<T>(0)?, o.req::<i8>(1)?, o.req::<i32>(2)?, o.req(3)?);
+            let (out, rest) = clamp(aux, z_y)?;
+            let z_x = o.zero_point(0);
+            kernel(k::conv::fixed::conv(&p, x, z_x, w, b, muls(rest)?, out, o.out(0)?))
+        }
+        Op::MatMul(p) => {
+            let (a, b, aux) = (o.req::<T>(0)?, o.req::<T>(1)?, o.req(2)?);
+            let (out, rest) = clamp(aux, z_y)?;
+            let (za, zb) = (o.zero_point(0), o.zero_point(1));
+            kernel(k::dense::fixed::matmul(&p, a, za, b, zb, one(muls(rest)?)?, out, o.out(0)?))
+        }
+        Op::Pool(p) => {
+            let x = o.req::<T>(0)?;
+            let z = o.zero_point(0);
+            kernel(k::pool::fixed::pool(&p, x, z, o.out(0)?))
+        }
+        Op::Reduce(p) => {
+            let (x, aux) = (o.req::<T>(0)?, o.req(1)?);
+            let (out, rest) = clamp(aux, z_y)?;
+            let z_x = o.zero_point(0);
+            kernel(k::reduce::fixed::reduce(&p, x, z_x, one(muls(rest)?)?, out, o.out(0)?))
+        }
+        Op::Binary(p) => {
+            let (a, b, aux) = (o.req::<T>(0)?, o.req::<T>(1)?, o.req::<i32>(2)?);
+            let (out, rest) = clamp(aux, z_y)?;
+            let [shift, m @ ..] = rest else {
+                return Err(bad("binary aux operand is too short"));
+            };
+            if aux.len() != qaux::BINARY_LEN {
+                return Err(bad("binary aux operand has the wrong length"));
+            }
+            let m = muls(m)?;
+            let q = k::elementwise::fixed::BinaryQ {
+                z_a: o.zero_point(0),
+                z_b: o.zero_point(1),
+                m_a: m[0],
+                m_b: m[1],
+                m_y: m[2],
+                left_shift: u32::try_from(*shift).map_err(|_| bad("negative binary shift"))?,
+                out,
+            };
+            kernel(k::elementwise::fixed::binary(&p, a, b, &q, o.out(0)?))
+        }
+        Op::Unary(_) => lut::<T>(o),
+        Op::Softmax(p) => {
+            let (x, table) = (o.req::<T>(0)?, o.req::<i32>(1)?);
+            kernel(k::softmax::fixed::softmax(&p, x, table, o.out(0)?))
+        }
+        Op::Gather(p) => {
+            let (d, idx) = (o.req::<T>(0)?, o.req::<i32>(1)?);
+            kernel(k::gather::gather(&p, d, idx, o.out(0)?))
+        }
+        Op::Copy(p) => {
+            let x = o.req::<T>(0)?;
+            kernel(k::copy::strided_copy(&p, x, o.out(0)?))
+        }
+        Op::Concat(p) => {
+            let aux = o.req::<i32>(last)?;
+            let (out, rest) = clamp(aux, z_y)?;
+            let m = muls(rest)?;
+            if m.len() != last {
+                return Err(bad("concat aux operand needs one multiplier per input"));
+            }
+            let mut ins: [(&[T], i32, QMul); 8] = [(&[], 0, QMul::default()); 8];
+            for (kk, slot) in ins.iter_mut().enumerate().take(last) {
+                *slot = (o.req::<T>(kk)?, o.zero_point(kk), m[kk]);
+            }
+            kernel(k::concat::fixed::concat(
+                &p,
+                ins.get(..last).unwrap_or(&[]),
+                out,
+                o.out(0)?,
+            ))
+        }
+        Op::Rnn(p) => rnn::<T>(o, &p),
+        Op::LayerNorm(p) => {
+            let (x, g, b, aux) = (o.req::<T>(0)?, o.req::<i16>(1)?, o.opt::<i32>(2)?, o.req(3)?);
+            let (out, rest) = clamp(aux, z_y)?;
+            let [m0, shift, eps_lo, eps_hi] = rest else {
+                return Err(bad("layer norm aux operand has the wrong length"));
+            };
+            let q = k::norm::fixed::LayerNormQ {
+                z_x: o.zero_point(0),
+                eps: ((*eps_hi as i64) << 32) | (*eps_lo as u32 as i64),
+                mul: QMul {
+                    m0: *m0,
+                    shift: *shift,
+                },
+                out,
+            };
+            kernel(k::norm::fixed::layer_norm(&p, x, g, b, &q, o.out(0)?))
+        }
+    }
+}
+
+/// Unary: a table lookup, i8 (256 entries) or interpolated i16 (513).
+fn lut<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
+    let kernel = |r: Result<(), k::KernelError>| r.map_err(OpError::Kernel);
+    match o.input_dtype(0) {
+        Some(rill_format::DType::I8) => {
+            let (x, t) = (o.req::<i8>(0)?, o.req::<i8>(1)?);
+            kernel(k::act::fixed::lut_i8(t, x, o.out(0)?))
+        }
+        Some(rill_format::DType::I16) => {
+            let (x, t) = (o.req::<i16>(0)?, o.req::<i16>(1)?);
+            kernel(k::act::fixed::lut_i16(t, x, o.out(0)?))
+        }
+        _ => Err(OpError::Unsupported),
+    }
+}
+
+fn rnn<T: QAct>(o: &mut Operands<'_, '_>, p: &rill_format::RnnParams) -> Result<(), OpError> {
+    use rill_format::rnn_operand as at;
+    let aux = o.req::<i32>(qaux::RNN_POSITION)?;
+    let (head, body) = aux
+        .split_at_checked(qaux::RNN_HEADER)
+        .ok_or(bad("rnn aux operand is shorter than its header"))?;
+    let rows = body.len() / 6;
+    if body.len() != rows * 6 {
+        return Err(bad("rnn aux operand has the wrong length"));
+    }
+    let (w_bias, rest) = body.split_at(rows);
+    let (r_bias, rest) = rest.split_at(rows);
+    let (w_mul, r_mul) = rest.split_at(2 * rows);
+    let pair = |a: i32, b: i32| QMul { m0: a, shift: b };
+    let q = k::rnn::fixed::RnnQ {
+        z_x: o.zero_point(at::X),
+        z_h: {
+            // The hidden state's zero point: of whichever hidden output the op writes.
+            let y = o.out_zero_point(at::Y);
+            if view_has_output(o, at::Y) {
+                y
+            } else {
+                o.out_zero_point(at::Y_H)
+            }
+        },
+        w_bias,
+        r_bias,
+        w_mul: muls(w_mul)?,
+        r_mul: muls(r_mul)?,
+        h_mul: pair(head[2], head[3]),
+        h_to_q15: pair(head[4], head[5]),
+        cell_k: head[0],
+        clip_q12: head[1],
+    };
+    let inputs = k::rnn::fixed::RnnFixedInputs {
+        x: o.req::<T>(at::X)?,
+        w: o.req::<i8>(at::W)?,
+        r: o.req::<i8>(at::R)?,
+        initial_h: o.opt::<T>(at::INITIAL_H)?,
+        initial_c: o.opt::<i16>(at::INITIAL_C)?,
+    };
+    let scratch = o.scratch::<i32>()?;
+    let outputs = k::rnn::fixed::RnnFixedOutputs {
+        y: o.opt_out::<T>(at::Y)?,
+        y_h: o.opt_out::<T>(at::Y_H)?,
+        y_c: o.opt_out::<i16>(at::Y_C)?,
+    };
+    k::rnn::fixed::rnn(p, &q, inputs, outputs, scratch).map_err(OpError::Kernel)
+}
+
+fn view_has_output(o: &Operands<'_, '_>, w: usize) -> bool {
+    o.view().output(w).is_some()
+}

@@ -1,0 +1,186 @@
+//! Fixed-point conversion of the models in `models/`: calibrated on their `calib.npy`, run on the
+//! held-out `test.npy`, compared with onnxruntime's float outputs on the same inputs
+//! (`test_reference.npy`). Thresholds are the acceptance of the quantization capability: int8 SQNR
+//! >= 25 dB with >= 99% top-1 agreement, int16 >= 45 dB.
+use std::path::{Path, PathBuf};
+
+use rill_convert::calibrate::Method;
+use rill_convert::tensor::{self, HostData, HostTensor};
+use rill_convert::verify::agreement;
+use rill_convert::{convert_path, exec, ConvertError, ConvertOptions, Precision};
+use rill_format::writer::AlignedBytes;
+use rill_runtime::{DType, Model};
+use rill_testkit::workspace_root;
+
+/// Models whose output is a value per step or sample rather than class scores.
+const REGRESSORS: &[&str] = &["tcn", "gru_regressor", "airline_lstm"];
+
+fn model_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(workspace_root().join("models"))
+        .expect("models/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("model.onnx").exists() && p.join("calib.npy").exists())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn npy(path: &Path) -> HostTensor {
+    tensor::read_npy(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn opts(precision: Precision, calibration: Vec<HostTensor>) -> ConvertOptions {
+    ConvertOptions {
+        precision,
+        calibration,
+        ..ConvertOptions::default()
+    }
+}
+
+fn convert(dir: &Path, precision: Precision) -> Vec<u8> {
+    let calib = npy(&dir.join("calib.npy"));
+    convert_path(&dir.join("model.onnx"), &opts(precision, vec![calib]))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .bytes
+}
+
+/// (SQNR dB, top-1 agreement) of the converted model on test.npy against onnxruntime.
+fn measure(dir: &Path, bytes: &[u8]) -> (f64, f64) {
+    let aligned = AlignedBytes::from_slice(bytes);
+    let model = Model::from_bytes(aligned.as_slice()).unwrap();
+    let test = npy(&dir.join("test.npy"));
+    let n = test.shape[0];
+    let ours = exec::run_samples(&model, &[test], n)
+        .unwrap_or_else(|e| panic!("{}: {e:#}", dir.display()));
+    let reference = npy(&dir.join("test_reference.npy"));
+    let HostData::F32(reference) = reference.data else {
+        panic!("float reference expected")
+    };
+    let row = *model.output(0).unwrap().shape.last().unwrap() as usize;
+    let a = agreement(&ours[0], &reference, row);
+    (a.sqnr_db, a.top1_agreement)
+}
+
+fn check_all(precision: Precision, min_sqnr: f64) {
+    let mut failures = Vec::new();
+    for dir in model_dirs() {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = convert(&dir, precision);
+        let (sqnr, top1) = measure(&dir, &bytes);
+        eprintln!("{name}: {} SQNR {sqnr:.1} dB, top-1 {:.2}%", precision.name(), 100.0 * top1);
+        if sqnr < min_sqnr {
+            failures.push(format!("{name}: SQNR {sqnr:.1} dB < {min_sqnr}"));
+        }
+        if !REGRESSORS.contains(&name.as_str()) && top1 < 0.99 {
+            failures.push(format!("{name}: top-1 agreement {:.2}% < 99%", 100.0 * top1));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn int8_models_stay_close_to_float() {
+    check_all(Precision::Int8, 25.0);
+}
+
+#[test]
+fn int16_models_stay_closer_to_float() {
+    check_all(Precision::Int16, 45.0);
+}
+
+#[test]
+fn fixed_point_files_hold_codes_with_their_scales() {
+    let dir = workspace_root().join("models/motion_lstm");
+    for (precision, dtype) in [(Precision::Int8, DType::I8), (Precision::Int16, DType::I16)] {
+        let bytes = convert(&dir, precision);
+        let aligned = AlignedBytes::from_slice(&bytes);
+        let model = Model::from_bytes(aligned.as_slice()).unwrap();
+        for t in [model.input(0).unwrap(), model.output(0).unwrap()] {
+            assert_eq!(t.dtype, dtype, "{}", t.name);
+            assert!(t.scale > 0.0 && t.scale.is_finite());
+        }
+        let file = model.file();
+        let f32_tensors = (0..file.tensors.len())
+            .filter_map(|i| file.tensor(i))
+            .filter(|t| t.dtype == DType::F32)
+            .count();
+        assert_eq!(f32_tensors, 0, "{precision:?}: a fixed-point file holds no f32 tensor");
+    }
+}
+
+fn input_err(dir: &Path, calibration: Vec<HostTensor>) -> String {
+    match convert_path(&dir.join("model.onnx"), &opts(Precision::Int8, calibration)) {
+        Err(e @ ConvertError::Input(_)) => e.to_string(),
+        Err(e) => panic!("expected an input error, got {e}"),
+        Ok(_) => panic!("expected an error"),
+    }
+}
+
+#[test]
+fn bad_calibration_data_is_refused_with_a_reason() {
+    let dir = workspace_root().join("models/motion_lstm"); // input [1, 100, 6]
+    let e = input_err(&dir, vec![HostTensor::f32(vec![3, 100, 5], vec![0.0; 1500])]);
+    assert!(e.contains("shape [3, 100, 5]") && e.contains("[1, 100, 6]"), "{e}");
+
+    let e = input_err(&dir, vec![HostTensor::f32(vec![0, 1, 100, 6], vec![])]);
+    assert!(e.contains("zero samples"), "{e}");
+
+    let mut v = vec![0.5; 2 * 600];
+    v[600 + 13] = f32::NAN;
+    let e = input_err(&dir, vec![HostTensor::f32(vec![2, 1, 100, 6], v)]);
+    assert!(e.contains("NaN") && e.contains("sample 1") && e.contains("element 13"), "{e}");
+
+    let mut v = vec![0.5; 600];
+    v[7] = f32::INFINITY;
+    let e = input_err(&dir, vec![HostTensor::f32(vec![1, 100, 6], v)]);
+    assert!(e.contains("inf"), "{e}");
+
+    let e = match convert_path(&dir.join("model.onnx"), &opts(Precision::Int8, vec![])) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("int8 without calibration data must fail"),
+    };
+    assert!(e.contains("calibration"), "{e}");
+}
+
+#[test]
+fn all_zero_calibration_quantizes_without_dividing_by_zero() {
+    // Every activation range is degenerate (the input is all zeros): the file is still valid and
+    // running it on zeros gives finite outputs.
+    let dir = workspace_root().join("models/motion_tcn");
+    let zeros = HostTensor::f32(vec![4, 1, 6, 100], vec![0.0; 2400]);
+    let c = convert_path(&dir.join("model.onnx"), &opts(Precision::Int8, vec![zeros.clone()]))
+        .unwrap();
+    let aligned = AlignedBytes::from_slice(&c.bytes);
+    let model = Model::from_bytes(aligned.as_slice()).unwrap();
+    let out = exec::run_samples(&model, &[zeros], 4).unwrap();
+    assert!(out[0].iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn auto_precision_meets_its_budget_or_says_why_not() {
+    let dir = workspace_root().join("models/airline_lstm");
+    let calib = npy(&dir.join("calib.npy"));
+    let mut o = opts(Precision::Auto, vec![calib]);
+    o.max_error = 0.05;
+    let loose = convert_path(&dir.join("model.onnx"), &o).unwrap().report;
+    assert_eq!(loose.precision, Precision::Int8, "{:?}", loose.errors);
+    assert!(loose.errors[0].1 <= 0.05);
+    o.max_error = 0.0;
+    let strict = convert_path(&dir.join("model.onnx"), &o).unwrap().report;
+    // Nothing but float meets a zero budget; both fixed candidates were measured and reported.
+    assert_eq!(strict.precision, Precision::F32);
+    assert_eq!(strict.errors.len(), 2);
+    assert!(strict.errors.iter().all(|(_, e)| *e > 0.0));
+}
+
+#[test]
+fn percentile_and_mse_calibration_work_too() {
+    let dir = workspace_root().join("models/motion_lstm");
+    for method in [Method::Percentile(0.9999), Method::Mse] {
+        let mut o = opts(Precision::Int8, vec![npy(&dir.join("calib.npy"))]);
+        o.calibration_method = method;
+        let bytes = convert_path(&dir.join("model.onnx"), &o).unwrap().bytes;
+        let (sqnr, top1) = measure(&dir, &bytes);
+        assert!(sqnr >= 25.0 && top1 >= 0.99, "{method:?}: {sqnr:.1} dB, {top1}");
+    }
+}
