@@ -192,7 +192,7 @@ def train_tcn(model):
 
 
 def tcn_samples():
-    x_cal, _ = tcn_batch(np.random.default_rng(61), 64)
+    x_cal, _ = tcn_batch(np.random.default_rng(61), 256)
     x_test, _ = tcn_batch(np.random.default_rng(62), 33)
     return x_test[:1], x_cal[:, None], x_test[1:, None]
 

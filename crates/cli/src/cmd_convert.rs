@@ -63,6 +63,11 @@ pub struct Args {
     /// calibration data) that int8 or int16 may have.
     #[arg(long, default_value_t = 0.01)]
     pub max_error: f64,
+
+    /// Bits of Dense/Conv weights in int16 models: 16 (most accurate) or 8 (half the weight flash,
+    /// "16x8"). int8 models always use 8; recurrent weights are always 8.
+    #[arg(long, value_parser = ["8", "16"], default_value = "16")]
+    pub weight_bits: String,
     /// Fix a symbolic input dimension: NAME=D0,D1,... (repeatable).
     #[arg(long = "input-shape", value_name = "NAME=DIMS")]
     pub input_shapes: Vec<String>,
@@ -128,6 +133,7 @@ pub fn run(a: Args) -> Result<()> {
             CalibrationMethod::Mse => Method::Mse,
         },
         max_error: a.max_error,
+        weight_bits: Some(if a.weight_bits == "8" { 8 } else { 16 }),
         ..ConvertOptions::default()
     };
     let converted = rill_convert::convert_path(&a.model, &opts)

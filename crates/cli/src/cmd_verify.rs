@@ -24,7 +24,8 @@ pub struct Args {
     /// Inputs with a leading sample axis (.npy, or .npz keyed by input name).
     #[arg(long)]
     pub data: PathBuf,
-    /// Class labels, one int64 per sample (or per output row).
+    /// Class labels, one int64 per sample (or per output row): accuracy. Float32 values shaped like
+    /// the output instead are regression targets: RMSE.
     #[arg(long)]
     pub labels: Option<PathBuf>,
     /// Per-layer comparison of a fixed-point model: how many samples to run (0: skip it).
@@ -46,6 +47,26 @@ struct OutputReport {
     float_vs_onnx: Option<Agreement>,
     vs_float: Option<Agreement>,
     float_accuracy: Option<f64>,
+    /// Regression targets given: RMSE of this model, the ONNX model and Rill's float path.
+    rmse: Option<f64>,
+    onnx_rmse: Option<f64>,
+    float_rmse: Option<f64>,
+}
+
+enum Truth {
+    Classes(Vec<i64>),
+    Targets(Vec<f32>),
+}
+
+fn rmse(ours: &[f32], truth: &[f32]) -> f64 {
+    let n = ours.len().max(1) as f64;
+    (ours
+        .iter()
+        .zip(truth)
+        .map(|(&a, &b)| (a as f64 - b as f64).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt()
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -56,8 +77,8 @@ pub fn run(a: Args) -> Result<()> {
     let labels = match &a.labels {
         None => None,
         Some(p) => match tensor::read_npy(p).map_err(|e| anyhow!("{e}"))?.data {
-            HostData::I64(v) => Some(v),
-            HostData::F32(_) => bail!("'{}': labels must be integers (int64 .npy)", p.display()),
+            HostData::I64(v) => Some(Truth::Classes(v)),
+            HostData::F32(v) => Some(Truth::Targets(v)),
         },
     };
 
@@ -147,7 +168,8 @@ pub fn run(a: Args) -> Result<()> {
         }
         let row = info.shape.last().map_or(1, |&d| d as usize);
         let (acc, onnx_acc) = match &labels {
-            Some(l) => {
+            Some(Truth::Targets(_)) | None => (None, None),
+            Some(Truth::Classes(l)) => {
                 let rows = ours[k].len() / row.max(1);
                 if l.len() != rows {
                     bail!(
@@ -161,9 +183,22 @@ pub fn run(a: Args) -> Result<()> {
                     Some(accuracy(&theirs[k], row, l)),
                 )
             }
-            None => (None, None),
         };
         let float = float_outputs.as_ref().map(|f| &f[k]);
+        let targets = match &labels {
+            Some(Truth::Targets(t)) => {
+                if t.len() != ours[k].len() {
+                    bail!(
+                        "{} regression targets for {} values of output '{}'",
+                        t.len(),
+                        ours[k].len(),
+                        info.name
+                    );
+                }
+                Some(t)
+            }
+            _ => None,
+        };
         reports.push(OutputReport {
             name: info.name.to_owned(),
             precision: info.dtype.to_string(),
@@ -173,9 +208,12 @@ pub fn run(a: Args) -> Result<()> {
             float_vs_onnx: float.map(|f| agreement(f, &theirs[k], row)),
             vs_float: float.map(|f| agreement(&ours[k], f, row)),
             float_accuracy: match (float, &labels) {
-                (Some(f), Some(l)) => Some(accuracy(f, row, l)),
+                (Some(f), Some(Truth::Classes(l))) => Some(accuracy(f, row, l)),
                 _ => None,
             },
+            rmse: targets.map(|t| rmse(&ours[k], t)),
+            onnx_rmse: targets.map(|t| rmse(&theirs[k], t)),
+            float_rmse: targets.zip(float).map(|(t, f)| rmse(f, t)),
         });
     }
 
@@ -218,6 +256,12 @@ pub fn run(a: Args) -> Result<()> {
                 100.0 * ours,
                 100.0 * theirs
             );
+        }
+        if let (Some(ours), Some(theirs)) = (r.rmse, r.onnx_rmse) {
+            let float = r
+                .float_rmse
+                .map_or_else(String::new, |f| format!(", Rill float: {f:.4e}"));
+            println!("  RMSE vs targets  {ours:.4e} (ONNX float: {theirs:.4e}{float})");
         }
     }
     if !layers.is_empty() {

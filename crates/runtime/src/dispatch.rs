@@ -77,6 +77,26 @@ impl<'f, 's> Operands<'f, 's> {
     pub(crate) fn input_dtype(&self, kk: usize) -> Option<rill_format::DType> {
         self.file.tensor(self.view.input(kk)?).map(|t| t.dtype)
     }
+
+    pub(crate) fn view(&self) -> &'f OpView<'s> {
+        self.view
+    }
+
+    /// Zero point of input `kk` (0 when absent).
+    pub(crate) fn zero_point(&self, kk: usize) -> i32 {
+        self.view
+            .input(kk)
+            .and_then(|t| self.file.tensor(t))
+            .map_or(0, |t| t.zero_point)
+    }
+
+    /// Zero point of output `w` (0 when absent).
+    pub(crate) fn out_zero_point(&self, w: usize) -> i32 {
+        self.view
+            .output(w)
+            .and_then(|t| self.file.tensor(t))
+            .map_or(0, |t| t.zero_point)
+    }
 }
 
 pub fn run_op<'s>(

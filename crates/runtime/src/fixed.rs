@@ -45,15 +45,28 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
     let z_y = o.out_zero_point(0);
     match view.op {
         Op::Dense(p) => {
-            let (x, w, b, aux) = (o.req::<T>(0)?, o.req::<i8>(1)?, o.req::<i32>(2)?, o.req(3)?);
+            let (x, b, aux) = (o.req::<T>(0)?, o.req::<i32>(2)?, o.req(3)?);
             let (out, rest) = clamp(aux, z_y)?;
-            kernel(k::dense::fixed::dense(&p, x, w, b, muls(rest)?, out, o.out(0)?))
+            let m = muls(rest)?;
+            if o.input_dtype(1) == Some(rill_format::DType::I16) {
+                let w = o.req::<i16>(1)?;
+                kernel(k::dense::fixed::dense(&p, x, w, b, m, out, o.out(0)?))
+            } else {
+                let w = o.req::<i8>(1)?;
+                kernel(k::dense::fixed::dense(&p, x, w, b, m, out, o.out(0)?))
+            }
         }
         Op::Conv(p) => {
-            let (x, w, b, aux) = (o.req::<T>(0)?, o.req::<i8>(1)?, o.req::<i32>(2)?, o.req(3)?);
+            let (x, b, aux) = (o.req::<T>(0)?, o.req::<i32>(2)?, o.req(3)?);
             let (out, rest) = clamp(aux, z_y)?;
-            let z_x = o.zero_point(0);
-            kernel(k::conv::fixed::conv(&p, x, z_x, w, b, muls(rest)?, out, o.out(0)?))
+            let (z_x, m) = (o.zero_point(0), muls(rest)?);
+            if o.input_dtype(1) == Some(rill_format::DType::I16) {
+                let w = o.req::<i16>(1)?;
+                kernel(k::conv::fixed::conv(&p, x, z_x, w, b, m, out, o.out(0)?))
+            } else {
+                let w = o.req::<i8>(1)?;
+                kernel(k::conv::fixed::conv(&p, x, z_x, w, b, m, out, o.out(0)?))
+            }
         }
         Op::MatMul(p) => {
             let (a, b, aux) = (o.req::<T>(0)?, o.req::<T>(1)?, o.req(2)?);
@@ -73,7 +86,7 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
             kernel(k::reduce::fixed::reduce(&p, x, z_x, one(muls(rest)?)?, out, o.out(0)?))
         }
         Op::Binary(p) => {
-            let (a, b, aux) = (o.req::<T>(0)?, o.req::<T>(1)?, o.req::<i32>(2)?);
+            let (a, aux) = (o.req::<T>(0)?, o.req::<i32>(2)?);
             let (out, rest) = clamp(aux, z_y)?;
             let [shift, m @ ..] = rest else {
                 return Err(bad("binary aux operand is too short"));
@@ -91,7 +104,13 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
                 left_shift: u32::try_from(*shift).map_err(|_| bad("negative binary shift"))?,
                 out,
             };
-            kernel(k::elementwise::fixed::binary(&p, a, b, &q, o.out(0)?))
+            if o.input_dtype(1) == Some(rill_format::DType::I16) {
+                let b = o.req::<i16>(1)?;
+                kernel(k::elementwise::fixed::binary(&p, a, b, &q, o.out(0)?))
+            } else {
+                let b = o.req::<T>(1)?;
+                kernel(k::elementwise::fixed::binary(&p, a, b, &q, o.out(0)?))
+            }
         }
         Op::Unary(_) => lut::<T>(o),
         Op::Softmax(p) => {

@@ -1,7 +1,7 @@
 //! A validated model: the file checks of `rill-format` plus what the runtime needs to run every op
 //! without surprises (operands present, element types it has kernels for, no write aliasing).
 use rill_format::reader::{OpView, TensorInfo};
-use rill_format::{DType, ModelFile, Op, OpKind, Storage};
+use rill_format::{BinaryKind, DType, ModelFile, Op, OpKind, Storage};
 
 use crate::arena::MAX_WRITES;
 use crate::error::{Error, OpError};
@@ -296,7 +296,17 @@ impl<'a> Model<'a> {
                 (Some((w, _)), Some(t)) => {
                     let expected = w.unwrap_or(code);
                     let aux = k + 1 == n && fixed_has_aux(&v.op);
-                    if t.dtype != expected || (aux && t.storage != Storage::Const) {
+                    // Mul's second operand may be an i16 constant in an int8 model.
+                    let wide_mul = matches!(v.op, Op::Binary(p) if p.kind == BinaryKind::Mul as u32)
+                        && k == 1
+                        && t.dtype == DType::I16
+                        && t.storage == Storage::Const;
+                    // Dense and Conv weights may be i16 in an int16 model.
+                    let wide_weights = matches!(v.op, Op::Dense(_) | Op::Conv(_))
+                        && k == 1
+                        && code == DType::I16
+                        && t.dtype == DType::I16;
+                    if (t.dtype != expected && !wide_mul && !wide_weights) || (aux && t.storage != Storage::Const) {
                         return Err(OpError::DType {
                             output: false,
                             k,

@@ -97,7 +97,7 @@ pub fn observe(
     let model = Model::from_bytes(aligned.as_slice())
         .map_err(|e| ConvertError::Model(format!("calibration model: {e}")))?;
     let mut obs: Vec<Observer> = vec![Observer::default(); g.tensors.len()];
-    let mut pass = |obs: &mut Vec<Observer>, hist: bool| -> Result<(), ConvertError> {
+    let pass = |obs: &mut Vec<Observer>, hist: bool| -> Result<(), ConvertError> {
         let feed = |o: &mut Observer, v: &[f32]| {
             if hist {
                 o.observe_histogram(v)

@@ -16,8 +16,9 @@ use crate::ir::{Data, Graph, Quant, TId};
 use crate::NodeIssue;
 
 /// Arithmetic of the converted model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Precision {
+    #[default]
     F32,
     /// i8 activations (asymmetric per tensor), i8 weights (symmetric per channel), i32 bias.
     Int8,
@@ -97,6 +98,27 @@ pub(crate) fn push_mul(aux: &mut Vec<i32>, m: QMul) {
 
 /// Quantizes `values` symmetrically per row of `row_len` (i8 in [-127, 127]); returns codes and
 /// scales. An all-zero row gets scale 1 and zero codes.
+/// Symmetric i16 codes per row of `row_len` values, the row's scale at least `min_scale[row]`.
+pub(crate) fn quantize_rows_i16(
+    values: &[f32],
+    row_len: usize,
+    min_scale: &[f64],
+) -> (Vec<i16>, Vec<f32>) {
+    let mut codes = Vec::with_capacity(values.len());
+    let mut scales = Vec::new();
+    for (r, row) in values.chunks(row_len.max(1)).enumerate() {
+        let m = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let s = if m > 0.0 && m.is_finite() { m as f64 / 32767.0 } else { 1.0 };
+        let s = s.max(min_scale.get(r).copied().unwrap_or(0.0)) as f32;
+        scales.push(s);
+        codes.extend(
+            row.iter()
+                .map(|&v| (v as f64 / s as f64).round().clamp(-32767.0, 32767.0) as i16),
+        );
+    }
+    (codes, scales)
+}
+
 pub(crate) fn quantize_rows(values: &[f32], row_len: usize) -> (Vec<i8>, Vec<f32>) {
     let mut codes = Vec::with_capacity(values.len());
     let mut scales = Vec::new();
@@ -135,8 +157,16 @@ pub(crate) fn const_i32(g: &mut Graph, name: String, values: Vec<i32>) -> TId {
 }
 
 /// Rewrites the float graph `g` into fixed point in `mode`, with activation ranges from calibration.
-pub fn quantize(g: &Graph, ranges: &Ranges, mode: Mode) -> Result<Graph, Vec<NodeIssue>> {
-    ops::Quantizer::new(g, ranges, mode).run()
+/// `wide_weights`: Dense and Conv weights as i16 (int16 mode only).
+pub fn quantize(
+    g: &Graph,
+    ranges: &Ranges,
+    mode: Mode,
+    wide_weights: bool,
+) -> Result<Graph, Vec<NodeIssue>> {
+    let mut q = ops::Quantizer::new(g, ranges, mode);
+    q.wide_weights = wide_weights && mode == Mode::I16;
+    q.run()
 }
 
 /// Runs graph `g` (through the runtime) on every sample; outputs as reals, concatenated.

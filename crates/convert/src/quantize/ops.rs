@@ -13,6 +13,8 @@ pub struct Quantizer<'a> {
     pub g: Graph,
     pub ranges: &'a Ranges,
     pub mode: Mode,
+    /// Dense and Conv weights as i16 codes.
+    pub wide_weights: bool,
 }
 
 impl<'a> Quantizer<'a> {
@@ -22,6 +24,7 @@ impl<'a> Quantizer<'a> {
             g: src.clone(),
             ranges,
             mode,
+            wide_weights: false,
         }
     }
 
@@ -90,6 +93,10 @@ impl<'a> Quantizer<'a> {
 
     /// Replaces constant `t` (f32) by its codes under per-tensor parameters from its own range.
     fn quantize_const(&mut self, t: TId) -> Result<Quant, String> {
+        self.quantize_const_as(t, self.mode)
+    }
+
+    fn quantize_const_as(&mut self, t: TId, mode: Mode) -> Result<Quant, String> {
         let r = self.g.root(t);
         let v = self
             .const_values(r)
@@ -97,10 +104,10 @@ impl<'a> Quantizer<'a> {
         let (lo, hi) = v
             .iter()
             .fold((0f32, 0f32), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-        let q = self.mode.params((lo, hi));
-        let bytes = encode(&v, &q, self.mode);
+        let q = mode.params((lo, hi));
+        let bytes = encode(&v, &q, mode);
         let tensor = &mut self.g.tensors[r];
-        tensor.dtype = self.mode.dtype();
+        tensor.dtype = mode.dtype();
         tensor.data = Data::ConstBytes(bytes);
         tensor.quant = Some(q.clone());
         Ok(q)
@@ -219,7 +226,7 @@ impl<'a> Quantizer<'a> {
                     .map(|a| p.in_shape[a] as u64)
                     .product();
                 let ratio = qx.scale as f64 / qy.scale as f64;
-                let m = match ReduceKind::from_u32(p.kind) {
+                let m = match rill_kernels::reduce::kind(p.kind).ok() {
                     Some(ReduceKind::Mean) => ratio / count.max(1) as f64,
                     Some(_) => ratio,
                     None => return Err("unknown reduction".into()),
@@ -278,7 +285,6 @@ impl<'a> Quantizer<'a> {
             .const_values(w)
             .ok_or("the weights are not a constant: no fixed-point kernel for that")?;
         let row_len = wv.len() / rows.max(1);
-        let (codes, scales) = quantize_rows(&wv, row_len);
         let bias = match self.g.nodes[i].inputs.get(2).copied().flatten() {
             Some(b) => self
                 .const_values(b)
@@ -288,6 +294,21 @@ impl<'a> Quantizer<'a> {
         if bias.len() != rows {
             return Err(format!("bias has {} values for {rows} channels", bias.len()));
         }
+        let (codes, scales, weight_bytes, weight_dtype) = if self.wide_weights {
+            // The bias code b / (s_x s_w) must fit i32 with room for the zero-point fold: a channel
+            // whose bias dwarfs its weights gets a coarser weight scale.
+            let min_scale: Vec<f64> = bias
+                .iter()
+                .map(|&b| (b as f64).abs() / (qx.scale as f64 * (1u64 << 30) as f64))
+                .collect();
+            let (c, s) = super::quantize_rows_i16(&wv, row_len, &min_scale);
+            let bytes = c.iter().flat_map(|v| v.to_le_bytes()).collect();
+            (c.iter().map(|&v| v as i32).collect::<Vec<i32>>(), s, bytes, DType::I16)
+        } else {
+            let (c, s) = quantize_rows(&wv, row_len);
+            let bytes = c.iter().map(|&v| v as u8).collect();
+            (c.iter().map(|&v| v as i32).collect(), s, bytes, DType::I8)
+        };
         let z_x = qx.zero_point as i64;
         let mut folded = Vec::with_capacity(rows);
         for (r, (&s_w, &b)) in scales.iter().zip(&bias).enumerate() {
@@ -306,11 +327,11 @@ impl<'a> Quantizer<'a> {
             let m = qx.scale as f64 * s_w as f64 / qy.scale as f64;
             push_mul(&mut aux, qmul(m, "weights")?);
         }
-        // Weights become i8 codes with per-channel scales (axis 0).
+        // Weights become codes with per-channel scales (axis 0).
         let wr = self.g.root(w);
         let wt = &mut self.g.tensors[wr];
-        wt.dtype = DType::I8;
-        wt.data = Data::ConstBytes(codes.iter().map(|&c| c as u8).collect());
+        wt.dtype = weight_dtype;
+        wt.data = Data::ConstBytes(weight_bytes);
         wt.quant = Some(Quant {
             scale: 1.0,
             zero_point: 0,
@@ -396,7 +417,27 @@ impl<'a> Quantizer<'a> {
             }
             kind = BinaryKind::Mul;
         }
-        let (qa, qb) = (self.operand(a)?, self.operand(b)?);
+        let (mut a, mut b) = (a, b);
+        let is_const = |q: &Self, t: TId| {
+            q.g.tensors[q.g.root(t)].dtype == DType::F32 && q.const_values(t).is_some()
+        };
+        if kind == BinaryKind::Mul && is_const(self, a) && !is_const(self, b) {
+            // Commutative: the constant goes second, where it may be wider than the activation.
+            let node = &mut self.g.nodes[i];
+            node.inputs.swap(0, 1);
+            if let Op::Binary(p) = &mut node.op {
+                core::mem::swap(&mut p.a_strides, &mut p.b_strides);
+            }
+            (a, b) = (b, a);
+        }
+        let qa = self.operand(a)?;
+        let qb = if kind == BinaryKind::Mul && self.mode == Mode::I8 && is_const(self, b) {
+            // An i8 constant multiplier would carry up to 1/255 of its range as error into every
+            // product (input normalisation, gains): i16 codes keep it exact to 2^-15.
+            self.quantize_const_as(b, Mode::I16)?
+        } else {
+            self.operand(b)?
+        };
         let qy = self.out_params(y);
         let (lo, hi) = self.mode.range();
         let (sa, sb, sy) = (qa.scale as f64, qb.scale as f64, qy.scale as f64);

@@ -9,6 +9,7 @@
 //! Errors: a `kind` that is not an [`ActKind`] value (`BadParam`); lengths: see [`float`]. Float
 //! special values follow IEEE arithmetic (NaN in gives NaN out, `Reciprocal(0) = inf`), never an error.
 //! Clip with `alpha > beta` gives `beta` everywhere, as `min(max(x, alpha), beta)` does.
+pub mod fixed;
 use rill_format::{ActKind, ActParams};
 
 use crate::KernelError;

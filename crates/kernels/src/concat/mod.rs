@@ -3,6 +3,7 @@
 //!
 //! Lengths: at least one input; each input a multiple of `outer*inner` (when that is 0, every input
 //! and y must be empty); y exactly the sum of the inputs. Errors: no input, overflow, lengths.
+pub mod fixed;
 use rill_format::ConcatParams;
 
 use crate::util::{add, exact, mul, us};

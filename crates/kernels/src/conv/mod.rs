@@ -10,6 +10,7 @@
 //! Lengths, exactly: x `batch*c_in*in_h*in_w`, w `c_out*(c_in/groups)*k_h*k_w`, bias `c_out`,
 //! y `batch*c_out*out_h*out_w`. Errors: zero stride, dilation or groups, groups not dividing `c_in`
 //! and `c_out`, an unknown activation kind, overflow, lengths.
+pub mod fixed;
 pub mod float;
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! `sum_j i_j * a_stride[j]` (b's `k*n` block likewise); a zero stride broadcasts. Lengths: y exactly
 //! `prod(batch) * m * n`; a at least `m*k + sum_j (batch[j] - 1) * a_stride[j]` (b likewise with
 //! `k*n`), nothing when the product is empty. Errors: `batch_rank > 4`, overflow, lengths.
+pub mod fixed;
 pub mod float;
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! Lengths: y exactly `prod(out_shape)`; a and b at least one past the furthest element read,
 //! `1 + sum_j (out_shape[j] - 1) * strides[j]` (nothing when y is empty). Errors: unknown kind,
 //! `rank > 6`, overflow, lengths.
+pub mod fixed;
 pub mod float;
 
 #[cfg(test)]

@@ -75,3 +75,36 @@ impl OutQ {
         T::sat(v.saturating_add(self.z).clamp(self.lo, self.hi.max(self.lo)))
     }
 }
+
+/// `acc * M` for an accumulator of a kernel over code type `T`: 32-bit requantization for i8 codes
+/// (whose sums of products fit i32 for any realistic layer; larger ones saturate), the 64-bit form
+/// for i16 codes.
+#[inline(always)]
+pub fn requant_acc<T: QAct>(acc: i64, m: QMul) -> i32 {
+    if T::WIDE {
+        requantize_i64(acc, m)
+    } else {
+        requantize(acc.clamp(i32::MIN as i64, i32::MAX as i64) as i32, m)
+    }
+}
+
+/// `round_half_away_from_zero(v / 2^bits)` for `bits` in `1..=62`.
+#[inline(always)]
+pub fn rshift_round(v: i64, bits: u32) -> i64 {
+    let half = 1i64 << (bits - 1);
+    if v >= 0 {
+        (v + half) >> bits
+    } else {
+        -((half - v) >> bits)
+    }
+}
+
+/// `round_half_away_from_zero(num / den)` for `den > 0`.
+#[inline(always)]
+pub fn div_round(num: i64, den: i64) -> i64 {
+    if num >= 0 {
+        (num + den / 2) / den
+    } else {
+        -((-num + den / 2) / den)
+    }
+}

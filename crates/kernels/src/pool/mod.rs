@@ -12,6 +12,7 @@
 //!
 //! Lengths, exactly: x `batch*channels*in_h*in_w`, y `batch*channels*out_h*out_w`. Errors: unknown
 //! kind, zero stride, dilation or window size, flags other than 0/1, overflow, lengths.
+pub mod fixed;
 use rill_format::PoolKind;
 
 use crate::KernelError;

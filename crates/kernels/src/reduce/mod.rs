@@ -6,6 +6,7 @@
 //!
 //! Lengths, exactly: x `prod(in_shape)`, y the product of the kept axes. Errors: unknown kind,
 //! `rank > 6`, mask bits at or above `rank`, overflow, lengths.
+pub mod fixed;
 use rill_format::ReduceKind;
 
 use crate::KernelError;
@@ -15,7 +16,8 @@ pub mod float;
 #[cfg(test)]
 mod tests;
 
-pub(crate) fn kind(v: u32) -> Result<ReduceKind, KernelError> {
+/// The reduction a record's `kind` names.
+pub fn kind(v: u32) -> Result<ReduceKind, KernelError> {
     match v {
         0 => Ok(ReduceKind::Mean),
         1 => Ok(ReduceKind::Sum),

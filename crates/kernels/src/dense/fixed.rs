@@ -1,0 +1,107 @@
+//! Fixed-point dense (constant i8 weights) and matmul of two activations, see `docs/numerics.md`.
+use rill_format::{DenseParams, MatMulParams};
+
+use super::MAX_BATCH_RANK;
+use crate::fixed::{requant_acc, OutQ, QAct, QMul};
+use crate::util::{at_least, exact, extent, mul, offset, product, rank, us};
+use crate::KernelError;
+
+/// `y[m, n] = out(requant(bias[n] + sum_k x[m, k] w[n, k], mul[n]))`, weights i8 (or i16 with i16
+/// activations): the converter folds the input
+/// zero point into `bias`, so the inner loop is a plain dot product of codes. Lengths, exactly: x
+/// `m*k`, w `n*k`, bias and mul `n`, y `m*n`.
+pub fn dense<T: QAct, W: QAct>(
+    p: &DenseParams,
+    x: &[T],
+    w: &[W],
+    bias: &[i32],
+    muls: &[QMul],
+    out: OutQ,
+    y: &mut [T],
+) -> Result<(), KernelError> {
+    wide_weights::<T, W>()?;
+    let (m, k, n) = (us(p.m), us(p.k), us(p.n));
+    exact("dense x", mul(m, k, "dense x")?, x.len())?;
+    exact("dense w", mul(n, k, "dense w")?, w.len())?;
+    exact("dense bias", n, bias.len())?;
+    exact("dense multipliers", n, muls.len())?;
+    exact("dense y", mul(m, n, "dense y")?, y.len())?;
+    if y.is_empty() {
+        return Ok(());
+    }
+    for (i, yr) in y.chunks_exact_mut(n).enumerate() {
+        let xr = &x[i * k..][..k];
+        for (j, yv) in yr.iter_mut().enumerate() {
+            let wr = &w[j * k..][..k];
+            let acc = xr
+                .iter()
+                .zip(wr)
+                .fold(bias[j] as i64, |acc, (&a, &b)| {
+                    acc + a.get() as i64 * b.get() as i64
+                });
+            *yv = out.apply(requant_acc::<T>(acc, muls[j]));
+        }
+    }
+    Ok(())
+}
+
+/// i16 weights need i16 activations: an i8 model accumulates in i32, which their products could
+/// overflow.
+pub(crate) fn wide_weights<T: QAct, W: QAct>() -> Result<(), KernelError> {
+    if W::WIDE && !T::WIDE {
+        return Err(KernelError::BadParam {
+            what: "i16 weights need i16 activations",
+        });
+    }
+    Ok(())
+}
+
+/// Batched `y = a b` of two activations: `acc = sum (a - z_a)(b - z_b)`, one multiplier
+/// `s_a s_b / s_y`. Shapes and strides as [`super::float::matmul`].
+#[allow(clippy::too_many_arguments)]
+pub fn matmul<T: QAct>(
+    p: &MatMulParams,
+    a: &[T],
+    z_a: i32,
+    b: &[T],
+    z_b: i32,
+    m_y: QMul,
+    out: OutQ,
+    y: &mut [T],
+) -> Result<(), KernelError> {
+    let br = rank(p.batch_rank, MAX_BATCH_RANK, "matmul batch_rank")?;
+    let (m, k, n) = (us(p.m), us(p.k), us(p.n));
+    let batch = p.batch.map(us);
+    let (a_stride, b_stride) = (p.a_stride.map(us), p.b_stride.map(us));
+    let (batch, a_stride, b_stride) = (&batch[..br], &a_stride[..br], &b_stride[..br]);
+    let (mk, kn, mn) = (
+        mul(m, k, "matmul a")?,
+        mul(k, n, "matmul b")?,
+        mul(m, n, "matmul y")?,
+    );
+    let nb = product(batch, "matmul batch")?;
+    exact("matmul y", mul(nb, mn, "matmul y")?, y.len())?;
+    at_least("matmul a", extent(batch, a_stride, mk, "matmul a")?, a.len())?;
+    at_least("matmul b", extent(batch, b_stride, kn, "matmul b")?, b.len())?;
+    if y.is_empty() {
+        return Ok(());
+    }
+    let (za, zb) = (z_a as i64, z_b as i64);
+    for (i, yb) in y.chunks_exact_mut(mn).enumerate() {
+        let ab = &a[offset(i, batch, a_stride)..][..mk];
+        let bb = &b[offset(i, batch, b_stride)..][..kn];
+        for (r, yr) in yb.chunks_exact_mut(n).enumerate() {
+            let ar = &ab[r * k..][..k];
+            for (c, yv) in yr.iter_mut().enumerate() {
+                let acc = ar
+                    .iter()
+                    .zip(bb[c..].iter().step_by(n))
+                    .fold(0i64, |acc, (&x, &w)| {
+                        acc + (x.get() as i64 - za) * (w.get() as i64 - zb)
+                    });
+                *yv = out.apply(requant_acc::<T>(acc, m_y));
+            }
+        }
+    }
+    Ok(())
+}

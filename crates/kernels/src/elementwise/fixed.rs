@@ -1,0 +1,101 @@
+//! Fixed-point binary ops with broadcasting, see `docs/numerics.md` (Add / Sub / Mul).
+use rill_format::{BinaryKind, BinaryParams, MAX_RANK};
+
+use crate::fixed::{requant_acc, requantize, OutQ, QAct, QMul};
+use crate::util::{at_least, exact, extent, offset, product, rank, us};
+use crate::KernelError;
+
+/// The integer parameters of one binary op. Add, Sub, Max and Min bring both operands to a common
+/// scale first: `a' = requant((q_a - z_a) << left_shift, m_a)` (likewise `b'`), combine, then
+/// `out(requant(a' op b', m_y))`. Mul: `out(requant((q_a - z_a)(q_b - z_b), m_y))`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BinaryQ {
+    pub z_a: i32,
+    pub z_b: i32,
+    pub m_a: QMul,
+    pub m_b: QMul,
+    pub m_y: QMul,
+    pub left_shift: u32,
+    pub out: OutQ,
+}
+
+/// Shapes, strides and lengths as [`super::float::binary`]. `b` may have a wider code type than
+/// `a` and `y` for Mul (an i16 constant multiplier in an int8 model keeps its precision); for the
+/// other kinds both types must agree. Errors also for `Div` and `Pow` (the converter turns division
+/// by a constant into multiplication) and `left_shift > 20` (`> 15` for i16 codes).
+pub fn binary<T: QAct, U: QAct>(
+    p: &BinaryParams,
+    a: &[T],
+    b: &[U],
+    q: &BinaryQ,
+    y: &mut [T],
+) -> Result<(), KernelError> {
+    let kind = BinaryKind::from_u32(p.kind).ok_or(KernelError::BadParam {
+        what: "binary kind",
+    })?;
+    if matches!(kind, BinaryKind::Div | BinaryKind::Pow) {
+        return Err(KernelError::BadParam {
+            what: "binary Div and Pow have no fixed-point kernel",
+        });
+    }
+    if U::WIDE != T::WIDE && kind != BinaryKind::Mul {
+        return Err(KernelError::BadParam {
+            what: "binary operands of different code types (only Mul allows it)",
+        });
+    }
+    // (2^16 - 1) << 20 would not fit the i32 requantization.
+    if q.left_shift > 20 || (T::WIDE && q.left_shift > 15) {
+        return Err(KernelError::BadParam {
+            what: "binary left_shift too large for the code type",
+        });
+    }
+    let r = rank(p.rank, MAX_RANK, "binary rank")?;
+    let (shape, sa, sb) = if r == 0 {
+        ([1; MAX_RANK], [0; MAX_RANK], [0; MAX_RANK])
+    } else {
+        (
+            p.out_shape.map(us),
+            p.a_strides.map(us),
+            p.b_strides.map(us),
+        )
+    };
+    let r = r.max(1);
+    let (shape, sa, sb) = (&shape[..r], &sa[..r], &sb[..r]);
+    exact("binary y", product(shape, "binary y")?, y.len())?;
+    at_least("binary a", extent(shape, sa, 1, "binary a")?, a.len())?;
+    at_least("binary b", extent(shape, sb, 1, "binary b")?, b.len())?;
+    if y.is_empty() {
+        return Ok(());
+    }
+    let (last, outer) = (r - 1, &shape[..r - 1]);
+    let (la, lb) = (sa[last], sb[last]);
+    let op = |x: T, w: U| -> T {
+        let (va, vb) = (x.get() - q.z_a, w.get() - q.z_b);
+        let v = match kind {
+            // A mixed product (i8 x i16) stays below 2^24: i8 models keep the exact i32 form.
+            BinaryKind::Mul => requant_acc::<T>(va as i64 * vb as i64, q.m_y),
+            _ => {
+                let a2 = requantize(va << q.left_shift, q.m_a);
+                let b2 = requantize(vb << q.left_shift, q.m_b);
+                let c = match kind {
+                    BinaryKind::Add => a2 as i64 + b2 as i64,
+                    BinaryKind::Sub => a2 as i64 - b2 as i64,
+                    BinaryKind::Max => a2.max(b2) as i64,
+                    _ => a2.min(b2) as i64,
+                };
+                requant_acc::<T>(c, q.m_y)
+            }
+        };
+        q.out.apply(v)
+    };
+    for (row, yr) in y.chunks_exact_mut(shape[last]).enumerate() {
+        let (ao, bo) = (
+            offset(row, outer, &sa[..last]),
+            offset(row, outer, &sb[..last]),
+        );
+        for (j, yv) in yr.iter_mut().enumerate() {
+            *yv = op(a[ao + j * la], b[bo + j * lb]);
+        }
+    }
+    Ok(())
+}
