@@ -7,8 +7,9 @@ use std::vec;
 use std::vec::Vec;
 
 use super::fixed::*;
+use super::{RnnInputs, RnnOutputs};
 use crate::fixed::tables::{SIGMOID_Q12, TANH_Q12};
-use crate::fixed::{QAct, QMul};
+use crate::fixed::{quantize_multiplier, QAct, QMul};
 use crate::testutil::Rng;
 use crate::KernelError;
 
@@ -643,4 +644,189 @@ fn gru_equals_the_numpy_model() {
 fn rnn_equals_the_numpy_model() {
     let n = check_file(include_str!("../../../../tests/data/numerics/rnn.json"));
     assert_eq!(n, 24);
+}
+
+// ---- against the f32 kernel ------------------------------------------------------------------
+
+/// Round half away from zero.
+fn round(v: f64) -> f64 {
+    libm::round(v)
+}
+
+/// `(scale, zero point)` of a real range widened to include 0, as the converter chooses them.
+fn act_quant<T: QAct>(lo: f32, hi: f32) -> (f64, i32) {
+    let (lo, hi) = (lo.min(0.0) as f64, hi.max(0.0) as f64);
+    if T::WIDE {
+        (lo.abs().max(hi) / 32767.0, 0)
+    } else {
+        let s = (hi - lo) / 255.0;
+        (s, (round(-128.0 - lo / s) as i32).clamp(-128, 127))
+    }
+}
+
+/// Per-row symmetric i8 codes in `[-127, 127]` and their scales.
+fn quantize_rows(m: &[f32], cols: usize) -> (Vec<i8>, Vec<f64>) {
+    let mut q = Vec::new();
+    let mut s = Vec::new();
+    for row in m.chunks_exact(cols) {
+        let mx = row.iter().fold(0f64, |a, &v| a.max((v as f64).abs()));
+        let sc = if mx == 0.0 { 1.0 } else { mx / 127.0 };
+        q.extend(
+            row.iter()
+                .map(|&v| round(v as f64 / sc).clamp(-127.0, 127.0) as i8),
+        );
+        s.push(sc);
+    }
+    (q, s)
+}
+
+/// Largest difference between the fixed kernel's hidden outputs (dequantized) and the f32 kernel's
+/// on the same (dequantized) inputs and weights, in hidden-state LSBs; parameters derived from the
+/// float layer as `rill-convert`'s `quantize/rnn.rs` derives them.
+fn against_float<T: QAct>(seed: u64, cell: u32, direction: u32, lbr: u32) -> f64 {
+    let mut rng = Rng::new(seed);
+    let mut uni = |a: f64, b: f64| a + (b - a) * (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+    let (seq, batch, input, hidden) = (6usize, 2usize, 5usize, 4usize);
+    let mut p = params(
+        cell,
+        direction,
+        seq as u32,
+        batch as u32,
+        input as u32,
+        hidden as u32,
+    );
+    p.linear_before_reset = lbr;
+    let dirs = if direction == 2 { 2 } else { 1 };
+    let g = super::gates(super::cell_kind(cell).unwrap());
+    let rows = dirs * g * hidden;
+    let w: Vec<f32> = (0..rows * input).map(|_| uni(-0.6, 0.6) as f32).collect();
+    let r: Vec<f32> = (0..rows * hidden).map(|_| uni(-0.6, 0.6) as f32).collect();
+    let b: Vec<f32> = (0..2 * rows).map(|_| uni(-0.3, 0.3) as f32).collect();
+    let (sx, zx) = act_quant::<T>(-2.0, 2.5);
+    let (sh, zh) = act_quant::<T>(-1.0, 1.0);
+    let xq: Vec<T> = (0..seq * batch * input)
+        .map(|_| T::sat(round(uni(-2.0, 2.5) / sx) as i32 + zx))
+        .collect();
+    let xf: Vec<f32> = xq
+        .iter()
+        .map(|c| (sx * (c.get() - zx) as f64) as f32)
+        .collect();
+    let (wq, sw) = quantize_rows(&w, input);
+    let (rq, sr) = quantize_rows(&r, hidden);
+    let wf: Vec<f32> = wq
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| (c as f64 * sw[i / input]) as f32)
+        .collect();
+    let rf: Vec<f32> = rq
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| (c as f64 * sr[i / hidden]) as f32)
+        .collect();
+    // The f32 reference.
+    let state = dirs * batch * hidden;
+    let mut y = vec![0f32; seq * state];
+    let mut y_c = vec![0f32; state];
+    let is_lstm = cell == 2;
+    let mut s = vec![0f32; super::scratch_len(&p).unwrap()];
+    super::float::rnn(
+        &p,
+        RnnInputs {
+            x: &xf,
+            w: &wf,
+            r: &rf,
+            b: Some(&b),
+            initial_h: None,
+            initial_c: None,
+            p: None,
+        },
+        RnnOutputs {
+            y: Some(&mut y),
+            y_h: None,
+            y_c: is_lstm.then_some(&mut y_c[..]),
+        },
+        &mut s,
+    )
+    .unwrap();
+    // The converter's parameters.
+    let gh = g * hidden;
+    let (mut w_bias, mut r_bias, mut w_mul, mut r_mul) = (vec![], vec![], vec![], vec![]);
+    for row in 0..rows {
+        let (d, gr) = (row / gh, row % gh);
+        let (wb, rb) = (b[d * 2 * gh + gr] as f64, b[d * 2 * gh + gh + gr] as f64);
+        let wsum: i32 = wq[row * input..][..input].iter().map(|&c| c as i32).sum();
+        let rsum: i32 = rq[row * hidden..][..hidden].iter().map(|&c| c as i32).sum();
+        w_bias.push(round(wb / (sx * sw[row])) as i32 - zx * wsum);
+        let plain = cell == 1 && lbr == 0 && gr >= 2 * hidden;
+        r_bias.push(round(rb / (sh * sr[row])) as i32 - if plain { 0 } else { zh * rsum });
+        w_mul.push(quantize_multiplier(sx * sw[row] * 4096.0).unwrap());
+        r_mul.push(quantize_multiplier(sh * sr[row] * 4096.0).unwrap());
+    }
+    let max_c = y_c.iter().fold(0f32, |a, &v| a.max(v.abs()));
+    let mut k = 3;
+    while k < 15 && max_c >= (1u32 << k) as f32 {
+        k += 1;
+    }
+    let k = (k + 1).min(15);
+    let bits = if is_lstm { 30 } else { 15 };
+    let q = RnnQ {
+        z_x: zx,
+        z_h: zh,
+        w_bias: &w_bias,
+        r_bias: &r_bias,
+        w_mul: &w_mul,
+        r_mul: &r_mul,
+        h_mul: quantize_multiplier(1.0 / ((1u64 << bits) as f64 * sh)).unwrap(),
+        h_to_q15: quantize_multiplier(sh * 32768.0).unwrap(),
+        cell_k: k,
+        clip_q12: 0,
+    };
+    let mut yq = vec![T::default(); seq * state];
+    let mut s = vec![0i32; scratch_len_fixed(&p).unwrap()];
+    rnn(
+        &p,
+        &q,
+        RnnFixedInputs {
+            x: &xq,
+            w: &wq,
+            r: &rq,
+            initial_h: None,
+            initial_c: None,
+        },
+        RnnFixedOutputs {
+            y: Some(&mut yq),
+            y_h: None,
+            y_c: None,
+        },
+        &mut s,
+    )
+    .unwrap();
+    yq.iter()
+        .zip(&y)
+        .map(|(c, &f)| ((c.get() - zh) as f64 - f as f64 / sh).abs())
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn stays_close_to_the_float_kernel() {
+    std::println!("cell dir lbr: max |fixed - f32| in LSB, i8 / i16");
+    for seed in 0..4 {
+        for (cell, lbr) in [(0, 0), (1, 0), (1, 1), (2, 0)] {
+            for direction in 0..3 {
+                let e8 = against_float::<i8>(seed * 31 + direction as u64, cell, direction, lbr);
+                let e16 = against_float::<i16>(seed * 31 + direction as u64, cell, direction, lbr);
+                std::println!("{cell} {direction} {lbr}: {e8:.2} / {e16:.1}");
+                // i8: within 1.5 LSB of the float layer; i16: tables, Q3.12 gates and Q0.15 products
+                // limit accuracy to about 2^-12 of the [-1, 1] range, i.e. tens of i16 LSBs (1.5e-3).
+                assert!(
+                    e8 <= 1.5,
+                    "i8 cell {cell} dir {direction} lbr {lbr}: {e8} LSB"
+                );
+                assert!(
+                    e16 <= 48.0,
+                    "i16 cell {cell} dir {direction} lbr {lbr}: {e16} LSB"
+                );
+            }
+        }
+    }
 }
