@@ -304,7 +304,9 @@ impl<'a> Cell<'a> {
         let (z, r) = zr.split_at(n);
         if !self.lbr {
             for ((v, &rv), hv) in rh.iter_mut().zip(r).zip(h.iter()) {
-                *v = rshift_round(rv as i64 * (hv.get() as i64 - self.z_h as i64), 15) as i32;
+                let v64 = rshift_round(rv as i64 * (hv.get() as i64 - self.z_h as i64), 15);
+                // Within +-2^16 for any zero point in the code type's range.
+                *v = v64.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
             }
         }
         for (j, cv) in cand.iter_mut().enumerate() {
