@@ -4,6 +4,7 @@
 //! runs on the host and the MCU, so results agree bit for bit.
 
 pub mod requant;
+pub mod tables;
 
 #[cfg(test)]
 mod tests;
@@ -72,7 +73,10 @@ impl OutQ {
 
     #[inline(always)]
     pub fn apply<T: QAct>(&self, v: i32) -> T {
-        T::sat(v.saturating_add(self.z).clamp(self.lo, self.hi.max(self.lo)))
+        T::sat(
+            v.saturating_add(self.z)
+                .clamp(self.lo, self.hi.max(self.lo)),
+        )
     }
 }
 

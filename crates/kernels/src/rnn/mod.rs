@@ -41,8 +41,11 @@ use rill_format::{CellKind, Direction, RnnParams};
 use crate::util::{exact, flag, mul, nonzero, product, us};
 use crate::KernelError;
 
+pub mod fixed;
 pub mod float;
 
+#[cfg(test)]
+mod fixed_tests;
 #[cfg(test)]
 mod tests;
 

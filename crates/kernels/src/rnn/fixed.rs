@@ -1,0 +1,530 @@
+//! Fixed-point recurrent layers (`docs/numerics.md`, "RNN / GRU / LSTM cells") and their single steps.
+//!
+//! Same cells, directions, time order, layouts and optional outputs as the [f32 kernel](super::float),
+//! on codes: `x` and the hidden state `h` (`y`, `y_h`, `initial_h`) are codes of type `T` (i8 or i16,
+//! see [`QAct`]) with zero points `z_x`, `z_h`; the LSTM cell state (`initial_c`, `y_c`) is i16 in
+//! Q(15-k), `k = cell_k`. W and R are i8 with one multiplier per gate row; the converter
+//! (`rill-convert`, `quantize/rnn.rs`) folds the zero points into the biases.
+//!
+//! Per gate row `j` of a step: `px = sat16(requant(w_bias[j] + sum x W[j], w_mul[j]))`,
+//! `ph = sat16(requant(r_bias[j] + sum h R[j], r_mul[j]))` (i32 accumulation and [`requantize`] for
+//! i8, i64 and [`requantize_i64`] for i16), `p = sat16(px + ph)` in Q3.12, clamped to
+//! `[-clip_q12, clip_q12]` when `clip_q12 > 0`. Sigmoid and tanh read the 513-entry tables of
+//! [`crate::fixed::tables`] with linear interpolation ([`sigmoid_q15`], [`tanh_q15`]), giving Q0.15.
+//! - LSTM (gates `i o f c`, activations Sigmoid/Tanh/Tanh only):
+//!   `c = sat16(rshift_round(f c, 15) + rshift_round(i g, 15 + k))`,
+//!   `h = sat(z_h + requantize(o tanh(sat16(c << (k - 3))), h_mul))`.
+//! - GRU (gates `z r h`, Sigmoid/Tanh only): with `linear_before_reset = 1` the candidate's
+//!   pre-activation is `sat16(px + rshift_round(r ph, 15))`; with 0 its recurrent part is
+//!   `sat16(requant(r_bias[j] + sum rh R[j], r_mul[j]))` over `rh = rshift_round(r (h - z_h), 15)`.
+//!   Then `hp = requantize(h - z_h, h_to_q15)`, `H = h~ + rshift_round(z (hp - h~), 15)` (Q0.15) and
+//!   `h = sat(z_h + requantize(H, h_mul))`.
+//! - RNN: Tanh `h = sat(z_h + requantize(tanh(p), h_mul))`, Relu
+//!   `h = sat(z_h + requantize(max(p, 0), h_mul))`.
+//!
+//! `rshift_round` rounds half away from zero. Errors: those of the f32 kernel, plus any activation
+//! other than the above, `cell_k` outside `3..=15` (LSTM), and bias or multiplier slices whose length
+//! is not the number of gate rows `dirs * G * H`.
+//!
+//! For streaming, [`rnn_step_fixed`], [`gru_step_fixed`] and [`lstm_step_fixed`] advance one
+//! direction slot and batch row by one time step, the state held by the caller.
+use rill_format::{ActKind, CellKind, RnnParams};
+
+use super::{gates, CellDims, Layer};
+use crate::fixed::tables::{SIGMOID_Q12, TANH_Q12};
+use crate::fixed::{requantize, requantize_i64, QAct, QMul};
+use crate::util::{at_least, exact, mul};
+use crate::KernelError;
+
+/// The integer parameters of a layer, from its aux operand (`rill_format::qaux`, Rnn). Bias and
+/// multiplier slices have one entry per gate row, `dirs * G * H`, in W's row order.
+#[derive(Clone, Copy, Debug)]
+pub struct RnnQ<'a> {
+    /// Zero point of `x` (already folded into `w_bias`; informational).
+    pub z_x: i32,
+    /// Zero point of the hidden state (`y`, `y_h`, `initial_h`).
+    pub z_h: i32,
+    pub w_bias: &'a [i32],
+    pub r_bias: &'a [i32],
+    /// `s_x s_W[j] 2^12`: input accumulator to Q3.12.
+    pub w_mul: &'a [QMul],
+    /// `s_h s_R[j] 2^12`: recurrent accumulator to Q3.12.
+    pub r_mul: &'a [QMul],
+    /// From the cell's output domain to hidden codes: `2^-30 / s_h` (LSTM), `2^-15 / s_h` (GRU, tanh
+    /// RNN), `2^-12 / s_h` (Relu RNN).
+    pub h_mul: QMul,
+    /// `s_h 2^15`: hidden codes (zero point removed) to Q0.15 (GRU).
+    pub h_to_q15: QMul,
+    /// The LSTM cell state is Q(15 - cell_k); `3..=15`. Unused by other cells.
+    pub cell_k: i32,
+    /// Clip of the gate pre-activations in Q3.12; 0 or less for none.
+    pub clip_q12: i32,
+}
+
+/// The inputs of a fixed-point layer.
+#[derive(Clone, Copy, Debug)]
+pub struct RnnFixedInputs<'a, T> {
+    pub x: &'a [T],
+    pub w: &'a [i8],
+    pub r: &'a [i8],
+    pub initial_h: Option<&'a [T]>,
+    pub initial_c: Option<&'a [i16]>,
+}
+
+/// The outputs of a fixed-point layer, each computed only when present.
+#[derive(Debug)]
+pub struct RnnFixedOutputs<'a, T> {
+    pub y: Option<&'a mut [T]>,
+    pub y_h: Option<&'a mut [T]>,
+    pub y_c: Option<&'a mut [i16]>,
+}
+
+/// i32 words of scratch [`rnn`] needs: `(G + 3) * H` (one row's hidden and cell state and
+/// [`step_scratch_len`]), independent of `seq_len`.
+pub fn scratch_len_fixed(p: &RnnParams) -> Result<usize, KernelError> {
+    let d = CellDims::new(p)?;
+    mul(gates(d.cell) + 3, d.hidden, "rnn scratch")
+}
+
+/// i32 words of scratch a single step needs: `(G + 1) * H`.
+pub fn step_scratch_len(p: &RnnParams) -> Result<usize, KernelError> {
+    let d = CellDims::new(p)?;
+    mul(gates(d.cell) + 1, d.hidden, "rnn step scratch")
+}
+
+/// `round(v / 2^bits)`, half away from zero, `bits` in `1..=62`.
+#[inline(always)]
+pub fn rshift_round(v: i64, bits: u32) -> i64 {
+    let half = 1i64 << (bits - 1);
+    if v >= 0 {
+        (v + half) >> bits
+    } else {
+        -((half - v) >> bits)
+    }
+}
+
+#[inline(always)]
+fn sat16(v: i64) -> i32 {
+    v.clamp(i16::MIN as i64, i16::MAX as i64) as i32
+}
+
+/// A 513-entry table over Q3.12 `[-8, 8]` at `p`, linearly interpolated: Q0.15.
+#[inline(always)]
+pub fn lut_q12(t: &[i16; 513], p: i16) -> i32 {
+    let u = (p as i32 + 32768) as u32; // 0..=65535
+    let i = (u >> 7) as usize; // 0..=511
+    let frac = (u & 127) as i64;
+    let a = t[i] as i64;
+    let b = t[i + 1] as i64;
+    (a + rshift_round((b - a) * frac, 7)) as i32
+}
+
+/// Sigmoid of a Q3.12 value (saturated to i16 first), Q0.15.
+#[inline(always)]
+pub fn sigmoid_q15(p: i32) -> i32 {
+    lut_q12(&SIGMOID_Q12, sat16(p as i64) as i16)
+}
+
+/// Tanh of a Q3.12 value (saturated to i16 first), Q0.15.
+#[inline(always)]
+pub fn tanh_q15(p: i32) -> i32 {
+    lut_q12(&TANH_Q12, sat16(p as i64) as i16)
+}
+
+/// `sat16(requant(bias + sum v[i] row[i], m))`: i32 accumulation (wrapping) and [`requantize`] for
+/// i8 codes, i64 and [`requantize_i64`] for i16 codes.
+#[inline(always)]
+fn pre<T: QAct>(bias: i32, v: impl Iterator<Item = i32>, row: &[i8], m: QMul) -> i32 {
+    let r = if T::WIDE {
+        let acc = v.zip(row).fold(bias as i64, |a, (v, &w)| {
+            a.wrapping_add(v as i64 * w as i64)
+        });
+        requantize_i64(acc, m)
+    } else {
+        let acc = v
+            .zip(row)
+            .fold(bias, |a, (v, &w)| a.wrapping_add(v.wrapping_mul(w as i32)));
+        requantize(acc, m)
+    };
+    sat16(r as i64)
+}
+
+/// One direction slot's cell, checked: its parts of the weights, biases and multipliers.
+#[derive(Clone, Copy, Debug)]
+struct Cell<'a> {
+    kind: CellKind,
+    input: usize,
+    hidden: usize,
+    relu: bool,
+    lbr: bool,
+    clip: i32,
+    k: u32,
+    z_h: i32,
+    h_mul: QMul,
+    h_to_q15: QMul,
+    w: &'a [i8],
+    r: &'a [i8],
+    w_bias: &'a [i32],
+    r_bias: &'a [i32],
+    w_mul: &'a [QMul],
+    r_mul: &'a [QMul],
+}
+
+fn bad(what: &'static str) -> KernelError {
+    KernelError::BadParam { what }
+}
+
+impl<'a> Cell<'a> {
+    /// Checks the record, the slot's activations, `cell_k` and the layer's W, R, biases and
+    /// multipliers, and cuts out slot `slot`'s parts.
+    fn new(
+        p: &RnnParams,
+        q: &RnnQ<'a>,
+        w: &'a [i8],
+        r: &'a [i8],
+        slot: usize,
+    ) -> Result<Cell<'a>, KernelError> {
+        let d = CellDims::new(p)?;
+        d.slot(slot)?;
+        let act = |k: usize| ActKind::from_u32(p.acts[3 * slot + k].kind);
+        let (sig, tanh) = (Some(ActKind::Sigmoid), Some(ActKind::Tanh));
+        let mut relu = false;
+        match d.cell {
+            CellKind::Lstm => {
+                if act(0) != sig || act(1) != tanh || act(2) != tanh {
+                    return Err(bad("fixed-point lstm supports only sigmoid, tanh, tanh"));
+                }
+            }
+            CellKind::Gru => {
+                if act(0) != sig || act(1) != tanh {
+                    return Err(bad("fixed-point gru supports only sigmoid, tanh"));
+                }
+            }
+            CellKind::Rnn => match act(0) {
+                Some(ActKind::Tanh) => {}
+                Some(ActKind::Relu) => relu = true,
+                _ => return Err(bad("fixed-point rnn supports only tanh or relu")),
+            },
+        }
+        if d.cell == CellKind::Lstm && !(3..=15).contains(&q.cell_k) {
+            return Err(bad("rnn cell_k outside 3..=15"));
+        }
+        let rows = mul(d.dirs, d.gh, "rnn rows")?;
+        exact("rnn w", mul(d.dirs, d.w_len, "rnn w")?, w.len())?;
+        exact("rnn r", mul(d.dirs, d.r_len, "rnn r")?, r.len())?;
+        exact("rnn w_bias", rows, q.w_bias.len())?;
+        exact("rnn r_bias", rows, q.r_bias.len())?;
+        exact("rnn w_mul", rows, q.w_mul.len())?;
+        exact("rnn r_mul", rows, q.r_mul.len())?;
+        Ok(Cell {
+            kind: d.cell,
+            input: d.input,
+            hidden: d.hidden,
+            relu,
+            lbr: p.linear_before_reset == 1,
+            clip: q.clip_q12,
+            k: q.cell_k.clamp(3, 15) as u32,
+            z_h: q.z_h,
+            h_mul: q.h_mul,
+            h_to_q15: q.h_to_q15,
+            w: &w[slot * d.w_len..][..d.w_len],
+            r: &r[slot * d.r_len..][..d.r_len],
+            w_bias: &q.w_bias[slot * d.gh..][..d.gh],
+            r_bias: &q.r_bias[slot * d.gh..][..d.gh],
+            w_mul: &q.w_mul[slot * d.gh..][..d.gh],
+            r_mul: &q.r_mul[slot * d.gh..][..d.gh],
+        })
+    }
+
+    /// Scratch words of one step.
+    fn scratch(&self) -> usize {
+        (gates(self.kind) + 1) * self.hidden
+    }
+
+    #[inline(always)]
+    fn clip(&self, p: i32) -> i32 {
+        if self.clip > 0 {
+            p.clamp(-self.clip, self.clip)
+        } else {
+            p
+        }
+    }
+
+    /// The input part of row `row`, Q3.12.
+    #[inline(always)]
+    fn px<T: QAct>(&self, row: usize, x: &[T]) -> i32 {
+        let wr = &self.w[row * self.input..][..self.input];
+        pre::<T>(
+            self.w_bias[row],
+            x.iter().map(|v| v.get()),
+            wr,
+            self.w_mul[row],
+        )
+    }
+
+    /// The recurrent part of row `row` over hidden values `v` (codes, or GRU's `rh`), Q3.12.
+    #[inline(always)]
+    fn ph<T: QAct>(&self, row: usize, v: impl Iterator<Item = i32>) -> i32 {
+        let rr = &self.r[row * self.hidden..][..self.hidden];
+        pre::<T>(self.r_bias[row], v, rr, self.r_mul[row])
+    }
+
+    /// Row `row`'s clipped pre-activation `sat16(px + ph)`.
+    #[inline(always)]
+    fn gate<T: QAct>(&self, row: usize, x: &[T], h: &[T]) -> i32 {
+        let p = self.px(row, x) + self.ph::<T>(row, h.iter().map(|v| v.get()));
+        self.clip(sat16(p as i64))
+    }
+
+    #[inline(always)]
+    fn out<T: QAct>(&self, v: i32) -> T {
+        T::sat(self.z_h.saturating_add(requantize(v, self.h_mul)))
+    }
+
+    /// Lengths are checked: `x` = I, `h` = H, `g` >= H.
+    fn rnn<T: QAct>(&self, x: &[T], h: &mut [T], g: &mut [i32]) {
+        let n = self.hidden;
+        for (j, gv) in g[..n].iter_mut().enumerate() {
+            let p = self.gate(j, x, h);
+            *gv = if self.relu { p.max(0) } else { tanh_q15(p) };
+        }
+        for (hv, &gv) in h.iter_mut().zip(&g[..n]) {
+            *hv = self.out(gv);
+        }
+    }
+
+    /// Lengths are checked: `x` = I, `h` = H, `g` >= 4H.
+    fn gru<T: QAct>(&self, x: &[T], h: &mut [T], g: &mut [i32]) {
+        let n = self.hidden;
+        let (zr, rest) = g[..4 * n].split_at_mut(2 * n);
+        let (cand, rh) = rest.split_at_mut(n);
+        for (row, gv) in zr.iter_mut().enumerate() {
+            *gv = sigmoid_q15(self.gate(row, x, h));
+        }
+        let (z, r) = zr.split_at(n);
+        if !self.lbr {
+            for ((v, &rv), hv) in rh.iter_mut().zip(r).zip(h.iter()) {
+                let v64 = rshift_round(rv as i64 * (hv.get() as i64 - self.z_h as i64), 15);
+                // Within +-2^16 for any zero point in the code type's range.
+                *v = v64.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+            }
+        }
+        for (j, cv) in cand.iter_mut().enumerate() {
+            let row = 2 * n + j;
+            let px = self.px(row, x);
+            let p = if self.lbr {
+                let ph = self.ph::<T>(row, h.iter().map(|v| v.get()));
+                px as i64 + rshift_round(r[j] as i64 * ph as i64, 15)
+            } else {
+                px as i64 + self.ph::<T>(row, rh.iter().copied()) as i64
+            };
+            *cv = tanh_q15(self.clip(sat16(p)));
+        }
+        for ((hv, &zv), &c) in h.iter_mut().zip(z.iter()).zip(cand.iter()) {
+            let hp = requantize(hv.get().saturating_sub(self.z_h), self.h_to_q15) as i64;
+            let c = c as i64;
+            let blended = c + rshift_round(zv as i64 * (hp - c), 15);
+            let blended = blended.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+            *hv = self.out(blended);
+        }
+    }
+
+    /// Lengths are checked: `x` = I, `h` = `c` = H, `g` >= 4H.
+    fn lstm<T: QAct>(&self, x: &[T], h: &mut [T], c: &mut [i16], g: &mut [i32]) {
+        let n = self.hidden;
+        let g = &mut g[..4 * n];
+        for (row, gv) in g.iter_mut().enumerate() {
+            let p = self.gate(row, x, h);
+            *gv = if row < 3 * n {
+                sigmoid_q15(p)
+            } else {
+                tanh_q15(p)
+            };
+        }
+        let k = self.k;
+        for j in 0..n {
+            let (i, o, f, gg) = (
+                g[j] as i64,
+                g[n + j] as i64,
+                g[2 * n + j] as i64,
+                g[3 * n + j],
+            );
+            let c_new =
+                sat16(rshift_round(f * c[j] as i64, 15) + rshift_round(i * gg as i64, 15 + k));
+            c[j] = c_new as i16;
+            let tc = tanh_q15(sat16((c_new as i64) << (k - 3)));
+            h[j] = self.out((o as i32) * tc);
+        }
+    }
+}
+
+/// Checks a single step's slices.
+#[allow(clippy::too_many_arguments)]
+fn step_cell<'a, T>(
+    p: &RnnParams,
+    q: &RnnQ<'a>,
+    w: &'a [i8],
+    r: &'a [i8],
+    slot: usize,
+    kind: CellKind,
+    x: &[T],
+    h: &[T],
+    scratch: &[i32],
+) -> Result<Cell<'a>, KernelError> {
+    let cell = Cell::new(p, q, w, r, slot)?;
+    if cell.kind != kind {
+        return Err(bad("rnn cell kind does not match the step function"));
+    }
+    exact("rnn x", cell.input, x.len())?;
+    exact("rnn h", cell.hidden, h.len())?;
+    at_least("rnn step scratch", cell.scratch(), scratch.len())?;
+    Ok(cell)
+}
+
+/// One RNN step of direction slot `slot` for one batch row: `h` (H codes) becomes `Ht` from `x`
+/// (I codes) and `Ht-1`. `w`, `r` and `q` are the whole layer's; `scratch` holds at least
+/// [`step_scratch_len`] words.
+pub fn rnn_step_fixed<T: QAct>(
+    p: &RnnParams,
+    q: &RnnQ<'_>,
+    w: &[i8],
+    r: &[i8],
+    slot: usize,
+    x: &[T],
+    h: &mut [T],
+    scratch: &mut [i32],
+) -> Result<(), KernelError> {
+    let cell = step_cell(p, q, w, r, slot, CellKind::Rnn, x, h, scratch)?;
+    cell.rnn(x, h, scratch);
+    Ok(())
+}
+
+/// One GRU step, as [`rnn_step_fixed`].
+pub fn gru_step_fixed<T: QAct>(
+    p: &RnnParams,
+    q: &RnnQ<'_>,
+    w: &[i8],
+    r: &[i8],
+    slot: usize,
+    x: &[T],
+    h: &mut [T],
+    scratch: &mut [i32],
+) -> Result<(), KernelError> {
+    let cell = step_cell(p, q, w, r, slot, CellKind::Gru, x, h, scratch)?;
+    cell.gru(x, h, scratch);
+    Ok(())
+}
+
+/// One LSTM step, as [`rnn_step_fixed`], also advancing the cell state `c` (H, Q(15 - cell_k)).
+pub fn lstm_step_fixed<T: QAct>(
+    p: &RnnParams,
+    q: &RnnQ<'_>,
+    w: &[i8],
+    r: &[i8],
+    slot: usize,
+    x: &[T],
+    h: &mut [T],
+    c: &mut [i16],
+    scratch: &mut [i32],
+) -> Result<(), KernelError> {
+    let cell = step_cell(p, q, w, r, slot, CellKind::Lstm, x, h, scratch)?;
+    exact("rnn c", cell.hidden, c.len())?;
+    cell.lstm(x, h, c, scratch);
+    Ok(())
+}
+
+/// A whole layer, see the [module docs](self). `scratch` holds at least [`scratch_len_fixed`] words.
+pub fn rnn<T: QAct>(
+    p: &RnnParams,
+    q: &RnnQ<'_>,
+    inputs: RnnFixedInputs<'_, T>,
+    outputs: RnnFixedOutputs<'_, T>,
+    scratch: &mut [i32],
+) -> Result<(), KernelError> {
+    let l = Layer::new(p)?;
+    let d = l.c;
+    let i = inputs;
+    exact("rnn x", l.x_len, i.x.len())?;
+    if let Some(s) = i.initial_h {
+        exact("rnn initial_h", l.state_len, s.len())?;
+    }
+    if let Some(s) = i.initial_c {
+        d.lstm_only("rnn initial_c")?;
+        exact("rnn initial_c", l.state_len, s.len())?;
+    }
+    let RnnFixedOutputs {
+        mut y,
+        mut y_h,
+        mut y_c,
+    } = outputs;
+    if let Some(y) = &y {
+        exact("rnn y", l.y_len, y.len())?;
+    }
+    if let Some(s) = &y_h {
+        exact("rnn y_h", l.state_len, s.len())?;
+    }
+    if let Some(s) = &y_c {
+        d.lstm_only("rnn y_c")?;
+        exact("rnn y_c", l.state_len, s.len())?;
+    }
+    at_least("rnn scratch", scratch_len_fixed(p)?, scratch.len())?;
+    let mut cells = [None, None];
+    for (slot, c) in cells.iter_mut().enumerate().take(d.dirs) {
+        *c = Some(Cell::new(p, q, i.w, i.r, slot)?);
+    }
+    if y.as_deref().is_none_or(|o| o.is_empty())
+        && y_h.as_deref().is_none_or(|o| o.is_empty())
+        && y_c.as_deref().is_none_or(|o| o.is_empty())
+    {
+        return Ok(()); // nothing to compute; keeps the work bounded by the output sizes
+    }
+    let n = d.hidden;
+    let (h_words, rest) = scratch.split_at_mut(n);
+    let (c_words, g) = rest.split_at_mut(n);
+    let h: &mut [T] = bytemuck::try_cast_slice_mut(h_words)
+        .map_err(|_| bad("rnn scratch cast"))?
+        .get_mut(..n)
+        .ok_or(bad("rnn scratch cast"))?;
+    let c: &mut [i16] = bytemuck::try_cast_slice_mut(c_words)
+        .map_err(|_| bad("rnn scratch cast"))?
+        .get_mut(..n)
+        .ok_or(bad("rnn scratch cast"))?;
+    let z_h = T::sat(q.z_h);
+    for (slot, cell) in cells.iter().enumerate() {
+        let Some(cell) = cell else { continue };
+        for b in 0..l.batch {
+            let so = l.state_off(slot, b);
+            match i.initial_h {
+                Some(s) => h.copy_from_slice(&s[so..][..n]),
+                None => h.fill(z_h),
+            }
+            match i.initial_c {
+                Some(s) => c.copy_from_slice(&s[so..][..n]),
+                None => c.fill(0),
+            }
+            for step in 0..l.seq {
+                let t = if d.reverse(slot) {
+                    l.seq - 1 - step
+                } else {
+                    step
+                };
+                let x = &i.x[l.x_off(t, b)..][..d.input];
+                match cell.kind {
+                    CellKind::Rnn => cell.rnn(x, h, g),
+                    CellKind::Gru => cell.gru(x, h, g),
+                    CellKind::Lstm => cell.lstm(x, h, c, g),
+                }
+                if let Some(y) = y.as_deref_mut() {
+                    y[l.y_off(t, slot, b)..][..n].copy_from_slice(h);
+                }
+            }
+            if let Some(y_h) = y_h.as_deref_mut() {
+                y_h[so..][..n].copy_from_slice(h);
+            }
+            if let Some(y_c) = y_c.as_deref_mut() {
+                y_c[so..][..n].copy_from_slice(c);
+            }
+        }
+    }
+    Ok(())
+}
