@@ -72,6 +72,9 @@ impl OutQ {
 
     #[inline(always)]
     pub fn apply<T: QAct>(&self, v: i32) -> T {
-        T::sat(v.saturating_add(self.z).clamp(self.lo, self.hi.max(self.lo)))
+        T::sat(
+            v.saturating_add(self.z)
+                .clamp(self.lo, self.hi.max(self.lo)),
+        )
     }
 }

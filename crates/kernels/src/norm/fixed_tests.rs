@@ -42,7 +42,15 @@ fn constant_row_with_zero_epsilon_gives_beta() {
         out: OutQ::plain::<i8>(-1),
     };
     let mut y = [0i8; 4];
-    layer_norm(&params(1, 4), &[5i8; 4], &[100; 4], Some(&[3 << 15; 4]), &q, &mut y).unwrap();
+    layer_norm(
+        &params(1, 4),
+        &[5i8; 4],
+        &[100; 4],
+        Some(&[3 << 15; 4]),
+        &q,
+        &mut y,
+    )
+    .unwrap();
     assert_eq!(y, [2; 4]);
 }
 
@@ -53,7 +61,10 @@ fn matches_float_within_one_lsb() {
     let codes: std::vec::Vec<i8> = (0..outer * size)
         .map(|i| (((i * 37 + 11) % 200) as i32 - 100) as i8)
         .collect();
-    let xf: std::vec::Vec<f32> = codes.iter().map(|&c| s_x * (c as i32 - z_x) as f32).collect();
+    let xf: std::vec::Vec<f32> = codes
+        .iter()
+        .map(|&c| s_x * (c as i32 - z_x) as f32)
+        .collect();
     let gamma: std::vec::Vec<f32> = (0..size).map(|j| 0.5 + 0.1 * j as f32).collect();
     let beta: std::vec::Vec<f32> = (0..size).map(|j| -0.3 + 0.05 * j as f32).collect();
     let eps = 1e-3f32;
@@ -82,7 +93,10 @@ fn matches_float_within_one_lsb() {
     layer_norm(&p, &codes, &gq, Some(&bq), &q, &mut y).unwrap();
     for (i, (&c, &f)) in y.iter().zip(&yf).enumerate() {
         let want = ((f / s_y).round() as i32 + z_y).clamp(-128, 127);
-        assert!((c as i32 - want).abs() <= 1, "element {i}: {c} vs float {f} ({want})");
+        assert!(
+            (c as i32 - want).abs() <= 1,
+            "element {i}: {c} vs float {f} ({want})"
+        );
     }
 }
 
@@ -97,8 +111,24 @@ fn bad_lengths_and_negative_epsilon_are_errors() {
     let mut y = [0i16; 4];
     assert!(layer_norm(&params(1, 4), &[0i16; 3], &[1; 4], None, &q, &mut y).is_err());
     assert!(layer_norm(&params(1, 4), &[0i16; 4], &[1; 3], None, &q, &mut y).is_err());
-    assert!(layer_norm(&params(1, 4), &[0i16; 4], &[1; 4], Some(&[0; 2]), &q, &mut y).is_err());
+    assert!(layer_norm(
+        &params(1, 4),
+        &[0i16; 4],
+        &[1; 4],
+        Some(&[0; 2]),
+        &q,
+        &mut y
+    )
+    .is_err());
     let neg = LayerNormQ { eps: -1, ..q };
     assert!(layer_norm(&params(1, 4), &[0i16; 4], &[1; 4], None, &neg, &mut y).is_err());
-    assert!(layer_norm(&params(u32::MAX, u32::MAX), &[0i16; 4], &[1; 4], None, &q, &mut y).is_err());
+    assert!(layer_norm(
+        &params(u32::MAX, u32::MAX),
+        &[0i16; 4],
+        &[1; 4],
+        None,
+        &q,
+        &mut y
+    )
+    .is_err());
 }
