@@ -11,10 +11,12 @@
 //! Softmax: one reciprocal per row, `R = floor(2^62 / S)`, then `y = round(e R / 2^54) - 128` (i8:
 //! scale 1/256, zero -128) or `y = round(e R / 2^47)` (i16: scale 1/32768, zero 0), saturated.
 //!
-//! LogSoftmax: `y = sat(z_y + round((d s_x - ln(S)) / s_y))`, computed in units of `2^-24` output
-//! LSB: `d K1` with `K1 = round(2^24 s_x / s_y)` per element, and per row `log2(S)` in Q30 (the
+//! LogSoftmax: `y = sat(z_y + round((d s_x - ln(S)) / s_y))`, computed in i64 in units of `2^-F`
+//! output LSB: `d K1` with `K1 = round(2^F s_x / s_y)` per element, and per row `log2(S)` in Q30 (the
 //! exponent of the leading bit plus the log2 of the normalized Q30 mantissa by 30 integer squaring
-//! steps) times `K2 = round(2^24 ln(2) / s_y)`.
+//! steps) times `K2 = round(2^F ln(2) / s_y)`, then one rounding. The builder picks `F` in `28..=40`,
+//! the largest with `K1 <= 2^46` (so `|d K1| < 2^62`), clamping `s_x / s_y` to `2^18` (beyond it
+//! any `d != 0` saturates anyway).
 //!
 //! Table layout (i32 words), built by [`build_softmax_table_i8`] / [`build_softmax_table_i16`]:
 //!
@@ -22,14 +24,15 @@
 //! |---|---|
 //! | 0 | header `0x534D_0000 \| bits << 8 \| log` (`bits` 8 or 16, `log` 0 or 1) |
 //! | 1 | `z_y` (log-softmax; 0 for softmax) |
-//! | 2, 3 | `K1` as i64, low word first (log-softmax; 0 for softmax) |
-//! | 4, 5 | `K2` as i64, low word first (log-softmax; 0 for softmax) |
-//! | 6.. | i8: `E[0..256]`; i16: `L[0..256]` then `H[0..256]` (Q30) |
+//! | 2 | `F` (log-softmax; 0 for softmax) |
+//! | 3, 4 | `K1` as i64, low word first (log-softmax; 0 for softmax) |
+//! | 5, 6 | `K2` as i64, low word first (log-softmax; 0 for softmax) |
+//! | 7.. | i8: `E[0..256]`; i16: `L[0..256]` then `H[0..256]` (Q30) |
 //!
-//! The kernel checks the length, the header against `T` and `p.log`, and the ranges of `K1`, `K2`
-//! and `z_y`; exp entries are clamped to `[0, 2^30]` when read, so no table content can make it
+//! The kernel checks the length, the header against `T` and `p.log`, and the ranges of `z_y`, `F`,
+//! `K1` and `K2`; exp entries are clamped to `[0, 2^30]` when read, so no table content can make it
 //! overflow or panic.
-use libm::{exp, round};
+use libm::{exp, exp2, round};
 use rill_format::SoftmaxParams;
 
 use crate::fixed::QAct;
@@ -37,7 +40,7 @@ use crate::util::{exact, flag, product, us};
 use crate::KernelError;
 
 /// Words before the exp tables.
-pub const HEADER_LEN: usize = 6;
+pub const HEADER_LEN: usize = 7;
 /// Length of the int8 table.
 pub const TABLE_LEN_I8: usize = HEADER_LEN + 256;
 /// Length of the int16 table.
@@ -53,14 +56,18 @@ pub const SOFTMAX_I16_ZERO: i32 = 0;
 const MAGIC: i32 = 0x534D_0000;
 /// `1.0` of the exp values (Q30).
 const ONE: i64 = 1 << 30;
-/// Fractional bits of the log-softmax accumulation, in output LSBs.
-const FRAC: u32 = 24;
-/// Largest `K1`: `s_x / s_y <= 2^18`; beyond it any `d != 0` saturates anyway (`|d s_x / s_y| >= 2^18`
-/// output LSBs), so the builder clamps the ratio there.
-const K1_MAX: i64 = 1 << (FRAC + 18);
+/// Range of `F`, the fractional bits (in output LSBs) of the log-softmax accumulation.
+const F_MIN: i32 = 28;
+const F_MAX: i32 = 40;
+/// Largest `s_x / s_y`: beyond it any `d != 0` is at least `2^18` output LSB below the maximum's
+/// output, which saturates anyway, so the builder clamps the ratio there.
+const RATIO_MAX: f64 = (1u64 << 18) as f64;
+/// Largest `K1`: `|d| K1 < 2^62` for `|d| < 2^16`.
+const K1_MAX: i64 = 1 << 46;
 /// Largest `K2`.
 const K2_MAX: i64 = 1 << 62;
-/// Bound of the per-row log term, in `2^-24` LSB: far beyond any unsaturated output.
+/// Bound of the per-row log term, in `2^-F` LSB: above `2^17` LSB at any `F`, so the clamp only
+/// touches outputs that saturate.
 const L_MAX: i64 = 1 << 60;
 
 fn bad(what: &'static str) -> KernelError {
@@ -88,7 +95,7 @@ fn build_header(
     if !(s_x.is_finite() && s_x > 0.0) {
         return Err(bad("softmax input scale must be finite and positive"));
     }
-    let mut h = [header(bits, log_mode), 0, 0, 0, 0, 0];
+    let mut h = [header(bits, log_mode), 0, 0, 0, 0, 0, 0];
     if log_mode {
         if !(s_y.is_finite() && s_y > 0.0) {
             return Err(bad("log-softmax output scale must be finite and positive"));
@@ -97,12 +104,18 @@ fn build_header(
             return Err(bad("log-softmax output zero point out of range"));
         }
         let (s_x, s_y) = (f64::from(s_x), f64::from(s_y));
-        let scale = (1u64 << FRAC) as f64;
-        let k1 = round(s_x / s_y * scale).min(K1_MAX as f64) as i64;
+        let ratio = (s_x / s_y).min(RATIO_MAX);
+        let mut f = F_MAX;
+        while f > F_MIN && round(ratio * exp2(f64::from(f))) > K1_MAX as f64 {
+            f -= 1;
+        }
+        let scale = exp2(f64::from(f));
+        let k1 = round(ratio * scale).min(K1_MAX as f64) as i64;
         let k2 = round(core::f64::consts::LN_2 / s_y * scale).min(K2_MAX as f64) as i64;
         h[1] = z_y;
-        (h[2], h[3]) = split(k1);
-        (h[4], h[5]) = split(k2);
+        h[2] = f;
+        (h[3], h[4]) = split(k1);
+        (h[5], h[6]) = split(k2);
     }
     Ok(h)
 }
@@ -157,6 +170,7 @@ pub fn build_softmax_table_i16(
 /// Validated view of a table.
 struct Table<'a> {
     z_y: i32,
+    frac: u32,
     k1: i64,
     k2: i64,
     /// i8: `E`; i16: `L`.
@@ -193,9 +207,16 @@ fn parse<T: QAct>(table: &[i32], log: bool) -> Result<Table<'_>, KernelError> {
         ));
     }
     let z_y = table[1];
-    let k1 = join(table[2], table[3]);
-    let k2 = join(table[4], table[5]);
+    let frac = table[2];
+    let k1 = join(table[3], table[4]);
+    let k2 = join(table[5], table[6]);
+    let frac_ok = if log {
+        (F_MIN..=F_MAX).contains(&frac)
+    } else {
+        frac == 0
+    };
     if !(T::MIN..=T::MAX).contains(&z_y)
+        || !frac_ok
         || !(0..=K1_MAX).contains(&k1)
         || !(0..=K2_MAX).contains(&k2)
     {
@@ -215,6 +236,7 @@ fn parse<T: QAct>(table: &[i32], log: bool) -> Result<Table<'_>, KernelError> {
     };
     Ok(Table {
         z_y,
+        frac: frac as u32,
         k1,
         k2,
         low,
@@ -238,7 +260,7 @@ fn log2_mantissa_q30(mut m: u64) -> i64 {
 }
 
 /// `log2(S / 2^30)` in Q30 for `S >= 2^30`.
-fn log2_sum_q30(s: i64) -> i64 {
+pub(crate) fn log2_sum_q30(s: i64) -> i64 {
     let s = s.max(ONE) as u64;
     let k = 63 - s.leading_zeros(); // leading bit, in 30..=62
     let m = s >> (k - 30); // normalized mantissa in [2^30, 2^31)
@@ -272,13 +294,14 @@ pub fn softmax<T: QAct>(
             let sum: i64 = col().map(|q| t.exp(nd(q))).sum();
             let ys = yb[i..].iter_mut().step_by(inner);
             if log_mode {
-                // ln(S) / s_y in 2^-24 output LSB, rounded; at most 2^60.
+                // ln(S) / s_y in 2^-F output LSB, rounded; at most 2^60.
                 let l2 = i128::from(log2_sum_q30(sum));
                 let l = ((l2 * i128::from(t.k2) + (1 << 29)) >> 30).min(L_MAX as i128) as i64;
+                let (frac, half) = (t.frac, 1i64 << (t.frac - 1));
                 for (yv, q) in ys.zip(col()) {
-                    // d K1 >= -2^16 2^42; the difference stays above -2^61.
+                    // d K1 > -2^62 and l <= 2^60: the difference fits.
                     let v = -i64::from(nd(q)) * t.k1 - l;
-                    let r = -((-v + (1 << (FRAC - 1))) >> FRAC);
+                    let r = -((-v + half) >> frac);
                     let r = r.max(i64::from(i32::MIN)) as i32;
                     *yv = T::sat(r.saturating_add(t.z_y));
                 }
