@@ -18,6 +18,8 @@ pub mod float;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod fixed_tests;
 
 /// Checks that `act.kind` is an [`ActKind`] value.
 pub fn check(act: &ActParams) -> Result<(), KernelError> {

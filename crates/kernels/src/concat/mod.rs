@@ -11,6 +11,8 @@ use crate::KernelError;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod fixed_tests;
 
 /// See the [module docs](self).
 pub fn concat<T: Copy>(p: &ConcatParams, inputs: &[&[T]], y: &mut [T]) -> Result<(), KernelError> {

@@ -15,3 +15,5 @@ pub mod float;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod fixed_tests;

@@ -14,6 +14,8 @@ pub mod float;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod fixed_tests;
 
 /// Most batch axes a MatMul record holds.
 pub const MAX_BATCH_RANK: usize = 4;

@@ -13,3 +13,5 @@ pub mod float;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod fixed_tests;

@@ -21,6 +21,8 @@ pub mod float;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod fixed_tests;
 
 pub(crate) fn kind(v: u32) -> Result<PoolKind, KernelError> {
     match v {

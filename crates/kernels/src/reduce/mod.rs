@@ -15,6 +15,8 @@ pub mod float;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod fixed_tests;
 
 /// The reduction a record's `kind` names.
 pub fn kind(v: u32) -> Result<ReduceKind, KernelError> {
