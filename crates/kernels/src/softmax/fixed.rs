@@ -15,8 +15,9 @@
 //! output LSB: `d K1` with `K1 = round(2^F s_x / s_y)` per element, and per row `log2(S)` in Q30 (the
 //! exponent of the leading bit plus the log2 of the normalized Q30 mantissa by 30 integer squaring
 //! steps) times `K2 = round(2^F ln(2) / s_y)`, then one rounding. The builder picks `F` in `28..=40`,
-//! the largest with `K1 <= 2^46` (so `|d K1| < 2^62`), clamping `s_x / s_y` to `2^18` (beyond it
-//! any `d != 0` saturates anyway).
+//! the largest with `K1 <= 2^46` (so `|d K1| < 2^62`) and `K2 <= 2^62`, clamping `s_x / s_y` to
+//! `2^18` (beyond it any `d != 0` saturates anyway) and `K2` to `2^62` (only for `s_y` below about
+//! `2^-35`).
 //!
 //! Table layout (i32 words), built by [`build_softmax_table_i8`] / [`build_softmax_table_i16`]:
 //!
@@ -83,7 +84,7 @@ fn q30(v: f64) -> i32 {
     round(v * ONE as f64).clamp(0.0, ONE as f64) as i32
 }
 
-/// Header words 0..6 for the given mode.
+/// Header words `0..HEADER_LEN` for the given mode.
 fn build_header(
     bits: i32,
     s_x: f32,
@@ -106,12 +107,16 @@ fn build_header(
         let (s_x, s_y) = (f64::from(s_x), f64::from(s_y));
         let ratio = (s_x / s_y).min(RATIO_MAX);
         let mut f = F_MAX;
-        while f > F_MIN && round(ratio * exp2(f64::from(f))) > K1_MAX as f64 {
+        let k2_real = core::f64::consts::LN_2 / s_y;
+        while f > F_MIN
+            && (round(ratio * exp2(f64::from(f))) > K1_MAX as f64
+                || round(k2_real * exp2(f64::from(f))) > K2_MAX as f64)
+        {
             f -= 1;
         }
         let scale = exp2(f64::from(f));
         let k1 = round(ratio * scale).min(K1_MAX as f64) as i64;
-        let k2 = round(core::f64::consts::LN_2 / s_y * scale).min(K2_MAX as f64) as i64;
+        let k2 = round(k2_real * scale).min(K2_MAX as f64) as i64;
         h[1] = z_y;
         h[2] = f;
         (h[3], h[4]) = split(k1);

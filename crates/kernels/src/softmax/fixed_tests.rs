@@ -448,3 +448,36 @@ fn integer_log2_of_the_sum() {
     // 3 * 2^30: log2 3 = 1.5849625007 -> 1701840526.5 in Q30.
     assert!((log2_sum_q30(3 << 30) - 1_701_840_526).abs() <= 2);
 }
+
+#[test]
+fn long_random_axis() {
+    // n = 4096 random i16 codes in a narrow band (so many terms count) and n = 65536 i8 codes:
+    // within the documented bound of the exact result (int16: 0.5 + 1.5 (n + 1) 2^-15 LSB).
+    let mut rng = Rng::new(11);
+    let q16: Vec<i32> = (0..4096).map(|_| 32767 - rng.below(3000) as i32).collect();
+    let x16: Vec<i16> = q16.iter().map(|&v| v as i16).collect();
+    let p = sp(1, 4096, 1, 0);
+    let exact = reference(&p, &q16, 1e-3, false);
+    let y = run16(&p, &x16, 1e-3);
+    for (&g, &e) in y.iter().zip(&exact) {
+        assert!(
+            (f64::from(g) - e * 32768.0).abs() <= 0.5 + 0.19,
+            "{g} vs {}",
+            e * 32768.0
+        );
+    }
+    let q8: Vec<i32> = (0..65536).map(|_| rng.below(256) as i32 - 128).collect();
+    let x8: Vec<i8> = q8.iter().map(|&v| v as i8).collect();
+    let p = sp(1, 65536, 1, 0);
+    let exact = reference(&p, &q8, 0.1, false);
+    for (&g, &e) in run8(&p, &x8, 0.1).iter().zip(&exact) {
+        assert!((f64::from(g) - (e * 256.0 - 128.0)).abs() <= 0.501);
+    }
+    // The log-softmax of the same i8 row, s_y = 1/8, z_y = 127.
+    let p = sp(1, 65536, 1, 1);
+    let exact = reference(&p, &q8, 0.1, true);
+    for (&g, &e) in log8(&p, &x8, 0.1, 0.125, 127).iter().zip(&exact) {
+        let r = (e * 8.0 + 127.0).clamp(-128.0, 127.0);
+        assert!((f64::from(g) - r).abs() <= 0.501, "{g} vs {r}");
+    }
+}
