@@ -96,3 +96,81 @@ pub fn assert_close(got: &[f32], want: &[f32], tol: f32) {
         );
     }
 }
+
+/// Quantization helpers for the fixed-point tests, written independently of the kernels and the
+/// converter: `real = s * (q - z)`.
+pub mod q {
+    use std::vec::Vec;
+
+    use crate::fixed::QAct;
+
+    /// Scale and zero point covering `[lo, hi]` widened to include 0: asymmetric for i8 codes,
+    /// symmetric (`z = 0`) for i16 codes.
+    pub fn range<T: QAct>(lo: f32, hi: f32) -> (f32, i32) {
+        let (lo, hi) = (lo.min(0.0) as f64, hi.max(0.0) as f64);
+        if T::WIDE {
+            let m = lo.abs().max(hi).max(1e-6);
+            ((m / T::MAX as f64) as f32, 0)
+        } else {
+            let s = ((hi - lo) / 255.0).max(1e-6);
+            let z = (T::MIN as f64 - lo / s).round().clamp(T::MIN as f64, T::MAX as f64);
+            (s as f32, z as i32)
+        }
+    }
+
+    /// `clamp(round(x / s) + z)` in `T`'s range.
+    pub fn code<T: QAct>(x: f32, s: f32, z: i32) -> i32 {
+        ((x as f64 / s as f64).round() as i64 + z as i64).clamp(T::MIN as i64, T::MAX as i64) as i32
+    }
+
+    pub fn quantize<T: QAct>(x: &[f32], s: f32, z: i32) -> Vec<T> {
+        x.iter().map(|&v| T::sat(code::<T>(v, s, z))).collect()
+    }
+
+    pub fn dequantize<T: QAct>(q: &[T], s: f32, z: i32) -> Vec<f32> {
+        q.iter().map(|&v| s * (v.get() - z) as f32).collect()
+    }
+
+    /// Symmetric per-output-channel i8 weights (`rows` rows of equal length): codes in
+    /// [-127, 127] with `s[c] = max|w[c]| / 127`, and the dequantized weights.
+    pub fn weights(w: &[f32], rows: usize) -> (Vec<i8>, Vec<f32>, Vec<f32>) {
+        let k = w.len() / rows;
+        let mut codes = Vec::with_capacity(w.len());
+        let mut scales = Vec::with_capacity(rows);
+        let mut deq = Vec::with_capacity(w.len());
+        for r in w.chunks_exact(k) {
+            let s = (r.iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0).max(1e-6);
+            scales.push(s);
+            for &v in r {
+                let c = (v / s).round().clamp(-127.0, 127.0) as i8;
+                codes.push(c);
+                deq.push(s * c as f32);
+            }
+        }
+        (codes, scales, deq)
+    }
+
+    /// Every code within `tol` of `round(y / s_y) + z_y` (saturated to `T`).
+    #[track_caller]
+    pub fn assert_codes<T: QAct>(got: &[T], yf: &[f32], s_y: f32, z_y: i32, tol: i32) {
+        assert_eq!(got.len(), yf.len(), "lengths differ");
+        let mut worst = 0;
+        for (i, (&g, &f)) in got.iter().zip(yf).enumerate() {
+            let want = code::<T>(f, s_y, z_y);
+            let d = (g.get() - want).abs();
+            worst = worst.max(d);
+            assert!(
+                d <= tol,
+                "element {i}: code {} vs float {f} -> {want} (tol {tol})",
+                g.get()
+            );
+        }
+        let _ = worst;
+    }
+
+    /// Min and max of a slice.
+    pub fn span(x: &[f32]) -> (f32, f32) {
+        x.iter()
+            .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)))
+    }
+}

@@ -271,7 +271,7 @@ impl<'a> Quantizer<'a> {
                 Ok(())
             }
             Op::Rnn(p) => rnn::quantize_rnn(self, i, &p),
-            Op::Softmax(_) => Err("Softmax has no fixed-point kernel yet: keep it out of the graph (take argmax of the logits) or convert with --precision f32".into()),
+            Op::Softmax(p) => self.softmax(i, p.log != 0),
             Op::LayerNorm(p) => self.layer_norm(i, &p),
         }
     }
@@ -345,6 +345,35 @@ impl<'a> Quantizer<'a> {
         node.inputs.truncate(2);
         node.inputs.push(Some(b));
         node.inputs.push(Some(a));
+        Ok(())
+    }
+
+    /// Softmax: a fixed output grid covering [0, 1) (log-softmax: the calibrated one) and the exp
+    /// table for the input's scale.
+    fn softmax(&mut self, i: usize, log: bool) -> Result<(), String> {
+        use rill_kernels::softmax::fixed as sm;
+        let (x, y) = (self.input(i, 0)?, self.output(i)?);
+        let qx = self.operand(x)?;
+        let qy = if log {
+            self.out_params(y)
+        } else {
+            let q = match self.mode {
+                Mode::I8 => Quant::per_tensor(sm::SOFTMAX_I8_SCALE, sm::SOFTMAX_I8_ZERO),
+                Mode::I16 => Quant::per_tensor(sm::SOFTMAX_I16_SCALE, sm::SOFTMAX_I16_ZERO),
+            };
+            self.set_act(y, q.clone());
+            q
+        };
+        let words = match self.mode {
+            Mode::I8 => sm::build_softmax_table_i8(qx.scale, log, qy.scale, qy.zero_point)
+                .map(|t| t.to_vec()),
+            Mode::I16 => sm::build_softmax_table_i16(qx.scale, log, qy.scale, qy.zero_point)
+                .map(|t| t.to_vec()),
+        }
+        .map_err(|e| format!("softmax table: {e}"))?;
+        let name = self.name(i, "table");
+        let t = const_i32(&mut self.g, name, words);
+        self.push_input(i, t);
         Ok(())
     }
 
