@@ -67,12 +67,19 @@ fn check_all(precision: Precision, min_sqnr: f64) {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let bytes = convert(&dir, precision);
         let (sqnr, top1) = measure(&dir, &bytes);
-        eprintln!("{name}: {} SQNR {sqnr:.1} dB, top-1 {:.2}%", precision.name(), 100.0 * top1);
+        eprintln!(
+            "{name}: {} SQNR {sqnr:.1} dB, top-1 {:.2}%",
+            precision.name(),
+            100.0 * top1
+        );
         if sqnr < min_sqnr {
             failures.push(format!("{name}: SQNR {sqnr:.1} dB < {min_sqnr}"));
         }
         if !REGRESSORS.contains(&name.as_str()) && top1 < 0.99 {
-            failures.push(format!("{name}: top-1 agreement {:.2}% < 99%", 100.0 * top1));
+            failures.push(format!(
+                "{name}: top-1 agreement {:.2}% < 99%",
+                100.0 * top1
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -104,7 +111,10 @@ fn fixed_point_files_hold_codes_with_their_scales() {
             .filter_map(|i| file.tensor(i))
             .filter(|t| t.dtype == DType::F32)
             .count();
-        assert_eq!(f32_tensors, 0, "{precision:?}: a fixed-point file holds no f32 tensor");
+        assert_eq!(
+            f32_tensors, 0,
+            "{precision:?}: a fixed-point file holds no f32 tensor"
+        );
     }
 }
 
@@ -119,8 +129,14 @@ fn input_err(dir: &Path, calibration: Vec<HostTensor>) -> String {
 #[test]
 fn bad_calibration_data_is_refused_with_a_reason() {
     let dir = workspace_root().join("models/motion_lstm"); // input [1, 100, 6]
-    let e = input_err(&dir, vec![HostTensor::f32(vec![3, 100, 5], vec![0.0; 1500])]);
-    assert!(e.contains("shape [3, 100, 5]") && e.contains("[1, 100, 6]"), "{e}");
+    let e = input_err(
+        &dir,
+        vec![HostTensor::f32(vec![3, 100, 5], vec![0.0; 1500])],
+    );
+    assert!(
+        e.contains("shape [3, 100, 5]") && e.contains("[1, 100, 6]"),
+        "{e}"
+    );
 
     let e = input_err(&dir, vec![HostTensor::f32(vec![0, 1, 100, 6], vec![])]);
     assert!(e.contains("zero samples"), "{e}");
@@ -128,7 +144,10 @@ fn bad_calibration_data_is_refused_with_a_reason() {
     let mut v = vec![0.5; 2 * 600];
     v[600 + 13] = f32::NAN;
     let e = input_err(&dir, vec![HostTensor::f32(vec![2, 1, 100, 6], v)]);
-    assert!(e.contains("NaN") && e.contains("sample 1") && e.contains("element 13"), "{e}");
+    assert!(
+        e.contains("NaN") && e.contains("sample 1") && e.contains("element 13"),
+        "{e}"
+    );
 
     let mut v = vec![0.5; 600];
     v[7] = f32::INFINITY;
@@ -148,8 +167,11 @@ fn all_zero_calibration_quantizes_without_dividing_by_zero() {
     // running it on zeros gives finite outputs.
     let dir = workspace_root().join("models/motion_tcn");
     let zeros = HostTensor::f32(vec![4, 1, 6, 100], vec![0.0; 2400]);
-    let c = convert_path(&dir.join("model.onnx"), &opts(Precision::Int8, vec![zeros.clone()]))
-        .unwrap();
+    let c = convert_path(
+        &dir.join("model.onnx"),
+        &opts(Precision::Int8, vec![zeros.clone()]),
+    )
+    .unwrap();
     let aligned = AlignedBytes::from_slice(&c.bytes);
     let model = Model::from_bytes(aligned.as_slice()).unwrap();
     let out = exec::run_samples(&model, &[zeros], 4).unwrap();
@@ -181,6 +203,9 @@ fn percentile_and_mse_calibration_work_too() {
         o.calibration_method = method;
         let bytes = convert_path(&dir.join("model.onnx"), &o).unwrap().bytes;
         let (sqnr, top1) = measure(&dir, &bytes);
-        assert!(sqnr >= 25.0 && top1 >= 0.99, "{method:?}: {sqnr:.1} dB, {top1}");
+        assert!(
+            sqnr >= 25.0 && top1 >= 0.99,
+            "{method:?}: {sqnr:.1} dB, {top1}"
+        );
     }
 }

@@ -10,10 +10,10 @@ use rill_testkit::{as_f32, workspace_root};
 
 /// Cases without a fixed-point form: the converter must refuse them with a reason naming the node.
 const NO_FIXED_FORM: &[&str] = &[
-    "test_pow",               // Pow of two activations
-    "test_pow_bcast_array",   // likewise
-    "test_pow_bcast_scalar",  // likewise
-    "test_pow_example",       // likewise
+    "test_pow",              // Pow of two activations
+    "test_pow_bcast_array",  // likewise
+    "test_pow_bcast_scalar", // likewise
+    "test_pow_example",      // likewise
     "test_lstm_with_peepholes",
 ];
 
@@ -40,8 +40,8 @@ fn bound(precision: Precision) -> f64 {
 fn run_case(dir: &Path, inputs: usize, precision: Precision) -> Result<f64, String> {
     let ins = (0..inputs)
         .map(|i| {
-            let mut t = tensor::read_npy(&dir.join(format!("input_{i}.npy")))
-                .map_err(|e| e.to_string())?;
+            let mut t =
+                tensor::read_npy(&dir.join(format!("input_{i}.npy"))).map_err(|e| e.to_string())?;
             t.shape.insert(0, 1);
             Ok(t)
         })
@@ -57,13 +57,19 @@ fn run_case(dir: &Path, inputs: usize, precision: Precision) -> Result<f64, Stri
     let got = exec::run_samples(&model, &ins, 1).map_err(|e| format!("{e:#}"))?;
     let mut worst = 0f64;
     for (j, y) in got.iter().enumerate() {
-        let expected = tensor::read_npy(&dir.join(format!("output_{j}.npy")))
-            .map_err(|e| e.to_string())?;
+        let expected =
+            tensor::read_npy(&dir.join(format!("output_{j}.npy"))).map_err(|e| e.to_string())?;
         let expected = as_f32(&expected).map_err(|e| e.to_string())?;
         if expected.len() != y.len() {
-            return Err(format!("output {j}: {} values, expected {}", y.len(), expected.len()));
+            return Err(format!(
+                "output {j}: {} values, expected {}",
+                y.len(),
+                expected.len()
+            ));
         }
-        let scale = expected.iter().fold(1e-6f64, |m, &v| m.max((v as f64).abs()));
+        let scale = expected
+            .iter()
+            .fold(1e-6f64, |m, &v| m.max((v as f64).abs()));
         let err = y
             .iter()
             .zip(expected)
@@ -107,7 +113,10 @@ fn check(precision: Precision) {
         precision.name(),
         failures.join("\n")
     );
-    assert!(passed > 200, "only {passed} cases: is the data set complete?");
+    assert!(
+        passed > 200,
+        "only {passed} cases: is the data set complete?"
+    );
 }
 
 #[test]

@@ -168,7 +168,11 @@ pub fn run(a: Args) -> Result<()> {
                 "  {}: output error {:.4} (relative RMS vs float on the calibration data){}",
                 p.name(),
                 e,
-                if *e <= a.max_error { "" } else { " > --max-error" }
+                if *e <= a.max_error {
+                    ""
+                } else {
+                    " > --max-error"
+                }
             );
         }
         println!("  {} ONNX nodes -> {} ops", r.ops_before, r.ops_after);
@@ -185,7 +189,11 @@ pub fn run(a: Args) -> Result<()> {
 
 /// Calibration arrays in graph-input order: the .npy for a one-input model, or the .npz entries by
 /// input name (read from the ONNX graph).
-fn load_calibration(model: &std::path::Path, path: &std::path::Path, _shapes: &[String]) -> Result<Vec<HostTensor>> {
+fn load_calibration(
+    model: &std::path::Path,
+    path: &std::path::Path,
+    _shapes: &[String],
+) -> Result<Vec<HostTensor>> {
     let names = rill_convert::input_names(model).map_err(|e| anyhow::anyhow!("{e}"))?;
     let err = |e: tensor::TensorError| anyhow::anyhow!("calibration data: {e}");
     if path.extension().is_some_and(|e| e == "npz") {
@@ -194,7 +202,10 @@ fn load_calibration(model: &std::path::Path, path: &std::path::Path, _shapes: &[
             .iter()
             .map(|n| {
                 let pos = named.iter().position(|(k, _)| k == n).with_context(|| {
-                    format!("'{}' has no array named '{n}' (one per model input)", path.display())
+                    format!(
+                        "'{}' has no array named '{n}' (one per model input)",
+                        path.display()
+                    )
                 })?;
                 Ok(named.swap_remove(pos).1)
             })

@@ -1,11 +1,10 @@
 //! `rill run`: feed `.npy`/`.npz` inputs through a model on the host.
 use std::path::{Path, PathBuf};
 
-use rill_convert::exec;
 use anyhow::{anyhow, bail, Result};
+use rill_convert::exec;
 use rill_convert::tensor::{self, HostData, HostTensor};
 use rill_runtime::Model;
-
 
 use crate::files;
 

@@ -5,8 +5,8 @@
 //! output by output and layer by layer (SQNR of each op's output, worst first).
 use std::path::PathBuf;
 
-use rill_convert::exec;
 use anyhow::{anyhow, bail, Context, Result};
+use rill_convert::exec;
 use rill_convert::reference::OnnxReference;
 use rill_convert::tensor::{self, HostData};
 use rill_convert::verify::{accuracy, agreement, Agreement};
@@ -266,7 +266,10 @@ pub fn run(a: Args) -> Result<()> {
     }
     if !layers.is_empty() {
         println!("\nper layer, fixed vs float (worst first):");
-        println!("  {:>3}  {:<8} {:>9} {:>11}  node", "#", "op", "SQNR dB", "max |err|");
+        println!(
+            "  {:>3}  {:<8} {:>9} {:>11}  node",
+            "#", "op", "SQNR dB", "max |err|"
+        );
         for l in &layers {
             println!(
                 "  {:>3}  {:<8} {:>9.1} {:>11.3e}  {}",

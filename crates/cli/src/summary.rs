@@ -253,8 +253,14 @@ fn io_list(model: &Model, ids: &[u32]) -> Vec<IoTensor> {
     ids.iter()
         .filter_map(|&t| model.file().tensor(t as usize))
         .map(|t| {
-            let quant = matches!(t.dtype, DType::I8 | DType::I16).then_some((t.scale, t.zero_point));
-            (t.name.to_owned(), t.dtype.to_string(), t.shape.to_vec(), quant)
+            let quant =
+                matches!(t.dtype, DType::I8 | DType::I16).then_some((t.scale, t.zero_point));
+            (
+                t.name.to_owned(),
+                t.dtype.to_string(),
+                t.shape.to_vec(),
+                quant,
+            )
         })
         .collect()
 }

@@ -37,7 +37,10 @@ pub fn tensor_values(session: &Session, t: usize) -> Result<Vec<f32>> {
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect(),
-        DType::I8 => bytes.iter().map(|&b| s * (b as i8 as i32 - z) as f32).collect(),
+        DType::I8 => bytes
+            .iter()
+            .map(|&b| s * (b as i8 as i32 - z) as f32)
+            .collect(),
         DType::I16 => bytes
             .chunks_exact(2)
             .map(|c| s * (i16::from_le_bytes([c[0], c[1]]) as i32 - z) as f32)
@@ -195,8 +198,8 @@ pub fn run_samples_observed(
                 }
             })
             .map_err(|e| match e {
-            rill_runtime::Error::Op { op, .. } => anyhow!("{e} (node '{}')", model.op_name(op)),
-            e => anyhow!("{e}"),
+                rill_runtime::Error::Op { op, .. } => anyhow!("{e} (node '{}')", model.op_name(op)),
+                e => anyhow!("{e}"),
             })?;
         if let Some(e) = failed {
             return Err(e);

@@ -188,7 +188,11 @@ pub fn layer_errors(
         .filter(|&i| matched[i])
         .filter_map(|i| {
             let v = file.op(i)?;
-            let t = v.outputs.iter().copied().find(|&t| t != rill_format::NONE)?;
+            let t = v
+                .outputs
+                .iter()
+                .copied()
+                .find(|&t| t != rill_format::NONE)?;
             let (sig, noise, max) = sums[i];
             Some(LayerError {
                 index: i,

@@ -113,7 +113,9 @@ pub mod q {
             ((m / T::MAX as f64) as f32, 0)
         } else {
             let s = ((hi - lo) / 255.0).max(1e-6);
-            let z = (T::MIN as f64 - lo / s).round().clamp(T::MIN as f64, T::MAX as f64);
+            let z = (T::MIN as f64 - lo / s)
+                .round()
+                .clamp(T::MIN as f64, T::MAX as f64);
             (s as f32, z as i32)
         }
     }
@@ -154,18 +156,15 @@ pub mod q {
     #[track_caller]
     pub fn assert_codes<T: QAct>(got: &[T], yf: &[f32], s_y: f32, z_y: i32, tol: i32) {
         assert_eq!(got.len(), yf.len(), "lengths differ");
-        let mut worst = 0;
         for (i, (&g, &f)) in got.iter().zip(yf).enumerate() {
             let want = code::<T>(f, s_y, z_y);
             let d = (g.get() - want).abs();
-            worst = worst.max(d);
             assert!(
                 d <= tol,
                 "element {i}: code {} vs float {f} -> {want} (tol {tol})",
                 g.get()
             );
         }
-        let _ = worst;
     }
 
     /// Min and max of a slice.

@@ -51,7 +51,10 @@ impl<'f, 's> Operands<'f, 's> {
     }
 
     /// Writable operand `w` (outputs by position, then scratch at position `n_outputs`).
-    pub(crate) fn opt_out<T: bytemuck::Pod>(&mut self, w: usize) -> Result<Option<&'s mut [T]>, OpError> {
+    pub(crate) fn opt_out<T: bytemuck::Pod>(
+        &mut self,
+        w: usize,
+    ) -> Result<Option<&'s mut [T]>, OpError> {
         match self.arena.take(w) {
             None => Ok(None),
             Some(b) => bytemuck::try_cast_slice_mut(b)

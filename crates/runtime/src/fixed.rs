@@ -72,7 +72,16 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
             let (a, b, aux) = (o.req::<T>(0)?, o.req::<T>(1)?, o.req(2)?);
             let (out, rest) = clamp(aux, z_y)?;
             let (za, zb) = (o.zero_point(0), o.zero_point(1));
-            kernel(k::dense::fixed::matmul(&p, a, za, b, zb, one(muls(rest)?)?, out, o.out(0)?))
+            kernel(k::dense::fixed::matmul(
+                &p,
+                a,
+                za,
+                b,
+                zb,
+                one(muls(rest)?)?,
+                out,
+                o.out(0)?,
+            ))
         }
         Op::Pool(p) => {
             let x = o.req::<T>(0)?;
@@ -83,7 +92,14 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
             let (x, aux) = (o.req::<T>(0)?, o.req(1)?);
             let (out, rest) = clamp(aux, z_y)?;
             let z_x = o.zero_point(0);
-            kernel(k::reduce::fixed::reduce(&p, x, z_x, one(muls(rest)?)?, out, o.out(0)?))
+            kernel(k::reduce::fixed::reduce(
+                &p,
+                x,
+                z_x,
+                one(muls(rest)?)?,
+                out,
+                o.out(0)?,
+            ))
         }
         Op::Binary(p) => {
             let (a, aux) = (o.req::<T>(0)?, o.req::<i32>(2)?);
@@ -145,7 +161,12 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
         }
         Op::Rnn(p) => rnn::<T>(o, &p),
         Op::LayerNorm(p) => {
-            let (x, g, b, aux) = (o.req::<T>(0)?, o.req::<i16>(1)?, o.opt::<i32>(2)?, o.req(3)?);
+            let (x, g, b, aux) = (
+                o.req::<T>(0)?,
+                o.req::<i16>(1)?,
+                o.opt::<i32>(2)?,
+                o.req(3)?,
+            );
             let (out, rest) = clamp(aux, z_y)?;
             let [m0, shift, eps_lo, eps_hi] = rest else {
                 return Err(bad("layer norm aux operand has the wrong length"));

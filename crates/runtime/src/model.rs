@@ -306,7 +306,9 @@ impl<'a> Model<'a> {
                         && k == 1
                         && code == DType::I16
                         && t.dtype == DType::I16;
-                    if (t.dtype != expected && !wide_mul && !wide_weights) || (aux && t.storage != Storage::Const) {
+                    if (t.dtype != expected && !wide_mul && !wide_weights)
+                        || (aux && t.storage != Storage::Const)
+                    {
                         return Err(OpError::DType {
                             output: false,
                             k,
@@ -333,10 +335,13 @@ impl<'a> Model<'a> {
             }
         }
         if v.scratch != rill_format::NONE {
-            let t = self.file.tensor(v.scratch as usize).ok_or(OpError::MissingOperand {
-                output: true,
-                k: v.outputs.len(),
-            })?;
+            let t = self
+                .file
+                .tensor(v.scratch as usize)
+                .ok_or(OpError::MissingOperand {
+                    output: true,
+                    k: v.outputs.len(),
+                })?;
             if t.dtype != DType::I32 {
                 return Err(OpError::DType {
                     output: true,

@@ -143,12 +143,12 @@ impl<'m, 'a> Session<'m, 'a> {
         if info.storage == Storage::Const {
             return Ok(self.model.file().const_bytes(t).unwrap_or(&[]));
         }
-        self.arena
-            .get(self.region(&info))
-            .ok_or(Error::Format(rill_format::FormatError::BadTensor {
+        self.arena.get(self.region(&info)).ok_or(Error::Format(
+            rill_format::FormatError::BadTensor {
                 tensor: t,
                 reason: "lies outside the arena",
-            }))
+            },
+        ))
     }
 
     fn output_bytes(&self, i: usize, dtype: DType) -> Result<&[u8], Error> {

@@ -42,7 +42,12 @@ fn with_rnn_states(g: &Graph) -> (Graph, Vec<(usize, TId, Option<TId>)>) {
         let y = match g.nodes[i].outputs[0] {
             Some(t) => t,
             None => {
-                let t = g.add(format!("{name}.calibration_y"), y_shape, DType::F32, Data::Act);
+                let t = g.add(
+                    format!("{name}.calibration_y"),
+                    y_shape,
+                    DType::F32,
+                    Data::Act,
+                );
                 g.nodes[i].outputs[0] = Some(t);
                 t
             }
@@ -51,7 +56,12 @@ fn with_rnn_states(g: &Graph) -> (Graph, Vec<(usize, TId, Option<TId>)>) {
             Some(match g.nodes[i].outputs[2] {
                 Some(t) => t,
                 None => {
-                    let t = g.add(format!("{name}.calibration_c"), c_shape, DType::F32, Data::Act);
+                    let t = g.add(
+                        format!("{name}.calibration_c"),
+                        c_shape,
+                        DType::F32,
+                        Data::Act,
+                    );
                     g.nodes[i].outputs[2] = Some(t);
                     t
                 }

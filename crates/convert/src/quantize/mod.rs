@@ -87,7 +87,9 @@ pub(crate) fn issue(g: &Graph, node: usize, reason: impl Into<String>) -> NodeIs
 /// `real` as an integer multiplier, or why not.
 pub(crate) fn qmul(real: f64, what: &str) -> Result<QMul, String> {
     quantize_multiplier(real).ok_or_else(|| {
-        format!("{what}: the rescaling factor {real:e} cannot be represented (a scale is degenerate)")
+        format!(
+            "{what}: the rescaling factor {real:e} cannot be represented (a scale is degenerate)"
+        )
     })
 }
 
@@ -108,7 +110,11 @@ pub(crate) fn quantize_rows_i16(
     let mut scales = Vec::new();
     for (r, row) in values.chunks(row_len.max(1)).enumerate() {
         let m = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let s = if m > 0.0 && m.is_finite() { m as f64 / 32767.0 } else { 1.0 };
+        let s = if m > 0.0 && m.is_finite() {
+            m as f64 / 32767.0
+        } else {
+            1.0
+        };
         let s = s.max(min_scale.get(r).copied().unwrap_or(0.0)) as f32;
         scales.push(s);
         codes.extend(
@@ -124,7 +130,11 @@ pub(crate) fn quantize_rows(values: &[f32], row_len: usize) -> (Vec<i8>, Vec<f32
     let mut scales = Vec::new();
     for row in values.chunks(row_len.max(1)) {
         let m = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let s = if m > 0.0 && m.is_finite() { m / 127.0 } else { 1.0 };
+        let s = if m > 0.0 && m.is_finite() {
+            m / 127.0
+        } else {
+            1.0
+        };
         scales.push(s);
         codes.extend(
             row.iter()

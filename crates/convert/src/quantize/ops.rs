@@ -2,9 +2,7 @@
 use rill_format::{ActKind, ActParams, BinaryKind, DType, Op, ReduceKind};
 use rill_kernels::act::fixed::{build_lut_i16, build_lut_i8};
 
-use super::{
-    const_i32, encode, issue, push_mul, qmul, quantize_rows, rnn, Mode, Ranges,
-};
+use super::{const_i32, encode, issue, push_mul, qmul, quantize_rows, rnn, Mode, Ranges};
 use crate::ir::{Data, Graph, Quant, TId};
 use crate::NodeIssue;
 
@@ -199,8 +197,9 @@ impl<'a> Quantizer<'a> {
                 let name = self.name(i, "table");
                 let table = match self.mode {
                     Mode::I8 => {
-                        let t = build_lut_i8(&p.act, qx.scale, qx.zero_point, qy.scale, qy.zero_point)
-                            .map_err(|e| format!("table: {e}"))?;
+                        let t =
+                            build_lut_i8(&p.act, qx.scale, qx.zero_point, qy.scale, qy.zero_point)
+                                .map_err(|e| format!("table: {e}"))?;
                         t.iter().map(|&v| v as u8).collect::<Vec<u8>>()
                     }
                     Mode::I16 => {
@@ -286,13 +285,14 @@ impl<'a> Quantizer<'a> {
             .ok_or("the weights are not a constant: no fixed-point kernel for that")?;
         let row_len = wv.len() / rows.max(1);
         let bias = match self.g.nodes[i].inputs.get(2).copied().flatten() {
-            Some(b) => self
-                .const_values(b)
-                .ok_or("the bias is not a constant")?,
+            Some(b) => self.const_values(b).ok_or("the bias is not a constant")?,
             None => vec![0.0; rows],
         };
         if bias.len() != rows {
-            return Err(format!("bias has {} values for {rows} channels", bias.len()));
+            return Err(format!(
+                "bias has {} values for {rows} channels",
+                bias.len()
+            ));
         }
         let (codes, scales, weight_bytes, weight_dtype) = if self.wide_weights {
             // The bias code b / (s_x s_w) must fit i32 with room for the zero-point fold: a channel
@@ -303,7 +303,12 @@ impl<'a> Quantizer<'a> {
                 .collect();
             let (c, s) = super::quantize_rows_i16(&wv, row_len, &min_scale);
             let bytes = c.iter().flat_map(|v| v.to_le_bytes()).collect();
-            (c.iter().map(|&v| v as i32).collect::<Vec<i32>>(), s, bytes, DType::I16)
+            (
+                c.iter().map(|&v| v as i32).collect::<Vec<i32>>(),
+                s,
+                bytes,
+                DType::I16,
+            )
         } else {
             let (c, s) = quantize_rows(&wv, row_len);
             let bytes = c.iter().map(|&v| v as u8).collect();
@@ -382,7 +387,9 @@ impl<'a> Quantizer<'a> {
         let (x, gamma, y) = (self.input(i, 0)?, self.input(i, 1)?, self.output(i)?);
         let qx = self.operand(x)?;
         let qy = self.out_params(y);
-        let gv = self.const_values(gamma).ok_or("the scale is not a constant")?;
+        let gv = self
+            .const_values(gamma)
+            .ok_or("the scale is not a constant")?;
         let m = gv.iter().fold(0f32, |m, v| m.max(v.abs()));
         let beta_max = match self.g.nodes[i].inputs.get(2).copied().flatten() {
             Some(b) => self

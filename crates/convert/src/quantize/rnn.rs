@@ -149,12 +149,18 @@ pub fn quantize_rnn(q: &mut Quantizer<'_>, i: usize, p: &RnnParams) -> Result<()
             .map(|&c| c as i64)
             .sum();
         let rsum: i64 = rq[row * hidden..][..hidden].iter().map(|&c| c as i64).sum();
-        w_bias.push(fit((wb / (sx * sw[row] as f64)).round() as i64 - zx * wsum, "input")?);
+        w_bias.push(fit(
+            (wb / (sx * sw[row] as f64)).round() as i64 - zx * wsum,
+            "input",
+        )?);
         // GRU without linear_before_reset multiplies R_h by r * (h - z_h), already free of the zero
         // point: its rows keep the plain bias.
         let plain = is_gru && p.linear_before_reset == 0 && gr >= 2 * hidden;
         let rz = if plain { 0 } else { zh * rsum };
-        r_bias.push(fit((rb / (sh * sr[row] as f64)).round() as i64 - rz, "recurrent")?);
+        r_bias.push(fit(
+            (rb / (sh * sr[row] as f64)).round() as i64 - rz,
+            "recurrent",
+        )?);
         push_mul(&mut w_mul, qmul(sx * sw[row] as f64 * q12, "W")?);
         push_mul(&mut r_mul, qmul(sh * sr[row] as f64 * q12, "R")?);
     }
@@ -188,12 +194,11 @@ pub fn quantize_rnn(q: &mut Quantizer<'_>, i: usize, p: &RnnParams) -> Result<()
     q.set_weights(r, rq, sr, 1);
     let aux_name = format!("{}.aux", node.name);
     let aux_t = super::const_i32(&mut q.g, aux_name, aux);
-    let scratch_len = rill_kernels::rnn::fixed::scratch_len_fixed(p)
-        .map_err(|e| format!("scratch: {e}"))?;
+    let scratch_len =
+        rill_kernels::rnn::fixed::scratch_len_fixed(p).map_err(|e| format!("scratch: {e}"))?;
     let scratch_name = format!("{}.scratch", node.name);
-    let scratch = q
-        .g
-        .add(scratch_name, vec![scratch_len], DType::I32, Data::Act);
+    let scratch =
+        q.g.add(scratch_name, vec![scratch_len], DType::I32, Data::Act);
     let n = &mut q.g.nodes[i];
     let mut inputs: Vec<Option<TId>> = vec![None; qaux::RNN_POSITION + 1];
     inputs[0] = Some(x);
@@ -237,7 +242,13 @@ impl Quantizer<'_> {
 
     /// An initial state: constants become codes under `qs`; a graph input takes `qs`; an activation
     /// computed elsewhere must already have it.
-    fn state_operand(&mut self, t: TId, qs: &Quant, dtype: DType, what: &str) -> Result<(), String> {
+    fn state_operand(
+        &mut self,
+        t: TId,
+        qs: &Quant,
+        dtype: DType,
+        what: &str,
+    ) -> Result<(), String> {
         let root = self.g.root(t);
         if let Some(v) = self.const_f32(root) {
             let bytes = match dtype {

@@ -17,9 +17,9 @@ use crate::KernelError;
 pub mod float;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod fixed_tests;
+#[cfg(test)]
+mod tests;
 
 /// Checks that `act.kind` is an [`ActKind`] value.
 pub fn check(act: &ActParams) -> Result<(), KernelError> {

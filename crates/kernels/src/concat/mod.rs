@@ -10,9 +10,9 @@ use crate::util::{add, exact, mul, us};
 use crate::KernelError;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod fixed_tests;
+#[cfg(test)]
+mod tests;
 
 /// See the [module docs](self).
 pub fn concat<T: Copy>(p: &ConcatParams, inputs: &[&[T]], y: &mut [T]) -> Result<(), KernelError> {

@@ -36,11 +36,23 @@ pub fn conv<T: QAct, W: QAct>(
     let (in_h, in_w, out_h, out_w) = (us(p.in_h), us(p.in_w), us(p.out_h), us(p.out_w));
     let (k_h, k_w) = (us(p.k_h), us(p.k_w));
     let batch = us(p.batch);
-    exact("conv x", product(&[batch, c_in, in_h, in_w], "conv x")?, x.len())?;
-    exact("conv w", product(&[c_out, cin_g, k_h, k_w], "conv w")?, w.len())?;
+    exact(
+        "conv x",
+        product(&[batch, c_in, in_h, in_w], "conv x")?,
+        x.len(),
+    )?;
+    exact(
+        "conv w",
+        product(&[c_out, cin_g, k_h, k_w], "conv w")?,
+        w.len(),
+    )?;
     exact("conv bias", c_out, bias.len())?;
     exact("conv multipliers", c_out, muls.len())?;
-    exact("conv y", product(&[batch, c_out, out_h, out_w], "conv y")?, y.len())?;
+    exact(
+        "conv y",
+        product(&[batch, c_out, out_h, out_w], "conv y")?,
+        y.len(),
+    )?;
     if y.is_empty() {
         return Ok(());
     }

@@ -121,20 +121,48 @@ fn padding_taps_read_the_input_zero_point_1d() {
     let bias = fold(&[0], &w, 5);
     assert_eq!(bias, [-30]);
     let mut y = [0i8; 3];
-    conv(&p, &[10i8, 20, 30], 5, &w, &bias, &[qm(0.5)], OutQ::plain::<i8>(0), &mut y).unwrap();
+    conv(
+        &p,
+        &[10i8, 20, 30],
+        5,
+        &w,
+        &bias,
+        &[qm(0.5)],
+        OutQ::plain::<i8>(0),
+        &mut y,
+    )
+    .unwrap();
     assert_eq!(y, [28, 55, 33]);
     // z_x = -128 (the extreme): the input -128 is a real zero, so only 127 at the centre counts.
     let bias = fold(&[0], &w, -128);
-    conv(&p, &[-128i8, 127, -128], -128, &w, &bias, &[qm(1.0 / 4.0)], OutQ::plain::<i8>(0), &mut y)
-        .unwrap();
+    conv(
+        &p,
+        &[-128i8, 127, -128],
+        -128,
+        &w,
+        &bias,
+        &[qm(1.0 / 4.0)],
+        OutQ::plain::<i8>(0),
+        &mut y,
+    )
+    .unwrap();
     // ow0: 255*3 = 765 -> 191.25 saturates 127; ow1: 255*2 = 510 -> 127.5 -> 128 -> 127;
     // ow2: 255*1 -> 63.75 -> 64.
     assert_eq!(y, [127, 127, 64]);
     // z_x = 127: -128 is the real -255; ow0 = 0 (pad, 0, 0); ow1 = -255*3 / 4 = -191.25 saturates -128;
     // ow2 = -255*2 / 4 = -127.5 -> -128 (tie away from zero).
     let bias = fold(&[0], &w, 127);
-    conv(&p, &[127i8, 127, -128], 127, &w, &bias, &[qm(1.0 / 4.0)], OutQ::plain::<i8>(0), &mut y)
-        .unwrap();
+    conv(
+        &p,
+        &[127i8, 127, -128],
+        127,
+        &w,
+        &bias,
+        &[qm(1.0 / 4.0)],
+        OutQ::plain::<i8>(0),
+        &mut y,
+    )
+    .unwrap();
     assert_eq!(y, [0, -128, -128]);
 }
 
@@ -150,7 +178,17 @@ fn depthwise_2d_padding_by_hand() {
     w[9..].fill(2);
     let bias = fold(&[0, -12], &w, z_x);
     let mut y = [0i8; 8];
-    conv(&p, &x, z_x, &w, &bias, &[qm(0.125); 2], OutQ::plain::<i8>(0), &mut y).unwrap();
+    conv(
+        &p,
+        &x,
+        z_x,
+        &w,
+        &bias,
+        &[qm(0.125); 2],
+        OutQ::plain::<i8>(0),
+        &mut y,
+    )
+    .unwrap();
     assert_eq!(y, [1, 1, 1, 1, -1, -1, -1, -1]);
 }
 
@@ -171,12 +209,32 @@ fn fused_relu_and_saturation() {
     conv(&p, &x, z_x, &w, &bias, &[qm(1.0); 2], relu, &mut y).unwrap();
     // ch0: x - 3 = [0 1 -128 124] -> [-20 -19 -20(relu) 104]; ch1: negated [-20 -21 108 -144].
     assert_eq!(y, [-20, -19, -20, 104, -20, -20, 108, -20]);
-    conv(&p, &x, z_x, &w, &bias, &[qm(2.0); 2], OutQ::plain::<i8>(0), &mut y).unwrap();
+    conv(
+        &p,
+        &x,
+        z_x,
+        &w,
+        &bias,
+        &[qm(2.0); 2],
+        OutQ::plain::<i8>(0),
+        &mut y,
+    )
+    .unwrap();
     assert_eq!(y, [0, 2, -128, 127, 0, -2, 127, -128]);
     let mut y16 = [0i16; 8];
     let x16 = [0i16, 1, -32768, 32767];
     let b16 = fold(&[0, 0], &w, 0);
-    conv(&p, &x16, 0, &w, &b16, &[qm(1.0); 2], OutQ::plain::<i16>(0), &mut y16).unwrap();
+    conv(
+        &p,
+        &x16,
+        0,
+        &w,
+        &b16,
+        &[qm(1.0); 2],
+        OutQ::plain::<i16>(0),
+        &mut y16,
+    )
+    .unwrap();
     assert_eq!(y16, [0, 1, -32768, 32767, 0, -1, 32767, -32767]);
 }
 
@@ -239,19 +297,45 @@ fn random_against_direct<T: QAct>(seed: u64) {
     let x: Vec<T> = (0..nx)
         .map(|_| T::sat(T::MIN + rng.below((T::MAX - T::MIN + 1) as u64) as i32))
         .collect();
-    let w: Vec<i8> = (0..nw).map(|_| (rng.below(255) as i32 - 127) as i8).collect();
-    let b: Vec<i64> = (0..c_out).map(|_| rng.below(20001) as i64 - 10000).collect();
+    let w: Vec<i8> = (0..nw)
+        .map(|_| (rng.below(255) as i32 - 127) as i8)
+        .collect();
+    let b: Vec<i64> = (0..c_out)
+        .map(|_| rng.below(20001) as i64 - 10000)
+        .collect();
     let bias = fold(&b, &w, z_x);
-    let sh = if T::WIDE { 8 + rng.below(6) as u32 } else { 10 + rng.below(6) as u32 };
+    let sh = if T::WIDE {
+        8 + rng.below(6) as u32
+    } else {
+        10 + rng.below(6) as u32
+    };
     let num = 1 + rng.below(7) as i64;
     let m = qm(num as f64 / (1u64 << sh) as f64);
-    let z_y = if T::WIDE { 0 } else { rng.below(256) as i32 - 128 };
+    let z_y = if T::WIDE {
+        0
+    } else {
+        rng.below(256) as i32 - 128
+    };
     let mut y = vec![T::default(); (2 * c_out * out_h * out_w) as usize];
-    conv(&p, &x, z_x, &w, &bias, &vec![m; c_out as usize], OutQ::plain::<T>(z_y), &mut y).unwrap();
+    conv(
+        &p,
+        &x,
+        z_x,
+        &w,
+        &bias,
+        &vec![m; c_out as usize],
+        OutQ::plain::<T>(z_y),
+        &mut y,
+    )
+    .unwrap();
     let acc = direct_acc(&p, &x, z_x, &w, &b);
     for (i, (&g, &a)) in y.iter().zip(&acc).enumerate() {
         let want = (z_y as i64 + rnd(a * num, sh)).clamp(T::MIN as i64, T::MAX as i64) as i32;
-        assert_eq!(g.get(), want, "seed {seed} element {i}: acc {a}, params {p:?}, z_x {z_x}");
+        assert_eq!(
+            g.get(),
+            want,
+            "seed {seed} element {i}: acc {a}, params {p:?}, z_x {z_x}"
+        );
     }
 }
 
@@ -301,7 +385,17 @@ fn against_float<T: QAct>(seed: u64, p: &ConvParams) {
         .map(|&s| qm(s_x as f64 * s as f64 / s_y as f64))
         .collect();
     let mut y = vec![T::default(); ny];
-    conv(p, &xq, z_x, &wq, &bias, &muls, OutQ::plain::<T>(z_y), &mut y).unwrap();
+    conv(
+        p,
+        &xq,
+        z_x,
+        &wq,
+        &bias,
+        &muls,
+        OutQ::plain::<T>(z_y),
+        &mut y,
+    )
+    .unwrap();
     assert_codes(&y, &yf, s_y, z_y, 1);
 }
 

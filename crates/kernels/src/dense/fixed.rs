@@ -33,12 +33,9 @@ pub fn dense<T: QAct, W: QAct>(
         let xr = &x[i * k..][..k];
         for (j, yv) in yr.iter_mut().enumerate() {
             let wr = &w[j * k..][..k];
-            let acc = xr
-                .iter()
-                .zip(wr)
-                .fold(bias[j] as i64, |acc, (&a, &b)| {
-                    acc + a.get() as i64 * b.get() as i64
-                });
+            let acc = xr.iter().zip(wr).fold(bias[j] as i64, |acc, (&a, &b)| {
+                acc + a.get() as i64 * b.get() as i64
+            });
             *yv = out.apply(requant_acc::<T>(acc, muls[j]));
         }
     }
@@ -81,8 +78,16 @@ pub fn matmul<T: QAct>(
     );
     let nb = product(batch, "matmul batch")?;
     exact("matmul y", mul(nb, mn, "matmul y")?, y.len())?;
-    at_least("matmul a", extent(batch, a_stride, mk, "matmul a")?, a.len())?;
-    at_least("matmul b", extent(batch, b_stride, kn, "matmul b")?, b.len())?;
+    at_least(
+        "matmul a",
+        extent(batch, a_stride, mk, "matmul a")?,
+        a.len(),
+    )?;
+    at_least(
+        "matmul b",
+        extent(batch, b_stride, kn, "matmul b")?,
+        b.len(),
+    )?;
     if y.is_empty() {
         return Ok(());
     }

@@ -58,15 +58,42 @@ fn half_lsb_ties_round_away_from_zero() {
     let w: [i8; 6] = [1, 1, 1, -1, 2, 0];
     let mut y = [0i8; 2];
     let m = [qm(0.5); 2];
-    dense(&dp(1, 3, 2), &x, &w, &[-1, -10], &m, OutQ::plain::<i8>(0), &mut y).unwrap();
+    dense(
+        &dp(1, 3, 2),
+        &x,
+        &w,
+        &[-1, -10],
+        &m,
+        OutQ::plain::<i8>(0),
+        &mut y,
+    )
+    .unwrap();
     assert_eq!(y, [3, -4]);
     // Same in i16 (64-bit accumulation and the Q15 mantissa path).
     let x16: [i16; 3] = [1, 2, 3];
     let mut y16 = [0i16; 2];
-    dense(&dp(1, 3, 2), &x16, &w, &[-1, -10], &m, OutQ::plain::<i16>(0), &mut y16).unwrap();
+    dense(
+        &dp(1, 3, 2),
+        &x16,
+        &w,
+        &[-1, -10],
+        &m,
+        OutQ::plain::<i16>(0),
+        &mut y16,
+    )
+    .unwrap();
     assert_eq!(y16, [3, -4]);
     // Output zero point added after rounding: z = 10 -> [13, 6].
-    dense(&dp(1, 3, 2), &x, &w, &[-1, -10], &m, OutQ::plain::<i8>(10), &mut y).unwrap();
+    dense(
+        &dp(1, 3, 2),
+        &x,
+        &w,
+        &[-1, -10],
+        &m,
+        OutQ::plain::<i8>(10),
+        &mut y,
+    )
+    .unwrap();
     assert_eq!(y, [13, 6]);
 }
 
@@ -119,17 +146,42 @@ fn zero_points_at_the_extremes() {
     // z_y = 127: v = 0 -> 127, v = -255 -> -128, v = 1 saturates at 127.
     let m = [qm(1.0); 3];
     let mut y = [0i8; 3];
-    dense(&dp(1, 1, 3), &[0i8], &[1; 3], &[0, -255, 1], &m, OutQ::plain::<i8>(127), &mut y).unwrap();
+    dense(
+        &dp(1, 1, 3),
+        &[0i8],
+        &[1; 3],
+        &[0, -255, 1],
+        &m,
+        OutQ::plain::<i8>(127),
+        &mut y,
+    )
+    .unwrap();
     assert_eq!(y, [127, -128, 127]);
     // z_y = -128: v = 255 -> 127, v = -1 -> -128.
-    dense(&dp(1, 1, 3), &[0i8], &[1; 3], &[255, -1, 0], &m, OutQ::plain::<i8>(-128), &mut y)
-        .unwrap();
+    dense(
+        &dp(1, 1, 3),
+        &[0i8],
+        &[1; 3],
+        &[255, -1, 0],
+        &m,
+        OutQ::plain::<i8>(-128),
+        &mut y,
+    )
+    .unwrap();
     assert_eq!(y, [127, -128, -128]);
     // z_x = -128 folded into the bias: x = [-128, 127], w = [1, 1], real sum (0) + (255) = 255;
     // B' = 0 - (-128) * 2 = 256, acc = 256 + (-1) = 255 -> with M = 1/2: 127.5 -> 128 -> z_y=-128: 0.
     let mut y1 = [0i8; 1];
-    dense(&dp(1, 2, 1), &[-128i8, 127], &[1, 1], &[256], &[qm(0.5)], OutQ::plain::<i8>(-128), &mut y1)
-        .unwrap();
+    dense(
+        &dp(1, 2, 1),
+        &[-128i8, 127],
+        &[1, 1],
+        &[256],
+        &[qm(0.5)],
+        OutQ::plain::<i8>(-128),
+        &mut y1,
+    )
+    .unwrap();
     assert_eq!(y1, [0]);
 }
 
@@ -137,16 +189,32 @@ fn zero_points_at_the_extremes() {
 fn all_equal_inputs() {
     // x all 5, w all 3, k = 8: acc = 120, M = 1/16 -> 7.5 -> 8 in every output.
     let mut y = [0i8; 6];
-    dense(&dp(2, 8, 3), &[5i8; 16], &[3; 24], &[0; 3], &[qm(1.0 / 16.0); 3], OutQ::plain::<i8>(0), &mut y)
-        .unwrap();
+    dense(
+        &dp(2, 8, 3),
+        &[5i8; 16],
+        &[3; 24],
+        &[0; 3],
+        &[qm(1.0 / 16.0); 3],
+        OutQ::plain::<i8>(0),
+        &mut y,
+    )
+    .unwrap();
     assert_eq!(y, [8; 6]);
 }
 
 #[test]
 fn fused_relu_and_clip_clamp() {
     // Relu: lo = z_y = -5. Clip(-1, 2) with s_y = 0.25: lo = z + round(-1/0.25) = -9, hi = z + 8 = 3.
-    let relu = OutQ { z: -5, lo: -5, hi: 127 };
-    let clip = OutQ { z: -5, lo: -9, hi: 3 };
+    let relu = OutQ {
+        z: -5,
+        lo: -5,
+        hi: 127,
+    };
+    let clip = OutQ {
+        z: -5,
+        lo: -9,
+        hi: 3,
+    };
     let m = [qm(1.0); 4];
     let w = [1i8; 4];
     let b = [-20, -2, 3, 50];
@@ -156,7 +224,11 @@ fn fused_relu_and_clip_clamp() {
     dense(&dp(1, 1, 4), &[0i8], &w, &b, &m, clip, &mut y).unwrap();
     assert_eq!(y, [-9, -7, -2, 3]);
     let mut y16 = [0i16; 4];
-    let clip16 = OutQ { z: 0, lo: -4, hi: 8 };
+    let clip16 = OutQ {
+        z: 0,
+        lo: -4,
+        hi: 8,
+    };
     dense(&dp(1, 1, 4), &[0i16], &w, &b, &m, clip16, &mut y16).unwrap();
     assert_eq!(y16, [-4, -2, 3, 8]);
 }
@@ -168,8 +240,16 @@ fn multiplier_extremes() {
         let m = quantize_multiplier(tiny).unwrap();
         assert_eq!(m.m0, 0, "{tiny}");
         let mut y = [0i8; 2];
-        dense(&dp(1, 1, 2), &[127i8], &[127; 2], &[i32::MAX - 20000, -7], &[m; 2], OutQ::plain::<i8>(3), &mut y)
-            .unwrap();
+        dense(
+            &dp(1, 1, 2),
+            &[127i8],
+            &[127; 2],
+            &[i32::MAX - 20000, -7],
+            &[m; 2],
+            OutQ::plain::<i8>(3),
+            &mut y,
+        )
+        .unwrap();
         assert_eq!(y, [3, 3]);
     }
     // Not representable: above 2^30, infinite, NaN, negative.
@@ -183,7 +263,16 @@ fn multiplier_extremes() {
     assert_eq!(requantize(3, m), i32::MAX);
     // A huge multiplier on a dense saturates the output.
     let mut y = [0i8; 2];
-    dense(&dp(1, 1, 2), &[1i8], &[1, -1], &[0, 0], &[m; 2], OutQ::plain::<i8>(0), &mut y).unwrap();
+    dense(
+        &dp(1, 1, 2),
+        &[1i8],
+        &[1, -1],
+        &[0, 0],
+        &[m; 2],
+        OutQ::plain::<i8>(0),
+        &mut y,
+    )
+    .unwrap();
     assert_eq!(y, [127, -128]);
 }
 
@@ -194,7 +283,16 @@ fn multiplier_extremes() {
 #[ignore = "kernel bug: requantize_i64 mis-scales multipliers >= 2^14"]
 fn i16_dense_with_a_multiplier_above_2_pow_14() {
     let mut y = [0i16; 1];
-    dense(&dp(1, 1, 1), &[1i16], &[1], &[0], &[qm(16384.0)], OutQ::plain::<i16>(0), &mut y).unwrap();
+    dense(
+        &dp(1, 1, 1),
+        &[1i16],
+        &[1],
+        &[0],
+        &[qm(16384.0)],
+        OutQ::plain::<i16>(0),
+        &mut y,
+    )
+    .unwrap();
     assert_eq!(y, [16384]);
 }
 
@@ -204,7 +302,11 @@ fn dense_against_float<T: QAct>(seed: u64, act: ActKind) {
     let mut rng = Rng::new(seed);
     let (m, k, n) = (3usize, 24usize, 7usize);
     let xf = rng.vec(m * k);
-    let wf: Vec<f32> = rng.vec(n * k).iter().map(|v| v * (0.2 + 0.1 * (seed % 3) as f32)).collect();
+    let wf: Vec<f32> = rng
+        .vec(n * k)
+        .iter()
+        .map(|v| v * (0.2 + 0.1 * (seed % 3) as f32))
+        .collect();
     let bf = rng.vec(n);
     let (lo, hi) = span(&xf);
     let (s_x, z_x) = range::<T>(lo, hi);
@@ -263,27 +365,85 @@ fn matmul_by_hand() {
     // (3 - 1)(5 + 2) = 14 and (-1 - 1)(5 + 2) = -14, M = 1/4: 3.5 -> 4, -3.5 -> -4.
     let p = mp(2, 1, 1, &[], &[], &[]);
     let mut y = [0i8; 2];
-    matmul(&p, &[3i8, -1], 1, &[5i8], -2, qm(0.25), OutQ::plain::<i8>(0), &mut y).unwrap();
+    matmul(
+        &p,
+        &[3i8, -1],
+        1,
+        &[5i8],
+        -2,
+        qm(0.25),
+        OutQ::plain::<i8>(0),
+        &mut y,
+    )
+    .unwrap();
     assert_eq!(y, [4, -4]);
     let mut y16 = [0i16; 2];
-    matmul(&p, &[3i16, -1], 1, &[5i16], -2, qm(0.25), OutQ::plain::<i16>(0), &mut y16).unwrap();
+    matmul(
+        &p,
+        &[3i16, -1],
+        1,
+        &[5i16],
+        -2,
+        qm(0.25),
+        OutQ::plain::<i16>(0),
+        &mut y16,
+    )
+    .unwrap();
     assert_eq!(y16, [4, -4]);
     // Extreme codes: (-128 - 127)(-128 - 127) = 65025, M = 1 saturates; z_a = -128: a = -128 is 0.
     let p1 = mp(1, 1, 1, &[], &[], &[]);
     let mut y1 = [0i8; 1];
-    matmul(&p1, &[-128i8], 127, &[-128i8], 127, qm(1.0), OutQ::plain::<i8>(0), &mut y1).unwrap();
+    matmul(
+        &p1,
+        &[-128i8],
+        127,
+        &[-128i8],
+        127,
+        qm(1.0),
+        OutQ::plain::<i8>(0),
+        &mut y1,
+    )
+    .unwrap();
     assert_eq!(y1, [127]);
-    matmul(&p1, &[-128i8], -128, &[-128i8], 127, qm(1.0), OutQ::plain::<i8>(5), &mut y1).unwrap();
+    matmul(
+        &p1,
+        &[-128i8],
+        -128,
+        &[-128i8],
+        127,
+        qm(1.0),
+        OutQ::plain::<i8>(5),
+        &mut y1,
+    )
+    .unwrap();
     assert_eq!(y1, [5]);
     // i16: 3 * 32767^2 = 3221028867 > 2^31: i64 accumulation,
     // M = 2^-16 -> 3 * 32767^2 / 65536 = 49149.0 -> saturates 32767; M = 2^-17 -> 24574.5 -> 24575.
     let p3 = mp(1, 3, 1, &[], &[], &[]);
     let mut y3 = [0i16; 1];
-    matmul(&p3, &[32767i16; 3], 0, &[32767i16; 3], 0, qm(2f64.powi(-17)), OutQ::plain::<i16>(0), &mut y3)
-        .unwrap();
+    matmul(
+        &p3,
+        &[32767i16; 3],
+        0,
+        &[32767i16; 3],
+        0,
+        qm(2f64.powi(-17)),
+        OutQ::plain::<i16>(0),
+        &mut y3,
+    )
+    .unwrap();
     assert_eq!(y3, [24575]);
-    matmul(&p3, &[-32768i16; 3], 0, &[32767i16; 3], 0, qm(2f64.powi(-16)), OutQ::plain::<i16>(0), &mut y3)
-        .unwrap();
+    matmul(
+        &p3,
+        &[-32768i16; 3],
+        0,
+        &[32767i16; 3],
+        0,
+        qm(2f64.powi(-16)),
+        OutQ::plain::<i16>(0),
+        &mut y3,
+    )
+    .unwrap();
     assert_eq!(y3, [-32768]);
 }
 
@@ -304,7 +464,14 @@ fn matmul_against_float<T: QAct>(seed: u64) {
     let aq: Vec<T> = quantize(&af, sa, za);
     let bq: Vec<T> = quantize(&bf, sb, zb);
     let (ad, bd) = (dequantize(&aq, sa, za), dequantize(&bq, sb, zb));
-    let p = mp(m as u32, k as u32, n as u32, &[bt as u32], &[(m * k) as u32], &[0]);
+    let p = mp(
+        m as u32,
+        k as u32,
+        n as u32,
+        &[bt as u32],
+        &[(m * k) as u32],
+        &[0],
+    );
     let mut yf = vec![0f32; bt * m * n];
     super::float::matmul(&p, &ad, &bd, &mut yf).unwrap();
     let (lo, hi) = span(&yf);
@@ -334,7 +501,16 @@ fn length_errors() {
     assert!(dense(&p, &[0i8; 3], &[0; 6], &[0; 1], &m, o, &mut y).is_err());
     assert!(dense(&p, &[0i8; 3], &[0; 6], &[0; 2], &m[..1], o, &mut y).is_err());
     assert!(dense(&p, &[0i8; 3], &[0; 6], &[0; 2], &m, o, &mut y[..1]).is_err());
-    assert!(dense(&dp(u32::MAX, u32::MAX, 2), &[0i8; 3], &[0; 6], &[0; 2], &m, o, &mut y).is_err());
+    assert!(dense(
+        &dp(u32::MAX, u32::MAX, 2),
+        &[0i8; 3],
+        &[0; 6],
+        &[0; 2],
+        &m,
+        o,
+        &mut y
+    )
+    .is_err());
     // The output is untouched on error.
     let mut y = [9i8; 2];
     assert!(dense(&p, &[1i8; 3], &[1; 6], &[0; 2], &m, o, &mut y[..]).is_ok());

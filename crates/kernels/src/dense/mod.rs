@@ -13,9 +13,9 @@ pub mod fixed;
 pub mod float;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod fixed_tests;
+#[cfg(test)]
+mod tests;
 
 /// Most batch axes a MatMul record holds.
 pub const MAX_BATCH_RANK: usize = 4;

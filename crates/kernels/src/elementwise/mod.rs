@@ -12,6 +12,6 @@ pub mod fixed;
 pub mod float;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod fixed_tests;
+#[cfg(test)]
+mod tests;

@@ -22,7 +22,11 @@ pub fn pool<T: QAct>(p: &PoolParams, x: &[T], z: i32, y: &mut [T]) -> Result<(),
     let planes = product(&[us(p.batch), us(p.channels)], "pool planes")?;
     let (in_h, in_w, out_h, out_w) = (us(p.in_h), us(p.in_w), us(p.out_h), us(p.out_w));
     exact("pool x", product(&[planes, in_h, in_w], "pool x")?, x.len())?;
-    exact("pool y", product(&[planes, out_h, out_w], "pool y")?, y.len())?;
+    exact(
+        "pool y",
+        product(&[planes, out_h, out_w], "pool y")?,
+        y.len(),
+    )?;
     if y.is_empty() {
         return Ok(());
     }

@@ -9,7 +9,15 @@ use crate::testutil::q::{assert_codes, dequantize, quantize, range, span};
 use crate::testutil::Rng;
 use crate::KernelError;
 
-fn p1(kind: PoolKind, in_w: u32, out_w: u32, k_w: u32, stride: u32, pad: u32, inc: u32) -> PoolParams {
+fn p1(
+    kind: PoolKind,
+    in_w: u32,
+    out_w: u32,
+    k_w: u32,
+    stride: u32,
+    pad: u32,
+    inc: u32,
+) -> PoolParams {
     PoolParams {
         kind: kind as u32,
         batch: 1,
@@ -57,7 +65,13 @@ fn average_rounds_half_away_from_zero() {
     assert_eq!(y, [2, -2, 12, -127]);
     // All-equal and extreme inputs stay put; 32767 + 32767 does not overflow.
     let mut y16 = [0i16; 4];
-    pool(&p, &[32767i16, 32767, -32768, -32768, -32768, -32767, 7, 7], 0, &mut y16).unwrap();
+    pool(
+        &p,
+        &[32767i16, 32767, -32768, -32768, -32768, -32767, 7, 7],
+        0,
+        &mut y16,
+    )
+    .unwrap();
     assert_eq!(y16, [32767, -32768, -32768, 7]);
     pool(&p, &[127i8, 127, -128, -128, 127, 126, -1, -1], 0, &mut y).unwrap();
     // 253 / 2 = 126.5 -> 127.
@@ -74,16 +88,40 @@ fn average_padding_counts_the_zero_point() {
     assert_eq!(y, [6, 6]);
     // z at the extremes: z = -128 with include_pad: (-128 + -128 + 127) / 3 = -43 (real: 255/3 = 85
     // above z: -128 + 85 = -43).
-    pool(&p1(PoolKind::Avg, 2, 2, 3, 1, 1, 1), &[-128i8, 127], -128, &mut y).unwrap();
+    pool(
+        &p1(PoolKind::Avg, 2, 2, 3, 1, 1, 1),
+        &[-128i8, 127],
+        -128,
+        &mut y,
+    )
+    .unwrap();
     assert_eq!(y, [-43, -43]);
     // z = 127: (127 + 127 - 128) / 3 = 42.
-    pool(&p1(PoolKind::Avg, 2, 2, 3, 1, 1, 1), &[127i8, -128], 127, &mut y).unwrap();
+    pool(
+        &p1(PoolKind::Avg, 2, 2, 3, 1, 1, 1),
+        &[127i8, -128],
+        127,
+        &mut y,
+    )
+    .unwrap();
     assert_eq!(y, [42, 42]);
     // A window with no in-bounds tap gives z either way.
     let mut y3 = [0i8; 3];
-    pool(&p1(PoolKind::Avg, 2, 3, 1, 1, 1, 0), &[5i8, 9], -17, &mut y3).unwrap();
+    pool(
+        &p1(PoolKind::Avg, 2, 3, 1, 1, 1, 0),
+        &[5i8, 9],
+        -17,
+        &mut y3,
+    )
+    .unwrap();
     assert_eq!(y3, [-17, 5, 9]);
-    pool(&p1(PoolKind::Avg, 2, 3, 1, 1, 1, 1), &[5i8, 9], 127, &mut y3).unwrap();
+    pool(
+        &p1(PoolKind::Avg, 2, 3, 1, 1, 1, 1),
+        &[5i8, 9],
+        127,
+        &mut y3,
+    )
+    .unwrap();
     assert_eq!(y3, [127, 5, 9]);
 }
 
@@ -174,14 +212,28 @@ fn errors() {
     let p = p1(PoolKind::Avg, 4, 2, 2, 2, 0, 0);
     let x = [0i8; 4];
     let mut y = [3i8; 2];
-    let bad = |q: PoolParams, y: &mut [i8]| matches!(pool(&q, &x, 0, y), Err(KernelError::BadParam { .. }));
+    let bad = |q: PoolParams, y: &mut [i8]| {
+        matches!(pool(&q, &x, 0, y), Err(KernelError::BadParam { .. }))
+    };
     assert!(bad(PoolParams { kind: 2, ..p }, &mut y));
     assert!(bad(PoolParams { stride_w: 0, ..p }, &mut y));
     assert!(bad(PoolParams { dil_h: 0, ..p }, &mut y));
     assert!(bad(PoolParams { k_w: 0, ..p }, &mut y));
-    assert!(bad(PoolParams { count_include_pad: 2, ..p }, &mut y));
+    assert!(bad(
+        PoolParams {
+            count_include_pad: 2,
+            ..p
+        },
+        &mut y
+    ));
     assert!(bad(PoolParams { global: 2, ..p }, &mut y));
-    assert!(matches!(pool(&p, &x[..3], 0, &mut y), Err(KernelError::Length { .. })));
-    assert!(matches!(pool(&p, &x, 0, &mut y[..1]), Err(KernelError::Length { .. })));
+    assert!(matches!(
+        pool(&p, &x[..3], 0, &mut y),
+        Err(KernelError::Length { .. })
+    ));
+    assert!(matches!(
+        pool(&p, &x, 0, &mut y[..1]),
+        Err(KernelError::Length { .. })
+    ));
     assert_eq!(y, [3, 3]);
 }

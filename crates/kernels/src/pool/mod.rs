@@ -20,9 +20,9 @@ use crate::KernelError;
 pub mod float;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod fixed_tests;
+#[cfg(test)]
+mod tests;
 
 pub(crate) fn kind(v: u32) -> Result<PoolKind, KernelError> {
     match v {

@@ -14,9 +14,9 @@ use crate::KernelError;
 pub mod float;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod fixed_tests;
+#[cfg(test)]
+mod tests;
 
 /// The reduction a record's `kind` names.
 pub fn kind(v: u32) -> Result<ReduceKind, KernelError> {
