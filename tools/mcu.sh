@@ -54,7 +54,7 @@ rustup target list --installed | grep -qx thumbv7em-none-eabihf || rustup target
 
 step "host CLI"
 cargo build -q --locked -p rill-cli
-rill=$root/target/debug/rill
+rill=${CARGO_TARGET_DIR:-$root/target}/debug/rill
 
 step "convert ($precision) and run on the host"
 rm -rf "$gen"
@@ -109,7 +109,8 @@ log=$gen/mcu.log
 : >"$log"
 for k in "${!images[@]}"; do
     echo "image$k:${images[k]}"
-    (cd "$fw" && RILL_MODELS_DIR="$gen/image$k" cargo build -q --locked --profile "$profile")
+    # Its own target dir: the firmware is a separate workspace, whatever CARGO_TARGET_DIR says.
+    (cd "$fw" && RILL_MODELS_DIR="$gen/image$k" cargo build -q --locked --profile "$profile" --target-dir "$fw/target")
     cp "$fw/target/thumbv7em-none-eabihf/$pdir/rill-qemu-m4" "$gen/image$k.elf"
     set +e
     "$runner" "$gen/image$k.elf" >"$gen/image$k.log" 2>&1
