@@ -17,7 +17,8 @@
 # Exits 1 if the firmware fails or any model's output is not bit-identical to the host's.
 # Needs: qemu-system-arm (apt-get install -y qemu-system-arm), python3 (stdlib only). Section sizes
 # come from rustup's llvm-size when llvm-tools is installed, else from tools/elfsize.py.
-# Env: MCU_RUN (runner, default tools/mcu-run), MCU_RUN_TIMEOUT (s per image, default 600).
+# Env: MCU_RUN (runner, default tools/mcu-run), MCU_RUN_TIMEOUT (s per image, default 600),
+# MCU_IMAGE_BYTES (models + inputs one image may embed, default 3 MiB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -42,7 +43,7 @@ gen=$fw/generated
 runner=${MCU_RUN:-$root/tools/mcu-run}
 export MCU_RUN_TIMEOUT=${MCU_RUN_TIMEOUT:-600}
 # What one image may embed: the 4 MiB "flash" less room for code (~60 KiB today) and growth.
-flash_budget=$((3 * 1024 * 1024))
+flash_budget=${MCU_IMAGE_BYTES:-$((3 * 1024 * 1024))}
 # The arena is one static in the 4 MiB RAM, which also holds the stack.
 ram_budget=$((3 * 1024 * 1024 + 512 * 1024))
 step() { printf '\n== %s\n' "$*"; }
