@@ -1,23 +1,37 @@
 #!/usr/bin/env bash
-# The full local check, the same one CI runs, cheapest first:
-# formatting, lints, the whole test suite, and the no_std crates built for a Cortex-M4F.
+# The full local check, the same one CI runs, cheapest first: formatting, lints, the no_std crates
+# built for a Cortex-M4F and a Cortex-M0+, the whole test suite, then every model run on a Cortex-M4F
+# under QEMU and compared bit for bit with the host (tools/mcu.sh; needs qemu-system-arm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "toolchain: thumbv7em-none-eabihf target"
-rustup target list --installed | grep -qx thumbv7em-none-eabihf || rustup target add thumbv7em-none-eabihf
+step "toolchain: thumbv7em-none-eabihf and thumbv6m-none-eabi targets"
+for t in thumbv7em-none-eabihf thumbv6m-none-eabi; do
+    rustup target list --installed | grep -qx "$t" || rustup target add "$t"
+done
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+(cd firmware/qemu-m4 && cargo fmt -- --check)
 
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The firmware is its own workspace (excluded from the root), built for the M4F only.
+(cd firmware/qemu-m4 && cargo clippy --release --locked --target thumbv7em-none-eabihf -- -D warnings)
 
-step "no_std crates for thumbv7em-none-eabihf"
+step "no_std crates for thumbv7em-none-eabihf (Cortex-M4F)"
 cargo build --locked --release -p rill-format -p rill-kernels -p rill-runtime \
     --no-default-features --target thumbv7em-none-eabihf
 
+# No FPU, no atomic read-modify-write, no 64-bit multiply instructions: what the smallest parts lack.
+step "no_std crates for thumbv6m-none-eabi (Cortex-M0+)"
+cargo build --locked --release -p rill-format -p rill-kernels -p rill-runtime \
+    --no-default-features --target thumbv6m-none-eabi
+
 step "tests"
 cargo test --workspace --locked
+
+step "every model on a Cortex-M4F under QEMU, bit-exact with the host (f32)"
+tools/mcu.sh --precision f32

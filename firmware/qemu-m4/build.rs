@@ -46,8 +46,13 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
 
     println!("cargo:rerun-if-env-changed=RILL_MODELS_DIR");
-    let dir = env::var_os("RILL_MODELS_DIR").map_or_else(|| manifest.join("generated"), PathBuf::from);
-    let dir = if dir.is_relative() { manifest.join(dir) } else { dir };
+    let dir =
+        env::var_os("RILL_MODELS_DIR").map_or_else(|| manifest.join("generated"), PathBuf::from);
+    let dir = if dir.is_relative() {
+        manifest.join(dir)
+    } else {
+        dir
+    };
     // The directory itself: its mtime changes when models are added or removed.
     println!("cargo:rerun-if-changed={}", dir.display());
 
@@ -64,19 +69,45 @@ fn main() {
     let mut entries = String::new();
     let mut max_arena = 0u32;
     for (i, path) in models.iter().enumerate() {
-        let name = path.file_stem().unwrap().to_str().expect("model file name is not UTF-8");
+        let name = path
+            .file_stem()
+            .unwrap()
+            .to_str()
+            .expect("model file name is not UTF-8");
         let input = path.with_file_name(format!("{name}.input.bin"));
         println!("cargo:rerun-if-changed={}", path.display());
         println!("cargo:rerun-if-changed={}", input.display());
         let bytes = fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let arena = arena_bytes(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         if !input.exists() {
-            panic!("{}: no input file {} (tools/mcu.sh writes it)", path.display(), input.display());
+            panic!(
+                "{}: no input file {} (tools/mcu.sh writes it)",
+                path.display(),
+                input.display()
+            );
         }
         max_arena = max_arena.max(arena);
-        let lit = |p: &Path| format!("{:?}", p.canonicalize().unwrap().to_str().expect("path is not UTF-8"));
-        writeln!(src, "static MODEL_{i}: &Aligned<[u8]> = &Aligned(*include_bytes!({}));", lit(path)).unwrap();
-        writeln!(src, "static INPUT_{i}: &Aligned<[u8]> = &Aligned(*include_bytes!({}));", lit(&input)).unwrap();
+        let lit = |p: &Path| {
+            format!(
+                "{:?}",
+                p.canonicalize()
+                    .unwrap()
+                    .to_str()
+                    .expect("path is not UTF-8")
+            )
+        };
+        writeln!(
+            src,
+            "static MODEL_{i}: &Aligned<[u8]> = &Aligned(*include_bytes!({}));",
+            lit(path)
+        )
+        .unwrap();
+        writeln!(
+            src,
+            "static INPUT_{i}: &Aligned<[u8]> = &Aligned(*include_bytes!({}));",
+            lit(&input)
+        )
+        .unwrap();
         writeln!(
             entries,
             "    Entry {{ name: {name:?}, model: &MODEL_{i}.0, input: &INPUT_{i}.0, arena_bytes: {arena} }},"
@@ -85,6 +116,11 @@ fn main() {
     }
     writeln!(src, "\npub static MODELS: &[Entry] = &[\n{entries}];").unwrap();
     writeln!(src, "\n/// The largest model arena, rounded up to 16.").unwrap();
-    writeln!(src, "pub const ARENA_BYTES: usize = {};", (max_arena as usize).div_ceil(16) * 16).unwrap();
+    writeln!(
+        src,
+        "pub const ARENA_BYTES: usize = {};",
+        (max_arena as usize).div_ceil(16) * 16
+    )
+    .unwrap();
     fs::write(out.join("models.rs"), src).expect("write models.rs");
 }

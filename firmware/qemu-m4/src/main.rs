@@ -71,7 +71,9 @@ fn timer_start() {
 fn timer_now() -> u32 {
     let v: u32;
     // SAFETY: a 32-bit load from the timer's VALUE register.
-    unsafe { asm!("ldr {v}, [{a}]", a = in(reg) TIMER0_VALUE, v = lateout(reg) v, options(nostack, preserves_flags)) };
+    unsafe {
+        asm!("ldr {v}, [{a}]", a = in(reg) TIMER0_VALUE, v = lateout(reg) v, options(nostack, preserves_flags))
+    };
     v
 }
 
@@ -117,7 +119,9 @@ fn run_model(entry: &Entry, arena: &mut [u8], out: &mut hio::HostStream) -> Resu
     let model = model.map_err(|e| Failure::Runtime(e, ""))?;
     let load_insns = insns(t0, t1);
     if model.arena_bytes() != entry.arena_bytes as usize {
-        return Err(Failure::Input("arena_bytes differs from the one build.rs read"));
+        return Err(Failure::Input(
+            "arena_bytes differs from the one build.rs read",
+        ));
     }
     let op_err = |model: &Model<'static>, e: Error| match e {
         Error::Op { op, .. } => Failure::Runtime(e, model.op_name(op)),
@@ -128,7 +132,9 @@ fn run_model(entry: &Entry, arena: &mut [u8], out: &mut hio::HostStream) -> Resu
     let mut rest = input;
     for i in 0..model.input_count() {
         let info = model.input(i).map_err(|e| op_err(&model, e))?;
-        let (data, tail) = rest.split_at_checked(info.size).ok_or(Failure::Input("input.bin is too short"))?;
+        let (data, tail) = rest
+            .split_at_checked(info.size)
+            .ok_or(Failure::Input("input.bin is too short"))?;
         rest = tail;
         let set = match info.dtype {
             DType::F32 => session.set_input_f32(i, bytemuck::cast_slice(data)),
@@ -138,7 +144,9 @@ fn run_model(entry: &Entry, arena: &mut [u8], out: &mut hio::HostStream) -> Resu
         set.map_err(|e| op_err(&model, e))?;
     }
     if !rest.is_empty() {
-        return Err(Failure::Input("input.bin is longer than the model's inputs"));
+        return Err(Failure::Input(
+            "input.bin is longer than the model's inputs",
+        ));
     }
 
     let t0 = timer_now();
@@ -153,8 +161,12 @@ fn run_model(entry: &Entry, arena: &mut [u8], out: &mut hio::HostStream) -> Resu
     for i in 0..model.output_count() {
         let info = model.output(i).map_err(|e| op_err(&model, e))?;
         let words: &[u32] = match info.dtype {
-            DType::F32 => bytemuck::cast_slice(session.output_f32(i).map_err(|e| op_err(&model, e))?),
-            DType::I32 => bytemuck::cast_slice(session.output_i32(i).map_err(|e| op_err(&model, e))?),
+            DType::F32 => {
+                bytemuck::cast_slice(session.output_f32(i).map_err(|e| op_err(&model, e))?)
+            }
+            DType::I32 => {
+                bytemuck::cast_slice(session.output_i32(i).map_err(|e| op_err(&model, e))?)
+            }
             _ => return Err(Failure::Input("graph output is neither f32 nor i32")),
         };
         for &w in words {
@@ -181,7 +193,7 @@ fn run_model(entry: &Entry, arena: &mut [u8], out: &mut hio::HostStream) -> Resu
 fn main() -> ! {
     let mut out = hio::hstdout().unwrap_or_else(|_| {
         debug::exit(debug::EXIT_FAILURE);
-        loop {}
+        halt()
     });
     timer_start();
     // SAFETY: the only reference to ARENA, taken once here.
@@ -189,7 +201,10 @@ fn main() -> ! {
 
     let mut status = debug::EXIT_SUCCESS;
     if models::MODELS.is_empty() {
-        let _ = writeln!(out, "error=no models embedded: run tools/mcu.sh (or set RILL_MODELS_DIR)");
+        let _ = writeln!(
+            out,
+            "error=no models embedded: run tools/mcu.sh (or set RILL_MODELS_DIR)"
+        );
         status = debug::EXIT_FAILURE;
     }
     for entry in models::MODELS {
@@ -210,5 +225,12 @@ fn main() -> ! {
         }
     }
     debug::exit(status);
-    loop {}
+    halt()
+}
+
+/// Only reached if the host ignored the semihosting exit; `mcu-run`'s timeout then ends QEMU.
+fn halt() -> ! {
+    loop {
+        cortex_m::asm::wfi();
+    }
 }
