@@ -33,5 +33,7 @@ cargo build --locked --release -p rill-format -p rill-kernels -p rill-runtime \
 step "tests"
 cargo test --workspace --locked
 
-step "every model on a Cortex-M4F under QEMU, bit-exact with the host (f32)"
-tools/mcu.sh --precision f32
+for p in f32 int8 int16; do
+    step "every model on a Cortex-M4F under QEMU, bit-exact with the host ($p)"
+    tools/mcu.sh --precision "$p"
+done

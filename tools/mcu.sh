@@ -6,8 +6,9 @@
 # 1. builds the host CLI (target/debug/rill);
 # 2. per models/<m>/ with model.onnx and input.npy: converts it to firmware/qemu-m4/generated/<m>.rill
 #    (--precision P, default f32 or $RILL_PRECISION; CONVERT_ARGS go to `rill convert` as well, with
-#    {dir} replaced by models/<m>), runs it on the host (`rill run`, input.npy -> <m>.out.npy) and
-#    writes the input as raw little-endian bytes (<m>.input.bin, via tools/npy2bin.py);
+#    {dir} replaced by models/<m>), runs it on the host (`rill run --dump-raw`: the exact input bytes
+#    the session is fed, codes for a fixed-point model, to <m>.input.bin, its output bytes to
+#    <m>.output.bin);
 # 3. packs the models into as few images as fit the mps2-an386 memory (usually one), builds
 #    firmware/qemu-m4 per image (build.rs embeds the models of $RILL_MODELS_DIR) and runs it with
 #    tools/mcu-run (QEMU, semihosting, -icount shift=0: instructions, not cycles);
@@ -71,10 +72,15 @@ for dir in models/*/; do
     models+=("$m")
     args=()
     for a in ${convert_args[@]+"${convert_args[@]}"}; do args+=("${a//\{dir\}/$dir}"); done
+    # Fixed point calibrates on the model's own calibration set unless told otherwise.
+    if [ "$precision" != f32 ] && [[ " ${args[*]-} " != *" --calibration "* ]]; then
+        args+=(--calibration "$dir/calib.npy")
+    fi
     "$rill" convert "$dir/model.onnx" -o "$gen/$m.rill" --precision "$precision" ${args[@]+"${args[@]}"} >/dev/null
     "$rill" inspect "$gen/$m.rill" --json >"$gen/$m.json"
-    "$rill" run "$gen/$m.rill" --input "$dir/input.npy" --output "$gen/$m.out.npy" >/dev/null
-    python3 tools/npy2bin.py "$dir/input.npy" "$gen/$m.input.bin"
+    # The exact bytes the session was fed (codes, for a fixed-point model) and produced.
+    "$rill" run "$gen/$m.rill" --input "$dir/input.npy" --output "$gen/$m.out.npy" \
+        --dump-raw "$gen/$m" >/dev/null
     echo "$m: $(stat -c %s "$gen/$m.rill") bytes"
 done
 [ ${#models[@]} -gt 0 ] || { echo "mcu.sh: no models/<m>/model.onnx with input.npy" >&2; exit 1; }
@@ -129,12 +135,12 @@ printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------------ ----------: -----------:
 for m in "${models[@]}"; do
     read -r macs arena state < <(jq_field "$gen/$m.json" macs arena_bytes state_bytes)
     size=$(stat -c %s "$gen/$m.rill")
-    host=$(python3 tools/npy2bin.py --info "$gen/$m.out.npy")
+    host=$(python3 -c 'import sys, zlib; b = open(sys.argv[1], "rb").read(); print(f"crc32={zlib.crc32(b):08x} bytes={len(b)}")' "$gen/$m.output.bin")
     line=$(grep -E "^model=$m " "$log" || true)
     field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
-    mcu_crc=$(field out_crc32) mcu_len=$(field out_len) n=$(field insns)
+    mcu_crc=$(field out_crc32) mcu_len=$(field out_bytes) n=$(field insns)
     host_crc=$(sed -n 's/.*crc32=\([^ ]*\).*/\1/p' <<<"$host")
-    host_len=$(sed -n 's/.* len=\([^ ]*\).*/\1/p' <<<"$host")
+    host_len=$(sed -n 's/.* bytes=\([^ ]*\).*/\1/p' <<<"$host")
     if [ -z "$mcu_crc" ]; then
         same="no result"; n=-; per=-; status=1
         [ -n "$line" ] && echo "$line" >&2

@@ -19,7 +19,9 @@ fn codes<T: QAct>(n: usize) -> Vec<T> {
 }
 
 fn weights(n: usize) -> Vec<i8> {
-    (0..n).map(|i| (i * 7919 % 255) as i8 - 127).collect()
+    (0..n)
+        .map(|i| ((i * 7919 % 255) as i32 - 127) as i8)
+        .collect()
 }
 
 fn data(n: usize) -> Vec<f32> {
@@ -92,16 +94,34 @@ fn conv_group(c: &mut Criterion) {
     let mut y8 = vec![0i8; 64 * 49];
     g.bench_function(BenchmarkId::new("1x1_49px_64to64", "i8"), |bn| {
         bn.iter(|| {
-            conv::fixed::conv(&p1, &x8, -3, &w1, &bias, &muls, OutQ::plain::<i8>(0), &mut y8)
-                .expect("conv")
+            conv::fixed::conv(
+                &p1,
+                &x8,
+                -3,
+                &w1,
+                &bias,
+                &muls,
+                OutQ::plain::<i8>(0),
+                &mut y8,
+            )
+            .expect("conv")
         })
     });
     let x16 = codes::<i16>(64 * 49);
     let mut y16 = vec![0i16; 64 * 49];
     g.bench_function(BenchmarkId::new("1x1_49px_64to64", "i16"), |bn| {
         bn.iter(|| {
-            conv::fixed::conv(&p1, &x16, 0, &w1, &bias, &muls, OutQ::plain::<i16>(0), &mut y16)
-                .expect("conv")
+            conv::fixed::conv(
+                &p1,
+                &x16,
+                0,
+                &w1,
+                &bias,
+                &muls,
+                OutQ::plain::<i16>(0),
+                &mut y16,
+            )
+            .expect("conv")
         })
     });
     // Depthwise 3x3 over 25x5x64, pad 1; z_x = -3 takes the border correction path.
@@ -111,16 +131,34 @@ fn conv_group(c: &mut Criterion) {
     let mut yd8 = vec![0i8; 64 * 125];
     g.bench_function(BenchmarkId::new("depthwise_3x3_25x5x64", "i8"), |bn| {
         bn.iter(|| {
-            conv::fixed::conv(&pd, &xd8, -3, &wd, &bias, &muls, OutQ::plain::<i8>(0), &mut yd8)
-                .expect("dw")
+            conv::fixed::conv(
+                &pd,
+                &xd8,
+                -3,
+                &wd,
+                &bias,
+                &muls,
+                OutQ::plain::<i8>(0),
+                &mut yd8,
+            )
+            .expect("dw")
         })
     });
     let xd16 = codes::<i16>(64 * 125);
     let mut yd16 = vec![0i16; 64 * 125];
     g.bench_function(BenchmarkId::new("depthwise_3x3_25x5x64", "i16"), |bn| {
         bn.iter(|| {
-            conv::fixed::conv(&pd, &xd16, 0, &wd, &bias, &muls, OutQ::plain::<i16>(0), &mut yd16)
-                .expect("dw")
+            conv::fixed::conv(
+                &pd,
+                &xd16,
+                0,
+                &wd,
+                &bias,
+                &muls,
+                OutQ::plain::<i16>(0),
+                &mut yd16,
+            )
+            .expect("dw")
         })
     });
     g.finish();
@@ -243,6 +281,11 @@ fn lut_group(c: &mut Criterion) {
 }
 
 criterion_group!(
-    benches, dense_group, conv_group, pool_group, add_group, lut_group
+    benches,
+    dense_group,
+    conv_group,
+    pool_group,
+    add_group,
+    lut_group
 );
 criterion_main!(benches);

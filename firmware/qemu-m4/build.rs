@@ -1,7 +1,8 @@
 //! Puts `memory.x` on the linker path and embeds the models to run.
 //!
 //! Models come from `$RILL_MODELS_DIR` (default `generated/`, relative to this crate): every
-//! `<name>.rill` there, with its input as raw little-endian bytes in `<name>.input.bin` (f32, or i32
+//! `<name>.rill` there, with its input as raw little-endian bytes in `<name>.input.bin` (f32, i8/i16
+//! codes, or i32
 //! for token ids, graph inputs concatenated in order). `tools/mcu.sh` writes both. The generated
 //! `models.rs` holds, per model, its name, the 16-byte aligned file, the input and the arena size
 //! (the graph record's `arena_bytes`), plus `ARENA_BYTES`, the largest of them.

@@ -1,7 +1,7 @@
 //! `rill run`: feed `.npy`/`.npz` inputs through a model on the host.
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use rill_convert::exec;
 use rill_convert::tensor::{self, HostData, HostTensor};
 use rill_runtime::Model;
@@ -23,6 +23,10 @@ pub struct Args {
     /// more than `--atol + --rtol * |reference|`.
     #[arg(long, value_name = "REF.npy")]
     pub compare: Option<PathBuf>,
+    /// Also write the first sample's raw input bytes (as fed to the session: codes for a fixed-point
+    /// model) to PREFIX.input.bin and its raw output bytes to PREFIX.output.bin, for firmware tests.
+    #[arg(long, value_name = "PREFIX")]
+    pub dump_raw: Option<PathBuf>,
     #[arg(long, default_value_t = 1e-4, requires = "compare")]
     pub rtol: f32,
     #[arg(long, default_value_t = 1e-5, requires = "compare")]
@@ -76,6 +80,15 @@ pub fn run(a: Args) -> Result<()> {
         );
     }
     let outputs = exec::run_samples(&model, &inputs, samples)?;
+    if let Some(prefix) = &a.dump_raw {
+        let (fed, produced) = exec::raw_io(&model, &inputs, 0)?;
+        for (what, bytes) in [("input", fed), ("output", produced)] {
+            let mut path = prefix.clone().into_os_string();
+            path.push(format!(".{what}.bin"));
+            std::fs::write(&path, bytes)
+                .with_context(|| format!("cannot write '{}'", PathBuf::from(&path).display()))?;
+        }
+    }
     let mut named = Vec::new();
     for (i, data) in outputs.into_iter().enumerate() {
         let info = model.output(i).map_err(|e| anyhow!("{e}"))?;

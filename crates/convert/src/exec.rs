@@ -169,6 +169,31 @@ pub fn sample_of(model: &Model, i: usize, t: &HostTensor, sample: usize) -> Resu
     Ok(HostTensor { shape, data })
 }
 
+/// Sample `sample` as the device sees it: the bytes of every graph input as set (codes, for a
+/// fixed-point model) and of every output after one invoke, each concatenated in order, little
+/// endian. Firmware fed these inputs must produce exactly these output bytes.
+pub fn raw_io(model: &Model, inputs: &[HostTensor], sample: usize) -> Result<(Vec<u8>, Vec<u8>)> {
+    let mut arena = vec![0u8; model.arena_bytes() + 16];
+    let mut session = Session::new(model, &mut arena).map_err(|e| anyhow!("{e}"))?;
+    let mut fed = Vec::new();
+    for (i, t) in inputs.iter().enumerate() {
+        let name = model.input(i).map(|t| t.name).unwrap_or("");
+        set_input(&mut session, i, t, sample, name)?;
+        let index = model.file().inputs()[i] as usize;
+        fed.extend_from_slice(session.tensor_bytes(index).map_err(|e| anyhow!("{e}"))?);
+    }
+    session.invoke().map_err(|e| anyhow!("{e}"))?;
+    let mut produced = Vec::new();
+    for &t in model.file().outputs() {
+        produced.extend_from_slice(
+            session
+                .tensor_bytes(t as usize)
+                .map_err(|e| anyhow!("{e}"))?,
+        );
+    }
+    Ok((fed, produced))
+}
+
 /// Runs every sample; returns each output's values over all samples, concatenated.
 pub fn run_samples(model: &Model, inputs: &[HostTensor], samples: usize) -> Result<Vec<Vec<f32>>> {
     run_samples_observed(model, inputs, samples, |_, _, _| Ok(()))

@@ -2,11 +2,12 @@
 //! and prints, per model, over semihosting:
 //!
 //! ```text
-//! model=<name> out_crc32=<8 hex> out_len=<elements> insns=<n> load_insns=<n> head=<4 x 8 hex>
+//! model=<name> out_crc32=<8 hex> out_len=<elements> out_bytes=<n> insns=<n> load_insns=<n> head=<4 x 8 hex>
 //! ```
 //!
 //! `out_crc32` is CRC-32/ISO-HDLC (zlib's) of the output bytes (all graph outputs in order, little
-//! endian), `head` the bit patterns of the first four output values, `insns` the instructions one
+//! endian; f32, i32, i8 or i16), `head` the first four output values as 32-bit patterns (integers
+//! sign-extended), `insns` the instructions one
 //! `invoke()` executed and `load_insns` those of `Model::from_bytes` (validation, including the file
 //! CRC). Exit status 0 when every model ran, 1 on the first error (printed as
 //! `model=<name> error=<message>`).
@@ -139,7 +140,9 @@ fn run_model(entry: &Entry, arena: &mut [u8], out: &mut hio::HostStream) -> Resu
         let set = match info.dtype {
             DType::F32 => session.set_input_f32(i, bytemuck::cast_slice(data)),
             DType::I32 => session.set_input_i32(i, bytemuck::cast_slice(data)),
-            _ => return Err(Failure::Input("graph input is neither f32 nor i32")),
+            DType::I8 => session.set_input_i8(i, bytemuck::cast_slice(data)),
+            DType::I16 => session.set_input_i16(i, bytemuck::cast_slice(data)),
+            _ => return Err(Failure::Input("graph input is not f32, i32, i8 or i16")),
         };
         set.map_err(|e| op_err(&model, e))?;
     }
@@ -156,31 +159,42 @@ fn run_model(entry: &Entry, arena: &mut [u8], out: &mut hio::HostStream) -> Resu
     let run_insns = insns(t0, t1);
 
     let mut crc = !0u32;
-    let mut len = 0usize;
+    let (mut len, mut n_bytes) = (0usize, 0usize);
     let mut head = [0u32; 4];
     for i in 0..model.output_count() {
         let info = model.output(i).map_err(|e| op_err(&model, e))?;
-        let words: &[u32] = match info.dtype {
+        let bytes: &[u8] = match info.dtype {
             DType::F32 => {
                 bytemuck::cast_slice(session.output_f32(i).map_err(|e| op_err(&model, e))?)
             }
             DType::I32 => {
                 bytemuck::cast_slice(session.output_i32(i).map_err(|e| op_err(&model, e))?)
             }
-            _ => return Err(Failure::Input("graph output is neither f32 nor i32")),
+            DType::I8 => bytemuck::cast_slice(session.output_i8(i).map_err(|e| op_err(&model, e))?),
+            DType::I16 => {
+                bytemuck::cast_slice(session.output_i16(i).map_err(|e| op_err(&model, e))?)
+            }
+            _ => return Err(Failure::Input("graph output is not f32, i32, i8 or i16")),
         };
-        for &w in words {
+        let size = info.dtype.size().max(1);
+        for e in bytes.chunks_exact(size) {
             if len < head.len() {
-                head[len] = w;
+                // The element's bits, sign-extended from its width.
+                let mut w = [0u8; 4];
+                w[..size].copy_from_slice(e);
+                let v = u32::from_le_bytes(w);
+                let shift = 32 - 8 * size as u32;
+                head[len] = (((v << shift) as i32) >> shift) as u32;
             }
             len += 1;
-            crc = crc32_update(crc, &w.to_le_bytes());
         }
+        crc = crc32_update(crc, bytes);
+        n_bytes += bytes.len();
     }
     let _ = write!(
         out,
-        "model={} out_crc32={:08x} out_len={} insns={} load_insns={} head=",
-        entry.name, !crc, len, run_insns, load_insns
+        "model={} out_crc32={:08x} out_len={} out_bytes={} insns={} load_insns={} head=",
+        entry.name, !crc, len, n_bytes, run_insns, load_insns
     );
     for (k, w) in head.iter().take(len).enumerate() {
         let _ = write!(out, "{}{:08x}", if k > 0 { "," } else { "" }, w);
