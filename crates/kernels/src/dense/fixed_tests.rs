@@ -280,7 +280,6 @@ fn multiplier_extremes() {
 /// every multiplier >= 2^14 (shift >= 15) is applied as if it were `2^(14 - shift)` times smaller.
 /// In int16 mode any dense / conv / reduce / add with `s_x s_w / s_y >= 2^14` is wrong.
 #[test]
-#[ignore = "kernel bug: requantize_i64 mis-scales multipliers >= 2^14"]
 fn i16_dense_with_a_multiplier_above_2_pow_14() {
     let mut y = [0i16; 1];
     dense(

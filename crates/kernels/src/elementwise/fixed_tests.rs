@@ -242,7 +242,6 @@ fn div_by_hand() {
 /// Kernel bug (see the report): Div calls `div_round(num, den)`, documented for `den > 0`, with the
 /// divisor's sign: a negative divisor truncates instead of rounding (5 / -3 = -1.67 gives -1).
 #[test]
-#[ignore = "kernel bug: binary Div rounds wrongly for negative divisors"]
 fn div_by_a_negative_divisor_rounds_half_away_from_zero() {
     let q = div_params::<i8>((1.0, 0), (1.0, 0), (1.0, 0), 0);
     assert_eq!(

@@ -103,10 +103,17 @@ pub fn rshift_round(v: i64, bits: u32) -> i64 {
     }
 }
 
-/// `round_half_away_from_zero(num / den)` for `den > 0`.
+/// `round_half_away_from_zero(num / den)` for `den != 0` (0 for `den = 0`).
 #[inline(always)]
 pub fn div_round(num: i64, den: i64) -> i64 {
-    if num >= 0 {
+    let (num, den) = if den < 0 {
+        (num.saturating_neg(), den.saturating_neg())
+    } else {
+        (num, den)
+    };
+    if den == 0 {
+        0
+    } else if num >= 0 {
         (num + den / 2) / den
     } else {
         -((-num + den / 2) / den)

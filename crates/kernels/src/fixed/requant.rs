@@ -16,7 +16,7 @@ pub const MIN_SHIFT: i32 = -31;
 pub const MAX_SHIFT: i32 = 30;
 
 /// Represents `real` (finite, >= 0) as a [`QMul`]. Multipliers too small to matter become zero;
-/// too large (> 2^30) or not finite gives `None`. Host-side (convert time) only.
+/// too large (>= 2^30) or not finite gives `None`. Host-side (convert time) only.
 pub fn quantize_multiplier(real: f64) -> Option<QMul> {
     if !real.is_finite() || real < 0.0 {
         return None;
@@ -71,6 +71,14 @@ pub fn requantize_i64(acc: i64, m: QMul) -> i32 {
     let shift = m.shift.clamp(MIN_SHIFT, MAX_SHIFT);
     let m15 = ((m.m0 as i64) + (1 << 15)) >> 16; // Q15 mantissa, rounded
     let prod = acc.clamp(-LIMIT, LIMIT) * m15;
-    rounding_shift(prod, (15 - shift).clamp(1, 62) as u32).clamp(i32::MIN as i64, i32::MAX as i64)
-        as i32
+    let v = if shift < 15 {
+        rounding_shift(prod, (15 - shift) as u32)
+    } else {
+        // M >= 2^14: a left shift, exact; anything past i32 saturates below.
+        (prod as i128)
+            .checked_shl((shift - 15) as u32)
+            .unwrap_or(0)
+            .clamp(i64::MIN as i128, i64::MAX as i128) as i64
+    };
+    v.clamp(i32::MIN as i64, i32::MAX as i64) as i32
 }
