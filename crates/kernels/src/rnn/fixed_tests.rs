@@ -170,7 +170,7 @@ fn relu_rnn_i16(x: i16, h0: i16, w_mul: QMul, h_mul: QMul, clip_q12: i32) -> i16
         clip_q12,
     };
     let mut h = [h0];
-    rnn_step_fixed(&p, &q, &[127], &[127], 0, &[x], &mut h, &mut [0; 2]).unwrap();
+    rnn_step_fixed(&p, &q, &[127i8], &[127i8], 0, &[x], &mut h, &mut [0; 2]).unwrap();
     h[0]
 }
 
@@ -277,7 +277,7 @@ fn rejects_what_it_cannot_compute() {
         &gq,
         RnnFixedInputs {
             x: &[0i8],
-            w: &[0; 3],
+            w: &[0i8; 3],
             r: &[0; 3],
             initial_h: None,
             initial_c: None,
@@ -293,8 +293,8 @@ fn rejects_what_it_cannot_compute() {
     let e = lstm_step_fixed(
         &g,
         &gq,
-        &[0; 3],
-        &[0; 3],
+        &[0i8; 3],
+        &[0i8; 3],
         0,
         &[0i8],
         &mut [0],
@@ -302,9 +302,18 @@ fn rejects_what_it_cannot_compute() {
         &mut s,
     );
     assert!(matches!(e, Err(KernelError::BadParam { .. })));
-    let e = gru_step_fixed(&g, &gq, &[0; 3], &[0; 3], 1, &[0i8], &mut [0], &mut s);
+    let e = gru_step_fixed(&g, &gq, &[0i8; 3], &[0i8; 3], 1, &[0i8], &mut [0], &mut s);
     assert!(matches!(e, Err(KernelError::BadParam { .. })));
-    let e = gru_step_fixed(&g, &gq, &[0; 3], &[0; 3], 0, &[0i8], &mut [0], &mut s[..3]);
+    let e = gru_step_fixed(
+        &g,
+        &gq,
+        &[0i8; 3],
+        &[0i8; 3],
+        0,
+        &[0i8],
+        &mut [0],
+        &mut s[..3],
+    );
     assert!(matches!(e, Err(KernelError::Length { .. })));
 }
 
