@@ -10,8 +10,7 @@
 //! Per gate row `j` of a step: `px = sat16(requant(w_bias[j] + sum x W[j], w_mul[j]))`,
 //! `ph = sat16(requant(r_bias[j] + sum h R[j], r_mul[j]))` (i32 accumulation and [`requantize`] when
 //! activations and weights are i8, i64 and [`requantize_i64`] when either is i16),
-//! `p = sat16(px + ph)` in Q3.12, clamped to
-//! `[-clip_q12, clip_q12]` when `clip_q12 > 0`. Sigmoid and tanh read the 513-entry tables of
+//! `p = sat16(px + ph)` in Q3.12, clamped to `[-clip_q12, clip_q12]` when `clip_q12 > 0`. Sigmoid and tanh read the 513-entry tables of
 //! [`crate::fixed::tables`] with linear interpolation ([`sigmoid_q15`], [`tanh_q15`]), giving Q0.15.
 //! - LSTM (gates `i o f c`, activations Sigmoid/Tanh/Tanh only):
 //!   `c = sat16(rshift_round(f c, 15) + rshift_round(i g, 15 + k))`,
@@ -25,8 +24,8 @@
 //!   `h = sat(z_h + requantize(max(p, 0), h_mul))`.
 //!
 //! `rshift_round` rounds half away from zero. Errors: those of the f32 kernel, plus i16 weights with
-//! i8 activations, any activation other than the above, `cell_k` outside `3..=15` (LSTM), and bias or multiplier slices whose length
-//! is not the number of gate rows `dirs * G * H`.
+//! i8 activations, any activation other than the above, `cell_k` outside `3..=15` (LSTM), and bias
+//! or multiplier slices whose length is not the number of gate rows `dirs * G * H`.
 //!
 //! For streaming, [`rnn_step_fixed`], [`gru_step_fixed`] and [`lstm_step_fixed`] advance one
 //! direction slot and batch row by one time step, the state held by the caller.
