@@ -5,7 +5,7 @@ use rill_runtime::Model;
 
 use crate::calibrate::{Method, Observer};
 use crate::exec;
-use crate::ir::{Graph, TId};
+use crate::ir::{Data, Graph, TId};
 use crate::tensor::{HostData, HostTensor};
 use crate::{emit, plan, ConvertError};
 
@@ -13,6 +13,55 @@ use crate::{emit, plan, ConvertError};
 #[derive(Clone, Debug, Default)]
 pub struct Ranges {
     pub range: Vec<Option<(f32, f32)>>,
+    /// Per recurrent node: the range of its hidden state over every time step (and of its final
+    /// cell state), observed even when the model does not output the whole sequence: the final
+    /// state alone can miss the largest values the state takes on the way.
+    pub hidden: std::collections::HashMap<usize, (f32, f32)>,
+    pub cell: std::collections::HashMap<usize, (f32, f32)>,
+}
+
+/// `g` with every recurrent node's hidden sequence `y` (and LSTM's final cell state) made an
+/// output, so calibration sees them; returns the graph and per node the (y, y_c) tensors.
+fn with_rnn_states(g: &Graph) -> (Graph, Vec<(usize, TId, Option<TId>)>) {
+    use rill_format::{CellKind, DType, Op};
+    let mut g = g.clone();
+    let mut added = Vec::new();
+    for i in 0..g.nodes.len() {
+        let Op::Rnn(p) = g.nodes[i].op else { continue };
+        let dirs = if p.direction == 2 { 2 } else { 1 };
+        let (seq, batch, h) = (p.seq_len as usize, p.batch as usize, p.hidden as usize);
+        let (y_shape, c_shape) = if p.layout == 0 {
+            (vec![seq, dirs, batch, h], vec![dirs, batch, h])
+        } else {
+            (vec![batch, seq, dirs, h], vec![batch, dirs, h])
+        };
+        let name = g.nodes[i].name.clone();
+        if g.nodes[i].outputs.len() < 3 {
+            g.nodes[i].outputs.resize(3, None);
+        }
+        let y = match g.nodes[i].outputs[0] {
+            Some(t) => t,
+            None => {
+                let t = g.add(format!("{name}.calibration_y"), y_shape, DType::F32, Data::Act);
+                g.nodes[i].outputs[0] = Some(t);
+                t
+            }
+        };
+        let c = if p.cell == CellKind::Lstm as u32 {
+            Some(match g.nodes[i].outputs[2] {
+                Some(t) => t,
+                None => {
+                    let t = g.add(format!("{name}.calibration_c"), c_shape, DType::F32, Data::Act);
+                    g.nodes[i].outputs[2] = Some(t);
+                    t
+                }
+            })
+        } else {
+            None
+        };
+        added.push((i, y, c));
+    }
+    (g, added)
 }
 
 impl Ranges {
@@ -86,6 +135,8 @@ pub fn observe(
     levels: u32,
 ) -> Result<Ranges, ConvertError> {
     let samples = check_calibration(g, inputs)?;
+    let (g, states) = with_rnn_states(g);
+    let g = &g;
     let plan = plan::plan(g);
     let src = emit::Source {
         name: "calibration",
@@ -130,10 +181,23 @@ pub fn observe(
         }
         pass(&mut obs, true)?;
     }
+    let range: Vec<Option<(f32, f32)>> = obs
+        .iter()
+        .map(|o| (o.min <= o.max).then(|| o.range(method, levels)))
+        .collect();
+    let mut hidden = std::collections::HashMap::new();
+    let mut cell = std::collections::HashMap::new();
+    for (node, y, c) in states {
+        if let Some(r) = range[g.root(y)] {
+            hidden.insert(node, r);
+        }
+        if let Some(r) = c.and_then(|c| range[g.root(c)]) {
+            cell.insert(node, r);
+        }
+    }
     Ok(Ranges {
-        range: obs
-            .iter()
-            .map(|o| (o.min <= o.max).then(|| o.range(method, levels)))
-            .collect(),
+        range,
+        hidden,
+        cell,
     })
 }

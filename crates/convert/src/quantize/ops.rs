@@ -384,7 +384,18 @@ impl<'a> Quantizer<'a> {
         let qy = self.out_params(y);
         let gv = self.const_values(gamma).ok_or("the scale is not a constant")?;
         let m = gv.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let beta_max = match self.g.nodes[i].inputs.get(2).copied().flatten() {
+            Some(b) => self
+                .const_values(b)
+                .ok_or("the bias is not a constant")?
+                .iter()
+                .fold(0f64, |m, v| m.max((*v as f64).abs())),
+            None => 0.0,
+        };
+        // beta is held in units of s_g / 2^15 and must stay below 2^30 of them: a bias that dwarfs
+        // the scale coarsens the scale's codes instead of failing.
         let s_g = if m > 0.0 { m as f64 / 32767.0 } else { 1.0 };
+        let s_g = s_g.max(beta_max / 32768.0);
         let codes: Vec<u8> = gv
             .iter()
             .flat_map(|&g| ((g as f64 / s_g).round().clamp(-32767.0, 32767.0) as i16).to_le_bytes())
@@ -433,12 +444,8 @@ impl<'a> Quantizer<'a> {
     fn binary(&mut self, i: usize, kind: u32) -> Result<(), String> {
         let (a, b, y) = (self.input(i, 0)?, self.input(i, 1)?, self.output(i)?);
         let mut kind = BinaryKind::from_u32(kind).ok_or("unknown binary op")?;
-        if kind == BinaryKind::Div {
-            // Division by a constant is multiplication by its reciprocal; by an activation it has no
-            // integer kernel.
-            let v = self
-                .const_values(b)
-                .ok_or("Div by an activation has no fixed-point kernel")?;
+        if let (BinaryKind::Div, Some(v)) = (kind, self.const_values(b)) {
+            // Division by a constant is multiplication by its reciprocal.
             let r = self.g.root(b);
             self.g.tensors[r].data = Data::ConstF32(v.iter().map(|x| 1.0 / x).collect());
             if let Op::Binary(p) = &mut self.g.nodes[i].op {
@@ -483,6 +490,11 @@ impl<'a> Quantizer<'a> {
                 )
             }
             BinaryKind::Mul => (0, one, one, qmul(sa * sb / sy, "binary output")?),
+            BinaryKind::Div => {
+                const FRACTION: u32 = 16;
+                let m = sa / (sb * sy * (1u64 << FRACTION) as f64);
+                (FRACTION, one, one, qmul(m, "binary output")?)
+            }
             _ => return Err(format!("{kind:?} has no fixed-point kernel")),
         };
         let mut aux = vec![lo, hi, shift as i32];

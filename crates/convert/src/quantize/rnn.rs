@@ -35,8 +35,8 @@ pub fn quantize_rnn(q: &mut Quantizer<'_>, i: usize, p: &RnnParams) -> Result<()
     }
     let is_lstm = p.cell == CellKind::Lstm as u32;
     let is_gru = p.cell == CellKind::Gru as u32;
-    let relu_rnn =
-        !is_lstm && !is_gru && p.acts[0].kind == ActKind::Relu as u32;
+    let relu_rnn = !is_lstm && !is_gru && p.acts[0].kind == ActKind::Relu as u32;
+    check_activations(p)?;
     let x = at(0).ok_or("input x is absent")?;
     let (w, r) = (at(1).ok_or("W is absent")?, at(2).ok_or("R is absent")?);
     let qx = q.operand(x)?;
@@ -44,11 +44,25 @@ pub fn quantize_rnn(q: &mut Quantizer<'_>, i: usize, p: &RnnParams) -> Result<()
     // The hidden state: y, y_h and initial_h share one scale (and zero point).
     let mut lo = 0f32;
     let mut hi = 0f32;
-    for t in [out(0), out(1)].into_iter().flatten() {
-        let (a, b) = q.range(t);
+    let every_step = q.ranges.hidden.get(&i).copied();
+    for (a, b) in [out(0), out(1)]
+        .into_iter()
+        .flatten()
+        .map(|t| q.range(t))
+        .chain(every_step)
+    {
         lo = lo.min(a);
         hi = hi.max(b);
     }
+    if relu_rnn {
+        // The state is the Q3.12 pre-activation: nothing above 8 is representable.
+        hi = hi.min(8.0);
+    } else {
+        // tanh-bounded: never wider than [-1, 1].
+        lo = lo.max(-1.0);
+        hi = hi.min(1.0);
+    }
+    // An initial state is given, not computed: it may lie outside the cell's output range.
     let init_h = at(4);
     if let Some(h0) = init_h {
         let (a, b) = match q.const_f32(h0) {
@@ -59,11 +73,6 @@ pub fn quantize_rnn(q: &mut Quantizer<'_>, i: usize, p: &RnnParams) -> Result<()
         };
         lo = lo.min(a);
         hi = hi.max(b);
-    }
-    if !relu_rnn {
-        // tanh-bounded: never wider than [-1, 1].
-        lo = lo.max(-1.0);
-        hi = hi.min(1.0);
     }
     let qh = q.mode.params((lo, hi));
     for t in [out(0), out(1)].into_iter().flatten() {
@@ -78,8 +87,8 @@ pub fn quantize_rnn(q: &mut Quantizer<'_>, i: usize, p: &RnnParams) -> Result<()
     let mut k = 0;
     if is_lstm {
         let mut max_abs = 0f32;
-        if let Some(c) = out(2) {
-            let (a, b) = q.range(c);
+        let final_c = q.ranges.cell.get(&i).copied();
+        for (a, b) in out(2).map(|c| q.range(c)).into_iter().chain(final_c) {
             max_abs = max_abs.max(a.abs()).max(b.abs());
         }
         if let Some(c0) = at(5) {
@@ -195,6 +204,29 @@ pub fn quantize_rnn(q: &mut Quantizer<'_>, i: usize, p: &RnnParams) -> Result<()
     inputs[qaux::RNN_POSITION] = Some(aux_t);
     n.inputs = inputs;
     n.scratch = Some(scratch);
+    Ok(())
+}
+
+/// The fixed-point cells implement ONNX's default activations (and Relu for a plain RNN), the same
+/// in both directions.
+fn check_activations(p: &RnnParams) -> Result<(), String> {
+    let (s, t, r) = (
+        ActKind::Sigmoid as u32,
+        ActKind::Tanh as u32,
+        ActKind::Relu as u32,
+    );
+    let dirs = if p.direction == 2 { 2 } else { 1 };
+    for d in 0..dirs {
+        let a = &p.acts[3 * d..3 * d + 3];
+        let ok = match p.cell {
+            c if c == CellKind::Lstm as u32 => a[0].kind == s && a[1].kind == t && a[2].kind == t,
+            c if c == CellKind::Gru as u32 => a[0].kind == s && a[1].kind == t,
+            _ => (a[0].kind == t || a[0].kind == r) && a[0].kind == p.acts[0].kind,
+        };
+        if !ok {
+            return Err("fixed-point recurrent cells support ONNX's default activations (and Relu for RNN, the same in both directions) only".into());
+        }
+    }
     Ok(())
 }
 

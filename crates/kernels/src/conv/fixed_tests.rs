@@ -127,20 +127,22 @@ fn padding_taps_read_the_input_zero_point_1d() {
     let bias = fold(&[0], &w, -128);
     conv(&p, &[-128i8, 127, -128], -128, &w, &bias, &[qm(1.0 / 4.0)], OutQ::plain::<i8>(0), &mut y)
         .unwrap();
-    // ow0: 255*3 = 765 -> 191.25 saturates 127; ow1: 255*2 = 510 -> 127.5 -> 128 -> 127; ow2: 255.
-    assert_eq!(y, [127, 127, 63]);
-    // z_x = 127: inputs below it are negative reals; ow2 = (-255)*1 + 0 + pad = -255 / 4 = -63.75.
+    // ow0: 255*3 = 765 -> 191.25 saturates 127; ow1: 255*2 = 510 -> 127.5 -> 128 -> 127;
+    // ow2: 255*1 -> 63.75 -> 64.
+    assert_eq!(y, [127, 127, 64]);
+    // z_x = 127: -128 is the real -255; ow0 = 0 (pad, 0, 0); ow1 = -255*3 / 4 = -191.25 saturates -128;
+    // ow2 = -255*2 / 4 = -127.5 -> -128 (tie away from zero).
     let bias = fold(&[0], &w, 127);
     conv(&p, &[127i8, 127, -128], 127, &w, &bias, &[qm(1.0 / 4.0)], OutQ::plain::<i8>(0), &mut y)
         .unwrap();
-    assert_eq!(y, [0, -191, -64]);
+    assert_eq!(y, [0, -128, -128]);
 }
 
 #[test]
 fn depthwise_2d_padding_by_hand() {
     // Two channels of 2x2 all equal to z_x + 1 (a real 1), 3x3 kernels of ones (channel 0) and twos
     // (channel 1), pad 1: every output sees the 4 input taps, the 5 padding taps add nothing.
-    // acc = 4 and 8, M = 1/8 -> 0.5 -> 1 and 1.0 -> 1; with bias -12 on channel 1: -4/8 = -0.5 -> -1.
+    // acc = 4 on channel 0, M = 1/8: 0.5 -> 1 (tie); channel 1: 8 - 12 (bias) = -4: -0.5 -> -1.
     let p = cp(2, (2, 2), 2, (2, 2), (3, 3), (1, 1), (1, 1), (1, 1), 2);
     let z_x = -100;
     let x = [(z_x + 1) as i8; 8];

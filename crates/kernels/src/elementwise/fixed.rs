@@ -7,7 +7,9 @@ use crate::KernelError;
 
 /// The integer parameters of one binary op. Add, Sub, Max and Min bring both operands to a common
 /// scale first: `a' = requant((q_a - z_a) << left_shift, m_a)` (likewise `b'`), combine, then
-/// `out(requant(a' op b', m_y))`. Mul: `out(requant((q_a - z_a)(q_b - z_b), m_y))`.
+/// `out(requant(a' op b', m_y))`. Mul: `out(requant((q_a - z_a)(q_b - z_b), m_y))`. Div of two
+/// activations: `out(requant(round(((q_a - z_a) << left_shift) / (q_b - z_b)), m_y))` with
+/// `m_y = s_a / (s_b s_y 2^left_shift)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BinaryQ {
     pub z_a: i32,
@@ -33,9 +35,9 @@ pub fn binary<T: QAct, U: QAct>(
     let kind = BinaryKind::from_u32(p.kind).ok_or(KernelError::BadParam {
         what: "binary kind",
     })?;
-    if matches!(kind, BinaryKind::Div | BinaryKind::Pow) {
+    if kind == BinaryKind::Pow {
         return Err(KernelError::BadParam {
-            what: "binary Div and Pow have no fixed-point kernel",
+            what: "binary Pow has no fixed-point kernel",
         });
     }
     if U::WIDE != T::WIDE && kind != BinaryKind::Mul {
@@ -43,8 +45,9 @@ pub fn binary<T: QAct, U: QAct>(
             what: "binary operands of different code types (only Mul allows it)",
         });
     }
-    // (2^16 - 1) << 20 would not fit the i32 requantization.
-    if q.left_shift > 20 || (T::WIDE && q.left_shift > 15) {
+    // (2^16 - 1) << 20 would not fit the i32 requantization (Div shifts in i64).
+    let adds = !matches!(kind, BinaryKind::Mul | BinaryKind::Div);
+    if q.left_shift > 20 || (adds && T::WIDE && q.left_shift > 15) {
         return Err(KernelError::BadParam {
             what: "binary left_shift too large for the code type",
         });
@@ -74,6 +77,17 @@ pub fn binary<T: QAct, U: QAct>(
         let v = match kind {
             // A mixed product (i8 x i16) stays below 2^24: i8 models keep the exact i32 form.
             BinaryKind::Mul => requant_acc::<T>(va as i64 * vb as i64, q.m_y),
+            // The quotient with `left_shift` fraction bits; dividing by a real zero saturates
+            // towards the numerator's sign, as the float quotient would be infinite.
+            BinaryKind::Div if vb == 0 => match va.signum() {
+                1 => i32::MAX / 2,
+                -1 => i32::MIN / 2,
+                _ => 0,
+            },
+            BinaryKind::Div => {
+                let ratio = crate::fixed::div_round((va as i64) << q.left_shift, vb as i64);
+                crate::fixed::requantize_i64(ratio, q.m_y)
+            }
             _ => {
                 let a2 = requantize(va << q.left_shift, q.m_a);
                 let b2 = requantize(vb << q.left_shift, q.m_b);
