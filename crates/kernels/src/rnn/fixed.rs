@@ -10,8 +10,9 @@
 //! Per gate row `j` of a step: `px = sat16(requant(w_bias[j] + sum x W[j], w_mul[j]))`,
 //! `ph = sat16(requant(r_bias[j] + sum h R[j], r_mul[j]))` (i32 accumulation and [`requantize`] when
 //! activations and weights are i8, i64 and [`requantize_i64`] when either is i16),
-//! `p = sat16(px + ph)` in Q3.12, clamped to `[-clip_q12, clip_q12]` when `clip_q12 > 0`. Sigmoid and tanh read the 513-entry tables of
-//! [`crate::fixed::tables`] with linear interpolation ([`sigmoid_q15`], [`tanh_q15`]), giving Q0.15.
+//! `p = sat16(px + ph)` in Q3.12, clamped to `[-clip_q12, clip_q12]` when `clip_q12 > 0`. Sigmoid
+//! and tanh read the 513-entry tables of [`crate::fixed::tables`] with linear interpolation
+//! ([`sigmoid_q15`], [`tanh_q15`]), giving Q0.15.
 //! - LSTM (gates `i o f c`, activations Sigmoid/Tanh/Tanh only):
 //!   `c = sat16(rshift_round(f c, 15) + rshift_round(i g, 15 + k))`,
 //!   `h = sat(z_h + requantize(o tanh(sat16(c << (k - 3))), h_mul))`.
