@@ -506,6 +506,9 @@ impl Json {
             _ => panic!("not an object"),
         }
     }
+    fn has(&self, k: &str) -> bool {
+        matches!(self, Json::Obj(v) if v.iter().any(|(n, _)| n == k))
+    }
     fn int(&self, k: &str) -> i64 {
         match self.get(k) {
             Json::Num(n) => *n,
@@ -547,7 +550,7 @@ fn codes<T: QAct>(v: &[i64]) -> Vec<T> {
     v.iter().map(|&c| T::sat(c as i32)).collect()
 }
 
-fn check_case<T: QAct>(c: &Json) {
+fn check_case<T: QAct, W: QAct>(c: &Json) {
     let name = c.str("name");
     let u = |k: &str| c.int(k) as u32;
     let mut p = params(
@@ -582,8 +585,16 @@ fn check_case<T: QAct>(c: &Json) {
         clip_q12: c.int("clip_q12") as i32,
     };
     let x: Vec<T> = codes(&ints("x"));
-    let w: Vec<i8> = ints("w").iter().map(|&v| v as i8).collect();
-    let r: Vec<i8> = ints("r").iter().map(|&v| v as i8).collect();
+    let (w, r): (Vec<W>, Vec<W>) = (codes(&ints("w")), codes(&ints("r")));
+    assert_eq!(
+        ints("w")
+            .iter()
+            .chain(&ints("r"))
+            .map(|&v| v as i32)
+            .collect::<Vec<_>>(),
+        w.iter().chain(&r).map(|v| v.get()).collect::<Vec<_>>(),
+        "{name}: weight codes out of range"
+    );
     let h0: Option<Vec<T>> = c.ints("initial_h").map(|v| codes(&v));
     let c0: Option<Vec<i16>> = c.ints("initial_c").map(|v| codes(&v));
     let want_y: Vec<T> = codes(&ints("y"));
@@ -628,10 +639,13 @@ fn check_file(text: &str) -> usize {
         panic!("not an array of cases")
     };
     for c in &cases {
-        match c.int("mode") {
-            8 => check_case::<i8>(c),
-            16 => check_case::<i16>(c),
-            m => panic!("mode {m}"),
+        // "wbits" (weight code width) is present only on the i16-weight cases.
+        let wbits = if c.has("wbits") { c.int("wbits") } else { 8 };
+        match (c.int("mode"), wbits) {
+            (8, 8) => check_case::<i8, i8>(c),
+            (16, 8) => check_case::<i16, i8>(c),
+            (16, 16) => check_case::<i16, i16>(c),
+            m => panic!("mode, wbits {m:?}"),
         }
     }
     cases.len()
@@ -640,19 +654,19 @@ fn check_file(text: &str) -> usize {
 #[test]
 fn lstm_equals_the_numpy_model() {
     let n = check_file(include_str!("../../../../tests/data/numerics/lstm.json"));
-    assert_eq!(n, 12);
+    assert_eq!(n, 18);
 }
 
 #[test]
 fn gru_equals_the_numpy_model() {
     let n = check_file(include_str!("../../../../tests/data/numerics/gru.json"));
-    assert_eq!(n, 24);
+    assert_eq!(n, 36);
 }
 
 #[test]
 fn rnn_equals_the_numpy_model() {
     let n = check_file(include_str!("../../../../tests/data/numerics/rnn.json"));
-    assert_eq!(n, 24);
+    assert_eq!(n, 36);
 }
 
 // ---- against the f32 kernel ------------------------------------------------------------------
