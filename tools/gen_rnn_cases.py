@@ -2,7 +2,9 @@
 """Writes tests/data/numerics/{lstm,gru,rnn}.json: random but realistic quantized recurrent layers
 (float weights quantized the way rill-convert's quantize/rnn.rs does it) with inputs and the expected
 outputs of the numpy reference tools/numerics_ref.py. rill_kernels::rnn::fixed_tests checks the Rust
-kernel against them bit for bit.
+kernel against them bit for bit. Each file holds the i8-weight cases (i8 and i16 activations) and then,
+appended from a separate random stream so the earlier cases stay unchanged, i16-weight cases (i16
+activations, weights symmetric per row with scale max |w| / 32767, marked "wbits": 16).
 
 Usage: python3 tools/gen_rnn_cases.py   (numpy; deterministic)
 """
@@ -29,15 +31,19 @@ def act_params(mode, lo, hi):
     return max(abs(lo), abs(hi)) / 32767.0, 0
 
 
-def quantize_rows(m):
-    """Symmetric per-row i8 codes in [-127, 127] and scales."""
-    s = np.abs(m).max(axis=1) / 127.0
+def quantize_rows(m, qmax=127):
+    """Symmetric per-row codes in [-qmax, qmax] (127: i8, 32767: i16) and scales."""
+    s = np.abs(m).max(axis=1) / float(qmax)
     s[s == 0] = 1.0
-    q = np.clip(np.round(m / s[:, None]), -127, 127).astype(np.int64)
+    q = np.clip(np.round(m / s[:, None]), -qmax, qmax).astype(np.int64)
     return q, s
 
 
-def make_case(rng, cell, mode, direction, layout, with_init, lbr=0, act="tanh", clip=0.0):
+def sat32(v):
+    return max(-2**31, min(2**31 - 1, v))
+
+
+def make_case(rng, cell, mode, direction, layout, with_init, lbr=0, act="tanh", clip=0.0, wbits=8):
     dirs = 2 if direction == "bidirectional" else 1
     G = {"rnn": 1, "gru": 3, "lstm": 4}[cell]
     seq, batch, I, H = int(rng.integers(2, 5)), int(rng.integers(1, 3)), int(rng.integers(2, 5)), int(rng.integers(2, 5))
@@ -51,15 +57,18 @@ def make_case(rng, cell, mode, direction, layout, with_init, lbr=0, act="tanh", 
     w = rng.normal(0, 1.2 / math.sqrt(I), (rows, I))
     r = rng.normal(0, 1.0 / math.sqrt(H), (rows, H))
     bias = rng.normal(0, 0.3, (dirs, 2 * G * H))
-    wq, sw = quantize_rows(w)
-    rq, sr = quantize_rows(r)
+    qmax = 32767 if wbits == 16 else 127
+    wq, sw = quantize_rows(w, qmax)
+    rq, sr = quantize_rows(r, qmax)
     w_bias, r_bias, w_mul, r_mul = [], [], [], []
     for row in range(rows):
         d, gr = divmod(row, G * H)
         wb, rb = bias[d, gr], bias[d, G * H + gr]
-        w_bias.append(int(round(wb / (sx * sw[row]))) - zx * int(wq[row].sum()))
+        # Saturated to i32: with i16 activations and i16 weights the bias unit s_x s_W[j] is ~1e-9, so
+        # a bias beyond ~2 can overflow (the converter must clamp, or widen that row's s_W).
+        w_bias.append(sat32(int(round(wb / (sx * sw[row]))) - zx * int(wq[row].sum())))
         plain = cell == "gru" and lbr == 0 and gr >= 2 * H
-        r_bias.append(int(round(rb / (sh * sr[row]))) - (0 if plain else zh * int(rq[row].sum())))
+        r_bias.append(sat32(int(round(rb / (sh * sr[row]))) - (0 if plain else zh * int(rq[row].sum()))))
         w_mul.append(ref.quantize_multiplier(sx * sw[row] * 4096.0))
         r_mul.append(ref.quantize_multiplier(sh * sr[row] * 4096.0))
     bits = 30 if cell == "lstm" else (12 if act == "relu" else 15)
@@ -68,7 +77,7 @@ def make_case(rng, cell, mode, direction, layout, with_init, lbr=0, act="tanh", 
     clip_q12 = int(round(clip * 4096)) if clip > 0 else 0
     layer = ref.Layer(
         cell=cell, mode=mode, direction=direction, layout=layout, hidden=H, lbr=lbr, act=act,
-        z_x=zx, z_h=zh, cell_k=k, clip_q12=clip_q12,
+        z_x=zx, z_h=zh, cell_k=k, clip_q12=clip_q12, wbits=wbits,
         w=wq.reshape(dirs, G * H, I), r=rq.reshape(dirs, G * H, H),
         w_bias=w_bias, r_bias=r_bias, w_mul=w_mul, r_mul=r_mul,
         h_mul=ref.quantize_multiplier(1.0 / (2.0**bits * sh)),
@@ -84,9 +93,10 @@ def make_case(rng, cell, mode, direction, layout, with_init, lbr=0, act="tanh", 
     y, y_h, y_c = layer.run(x, h0, c0)
     lst = lambda a: None if a is None else [int(v) for v in np.asarray(a).ravel()]
     flat = lambda ms: [int(v) for m in ms for v in m]
-    return {
+    case = {
         "name": f"{cell}{'_lbr' + str(lbr) if cell == 'gru' else ''}{'_' + act if cell == 'rnn' else ''}"
-                f"_{mode}_{direction}_layout{layout}{'_init' if with_init else ''}{'_clip' if clip_q12 else ''}",
+                f"_{mode}{'_w16' if wbits == 16 else ''}_{direction}_layout{layout}"
+                f"{'_init' if with_init else ''}{'_clip' if clip_q12 else ''}",
         "mode": 16 if mode == "i16" else 8,
         "cell": CELL[cell], "direction": DIRECTION[direction], "seq": seq, "batch": batch,
         "input": I, "hidden": H, "layout": layout, "lbr": lbr,
@@ -97,10 +107,14 @@ def make_case(rng, cell, mode, direction, layout, with_init, lbr=0, act="tanh", 
         "x": lst(x), "w": lst(wq), "r": lst(rq), "initial_h": lst(h0), "initial_c": lst(c0),
         "y": lst(y), "y_h": lst(y_h), "y_c": lst(y_c),
     }
+    if wbits == 16:
+        case["wbits"] = 16  # absent: 8
+    return case
 
 
 def main():
     rng = np.random.default_rng(20261123)
+    rng16 = np.random.default_rng(20261124)  # the i16-weight cases: leaves rng's cases unchanged
     OUT.mkdir(parents=True, exist_ok=True)
     kinds = {
         "lstm": [dict(cell="lstm")],
@@ -119,6 +133,13 @@ def main():
                                                with_init=(n % 2 == 1) or (n % 5 == 0),
                                                clip=(2.0 if n % 7 == 3 else 0.0), **v))
                         n += 1
+        for v in variants:
+            for direction in ("forward", "reverse", "bidirectional"):
+                for layout in (0, 1):
+                    cases.append(make_case(rng16, mode="i16", direction=direction, layout=layout,
+                                           with_init=(n % 2 == 1) or (n % 5 == 0),
+                                           clip=(2.0 if n % 7 == 3 else 0.0), wbits=16, **v))
+                    n += 1
         text = json.dumps(cases, separators=(",", ":"))
         path = OUT / f"{fname}.json"
         path.write_text(text + "\n")

@@ -3,8 +3,8 @@
 ("RNN / GRU / LSTM cells") to test rill_kernels::rnn::fixed against bit for bit.
 
 All integer arithmetic is in numpy int64 (exact for the ranges involved); rounding is half away from
-zero everywhere. Arrays use the float kernel's shapes: W [dirs, G*H, I], R [dirs, G*H, H]; x, y and
-the states by `layout`.
+zero everywhere. Arrays use the float kernel's shapes: W [dirs, G*H, I], R [dirs, G*H, H] (i8 codes,
+or i16 with `wbits=16` in i16 mode); x, y and the states by `layout`.
 """
 import math
 
@@ -100,7 +100,8 @@ def tanh(p):
 # --- one layer --------------------------------------------------------------------------------
 
 class Layer:
-    """cell: 'rnn' | 'gru' | 'lstm'; mode: 'i8' | 'i16'; act: 'tanh' | 'relu' (RNN only).
+    """cell: 'rnn' | 'gru' | 'lstm'; mode: 'i8' | 'i16'; act: 'tanh' | 'relu' (RNN only);
+    wbits: 8 (default) or 16 (i16 weight codes, i16 mode only).
 
     w_bias, r_bias: int [dirs*G*H]; w_mul, r_mul: lists of (m0, shift) pairs per row;
     h_mul, h_to_q15: (m0, shift); z_x, z_h, cell_k, clip_q12: ints.
@@ -110,16 +111,21 @@ class Layer:
         self.__dict__.update(kw)
         self.G = {"rnn": 1, "gru": 3, "lstm": 4}[self.cell]
         self.lo, self.hi = (-128, 127) if self.mode == "i8" else (-32768, 32767)
+        self.wbits = kw.get("wbits", 8)
+        assert self.wbits in (8, 16) and not (self.wbits == 16 and self.mode == "i8"), \
+            "i16 weights need i16 activations"
+        self.wide = self.mode == "i16" or self.wbits == 16
 
     def requant(self, acc, m):
-        return requantize_i64(acc, m) if self.mode == "i16" else requantize(acc, m)
+        """i64 accumulator and requantize_i64 when activations or weights are i16."""
+        return requantize_i64(acc, m) if self.wide else requantize(acc, m)
 
     def rows(self, bias, v, mat, muls, row0, n):
         """sat16(requant(bias[j] + sum v[i] mat[j, i], mul[j])) for rows row0..row0+n."""
         out = np.zeros(n, dtype=I64)
         for j in range(n):
             acc = I64(bias[row0 + j]) + int(np.dot(np.asarray(v, I64), mat[j].astype(I64)))
-            if self.mode == "i8":
+            if not self.wide:
                 assert -2**31 <= acc < 2**31, "i32 accumulator overflow in a test case"
             out[j] = sat16(self.requant(acc, muls[row0 + j]))
         return out

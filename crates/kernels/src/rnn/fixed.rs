@@ -3,14 +3,16 @@
 //! Same cells, directions, time order, layouts and optional outputs as the [f32 kernel](super::float),
 //! on codes: `x` and the hidden state `h` (`y`, `y_h`, `initial_h`) are codes of type `T` (i8 or i16,
 //! see [`QAct`]) with zero points `z_x`, `z_h`; the LSTM cell state (`initial_c`, `y_c`) is i16 in
-//! Q(15-k), `k = cell_k`. W and R are i8 with one multiplier per gate row; the converter
+//! Q(15-k), `k = cell_k`. W and R are codes of type `W` with one multiplier per gate row: i8, or i16
+//! in int16 models (i16 weights with i8 activations are [`KernelError::BadParam`]); the converter
 //! (`rill-convert`, `quantize/rnn.rs`) folds the zero points into the biases.
 //!
 //! Per gate row `j` of a step: `px = sat16(requant(w_bias[j] + sum x W[j], w_mul[j]))`,
-//! `ph = sat16(requant(r_bias[j] + sum h R[j], r_mul[j]))` (i32 accumulation and [`requantize`] for
-//! i8, i64 and [`requantize_i64`] for i16), `p = sat16(px + ph)` in Q3.12, clamped to
-//! `[-clip_q12, clip_q12]` when `clip_q12 > 0`. Sigmoid and tanh read the 513-entry tables of
-//! [`crate::fixed::tables`] with linear interpolation ([`sigmoid_q15`], [`tanh_q15`]), giving Q0.15.
+//! `ph = sat16(requant(r_bias[j] + sum h R[j], r_mul[j]))` (i32 accumulation and [`requantize`] when
+//! activations and weights are i8, i64 and [`requantize_i64`] when either is i16),
+//! `p = sat16(px + ph)` in Q3.12, clamped to `[-clip_q12, clip_q12]` when `clip_q12 > 0`. Sigmoid
+//! and tanh read the 513-entry tables of [`crate::fixed::tables`] with linear interpolation
+//! ([`sigmoid_q15`], [`tanh_q15`]), giving Q0.15.
 //! - LSTM (gates `i o f c`, activations Sigmoid/Tanh/Tanh only):
 //!   `c = sat16(rshift_round(f c, 15) + rshift_round(i g, 15 + k))`,
 //!   `h = sat(z_h + requantize(o tanh(sat16(c << (k - 3))), h_mul))`.
@@ -22,15 +24,16 @@
 //! - RNN: Tanh `h = sat(z_h + requantize(tanh(p), h_mul))`, Relu
 //!   `h = sat(z_h + requantize(max(p, 0), h_mul))`.
 //!
-//! `rshift_round` rounds half away from zero. Errors: those of the f32 kernel, plus any activation
-//! other than the above, `cell_k` outside `3..=15` (LSTM), and bias or multiplier slices whose length
-//! is not the number of gate rows `dirs * G * H`.
+//! `rshift_round` rounds half away from zero. Errors: those of the f32 kernel, plus i16 weights with
+//! i8 activations, any activation other than the above, `cell_k` outside `3..=15` (LSTM), and bias
+//! or multiplier slices whose length is not the number of gate rows `dirs * G * H`.
 //!
 //! For streaming, [`rnn_step_fixed`], [`gru_step_fixed`] and [`lstm_step_fixed`] advance one
 //! direction slot and batch row by one time step, the state held by the caller.
 use rill_format::{ActKind, CellKind, RnnParams};
 
 use super::{gates, CellDims, Layer};
+use crate::dense::fixed::wide_weights;
 use crate::fixed::tables::{SIGMOID_Q12, TANH_Q12};
 use crate::fixed::{requantize, requantize_i64, QAct, QMul};
 use crate::util::{at_least, exact, mul};
@@ -61,12 +64,13 @@ pub struct RnnQ<'a> {
     pub clip_q12: i32,
 }
 
-/// The inputs of a fixed-point layer.
+/// The inputs of a fixed-point layer: activation codes `T`, weight codes `W` (i8, or i16 with i16
+/// activations).
 #[derive(Clone, Copy, Debug)]
-pub struct RnnFixedInputs<'a, T> {
+pub struct RnnFixedInputs<'a, T, W = i8> {
     pub x: &'a [T],
-    pub w: &'a [i8],
-    pub r: &'a [i8],
+    pub w: &'a [W],
+    pub r: &'a [W],
     pub initial_h: Option<&'a [T]>,
     pub initial_c: Option<&'a [i16]>,
 }
@@ -131,19 +135,19 @@ pub fn tanh_q15(p: i32) -> i32 {
     lut_q12(&TANH_Q12, sat16(p as i64) as i16)
 }
 
-/// `sat16(requant(bias + sum v[i] row[i], m))`: i32 accumulation (wrapping) and [`requantize`] for
-/// i8 codes, i64 and [`requantize_i64`] for i16 codes.
+/// `sat16(requant(bias + sum v[i] row[i], m))`: i32 accumulation (wrapping) and [`requantize`] when
+/// activations `T` and weights `W` are both i8, i64 and [`requantize_i64`] when either is i16.
 #[inline(always)]
-fn pre<T: QAct>(bias: i32, v: impl Iterator<Item = i32>, row: &[i8], m: QMul) -> i32 {
-    let r = if T::WIDE {
+fn pre<T: QAct, W: QAct>(bias: i32, v: impl Iterator<Item = i32>, row: &[W], m: QMul) -> i32 {
+    let r = if T::WIDE || W::WIDE {
         let acc = v.zip(row).fold(bias as i64, |a, (v, &w)| {
-            a.wrapping_add(v as i64 * w as i64)
+            a.wrapping_add(v as i64 * w.get() as i64)
         });
         requantize_i64(acc, m)
     } else {
         let acc = v
             .zip(row)
-            .fold(bias, |a, (v, &w)| a.wrapping_add(v.wrapping_mul(w as i32)));
+            .fold(bias, |a, (v, &w)| a.wrapping_add(v.wrapping_mul(w.get())));
         requantize(acc, m)
     };
     sat16(r as i64)
@@ -151,7 +155,7 @@ fn pre<T: QAct>(bias: i32, v: impl Iterator<Item = i32>, row: &[i8], m: QMul) ->
 
 /// One direction slot's cell, checked: its parts of the weights, biases and multipliers.
 #[derive(Clone, Copy, Debug)]
-struct Cell<'a> {
+struct Cell<'a, W> {
     kind: CellKind,
     input: usize,
     hidden: usize,
@@ -162,8 +166,8 @@ struct Cell<'a> {
     z_h: i32,
     h_mul: QMul,
     h_to_q15: QMul,
-    w: &'a [i8],
-    r: &'a [i8],
+    w: &'a [W],
+    r: &'a [W],
     w_bias: &'a [i32],
     r_bias: &'a [i32],
     w_mul: &'a [QMul],
@@ -174,16 +178,16 @@ fn bad(what: &'static str) -> KernelError {
     KernelError::BadParam { what }
 }
 
-impl<'a> Cell<'a> {
+impl<'a, W: QAct> Cell<'a, W> {
     /// Checks the record, the slot's activations, `cell_k` and the layer's W, R, biases and
     /// multipliers, and cuts out slot `slot`'s parts.
     fn new(
         p: &RnnParams,
         q: &RnnQ<'a>,
-        w: &'a [i8],
-        r: &'a [i8],
+        w: &'a [W],
+        r: &'a [W],
         slot: usize,
-    ) -> Result<Cell<'a>, KernelError> {
+    ) -> Result<Cell<'a, W>, KernelError> {
         let d = CellDims::new(p)?;
         d.slot(slot)?;
         let act = |k: usize| ActKind::from_u32(p.acts[3 * slot + k].kind);
@@ -254,7 +258,7 @@ impl<'a> Cell<'a> {
     #[inline(always)]
     fn px<T: QAct>(&self, row: usize, x: &[T]) -> i32 {
         let wr = &self.w[row * self.input..][..self.input];
-        pre::<T>(
+        pre::<T, W>(
             self.w_bias[row],
             x.iter().map(|v| v.get()),
             wr,
@@ -266,7 +270,7 @@ impl<'a> Cell<'a> {
     #[inline(always)]
     fn ph<T: QAct>(&self, row: usize, v: impl Iterator<Item = i32>) -> i32 {
         let rr = &self.r[row * self.hidden..][..self.hidden];
-        pre::<T>(self.r_bias[row], v, rr, self.r_mul[row])
+        pre::<T, W>(self.r_bias[row], v, rr, self.r_mul[row])
     }
 
     /// Row `row`'s clipped pre-activation `sat16(px + ph)`.
@@ -358,19 +362,20 @@ impl<'a> Cell<'a> {
     }
 }
 
-/// Checks a single step's slices.
+/// Checks a single step's types and slices.
 #[allow(clippy::too_many_arguments)]
-fn step_cell<'a, T>(
+fn step_cell<'a, T: QAct, W: QAct>(
     p: &RnnParams,
     q: &RnnQ<'a>,
-    w: &'a [i8],
-    r: &'a [i8],
+    w: &'a [W],
+    r: &'a [W],
     slot: usize,
     kind: CellKind,
     x: &[T],
     h: &[T],
     scratch: &[i32],
-) -> Result<Cell<'a>, KernelError> {
+) -> Result<Cell<'a, W>, KernelError> {
+    wide_weights::<T, W>()?;
     let cell = Cell::new(p, q, w, r, slot)?;
     if cell.kind != kind {
         return Err(bad("rnn cell kind does not match the step function"));
@@ -382,13 +387,13 @@ fn step_cell<'a, T>(
 }
 
 /// One RNN step of direction slot `slot` for one batch row: `h` (H codes) becomes `Ht` from `x`
-/// (I codes) and `Ht-1`. `w`, `r` and `q` are the whole layer's; `scratch` holds at least
-/// [`step_scratch_len`] words.
-pub fn rnn_step_fixed<T: QAct>(
+/// (I codes) and `Ht-1`. `w`, `r` and `q` are the whole layer's (weights i8, or i16 with i16
+/// activations); `scratch` holds at least [`step_scratch_len`] words.
+pub fn rnn_step_fixed<T: QAct, W: QAct>(
     p: &RnnParams,
     q: &RnnQ<'_>,
-    w: &[i8],
-    r: &[i8],
+    w: &[W],
+    r: &[W],
     slot: usize,
     x: &[T],
     h: &mut [T],
@@ -400,11 +405,11 @@ pub fn rnn_step_fixed<T: QAct>(
 }
 
 /// One GRU step, as [`rnn_step_fixed`].
-pub fn gru_step_fixed<T: QAct>(
+pub fn gru_step_fixed<T: QAct, W: QAct>(
     p: &RnnParams,
     q: &RnnQ<'_>,
-    w: &[i8],
-    r: &[i8],
+    w: &[W],
+    r: &[W],
     slot: usize,
     x: &[T],
     h: &mut [T],
@@ -416,11 +421,11 @@ pub fn gru_step_fixed<T: QAct>(
 }
 
 /// One LSTM step, as [`rnn_step_fixed`], also advancing the cell state `c` (H, Q(15 - cell_k)).
-pub fn lstm_step_fixed<T: QAct>(
+pub fn lstm_step_fixed<T: QAct, W: QAct>(
     p: &RnnParams,
     q: &RnnQ<'_>,
-    w: &[i8],
-    r: &[i8],
+    w: &[W],
+    r: &[W],
     slot: usize,
     x: &[T],
     h: &mut [T],
@@ -434,13 +439,14 @@ pub fn lstm_step_fixed<T: QAct>(
 }
 
 /// A whole layer, see the [module docs](self). `scratch` holds at least [`scratch_len_fixed`] words.
-pub fn rnn<T: QAct>(
+pub fn rnn<T: QAct, W: QAct>(
     p: &RnnParams,
     q: &RnnQ<'_>,
-    inputs: RnnFixedInputs<'_, T>,
+    inputs: RnnFixedInputs<'_, T, W>,
     outputs: RnnFixedOutputs<'_, T>,
     scratch: &mut [i32],
 ) -> Result<(), KernelError> {
+    wide_weights::<T, W>()?;
     let l = Layer::new(p)?;
     let d = l.c;
     let i = inputs;
