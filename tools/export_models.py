@@ -81,7 +81,7 @@ def train_lstm_classifier(model):
 
 
 def lstm_classifier_samples():
-    x_cal, _ = imu_batch(np.random.default_rng(21), 64)
+    x_cal, _ = imu_batch(np.random.default_rng(21), 256)
     x_test, _ = imu_batch(np.random.default_rng(22), 33)
     return x_test[:1], x_cal[:, None], x_test[1:, None]
 

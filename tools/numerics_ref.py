@@ -121,13 +121,13 @@ class Layer:
         return requantize_i64(acc, m) if self.wide else requantize(acc, m)
 
     def rows(self, bias, v, mat, muls, row0, n):
-        """sat16(requant(bias[j] + sum v[i] mat[j, i], mul[j])) for rows row0..row0+n."""
+        """requant(bias[j] + sum v[i] mat[j, i], mul[j]) (i32, not saturated to i16) for rows row0..row0+n."""
         out = np.zeros(n, dtype=I64)
         for j in range(n):
             acc = I64(bias[row0 + j]) + int(np.dot(np.asarray(v, I64), mat[j].astype(I64)))
             if not self.wide:
                 assert -2**31 <= acc < 2**31, "i32 accumulator overflow in a test case"
-            out[j] = sat16(self.requant(acc, muls[row0 + j]))
+            out[j] = self.requant(acc, muls[row0 + j])
         return out
 
     def clip(self, p):

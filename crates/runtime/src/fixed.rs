@@ -235,20 +235,35 @@ fn rnn<T: QAct>(o: &mut Operands<'_, '_>, p: &rill_format::RnnParams) -> Result<
         cell_k: head[0],
         clip_q12: head[1],
     };
-    let inputs = k::rnn::fixed::RnnFixedInputs {
-        x: o.req::<T>(at::X)?,
-        w: o.req::<i8>(at::W)?,
-        r: o.req::<i8>(at::R)?,
-        initial_h: o.opt::<T>(at::INITIAL_H)?,
-        initial_c: o.opt::<i16>(at::INITIAL_C)?,
-    };
+    let (x, initial_h) = (o.req::<T>(at::X)?, o.opt::<T>(at::INITIAL_H)?);
+    let initial_c = o.opt::<i16>(at::INITIAL_C)?;
+    let wide = o.input_dtype(at::W) == Some(rill_format::DType::I16);
     let scratch = o.scratch::<i32>()?;
     let outputs = k::rnn::fixed::RnnFixedOutputs {
         y: o.opt_out::<T>(at::Y)?,
         y_h: o.opt_out::<T>(at::Y_H)?,
         y_c: o.opt_out::<i16>(at::Y_C)?,
     };
-    k::rnn::fixed::rnn(p, &q, inputs, outputs, scratch).map_err(OpError::Kernel)
+    let r = if wide {
+        let inputs = k::rnn::fixed::RnnFixedInputs {
+            x,
+            w: o.req::<i16>(at::W)?,
+            r: o.req::<i16>(at::R)?,
+            initial_h,
+            initial_c,
+        };
+        k::rnn::fixed::rnn(p, &q, inputs, outputs, scratch)
+    } else {
+        let inputs = k::rnn::fixed::RnnFixedInputs {
+            x,
+            w: o.req::<i8>(at::W)?,
+            r: o.req::<i8>(at::R)?,
+            initial_h,
+            initial_c,
+        };
+        k::rnn::fixed::rnn(p, &q, inputs, outputs, scratch)
+    };
+    r.map_err(OpError::Kernel)
 }
 
 fn view_has_output(o: &Operands<'_, '_>, w: usize) -> bool {

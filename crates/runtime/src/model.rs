@@ -301,9 +301,9 @@ impl<'a> Model<'a> {
                         && k == 1
                         && t.dtype == DType::I16
                         && t.storage == Storage::Const;
-                    // Dense and Conv weights may be i16 in an int16 model.
-                    let wide_weights = matches!(v.op, Op::Dense(_) | Op::Conv(_))
-                        && k == 1
+                    // Dense, Conv and recurrent weights may be i16 in an int16 model.
+                    let wide_weights = (matches!(v.op, Op::Dense(_) | Op::Conv(_)) && k == 1
+                        || matches!(v.op, Op::Rnn(_)) && (k == 1 || k == 2))
                         && code == DType::I16
                         && t.dtype == DType::I16;
                     if (t.dtype != expected && !wide_mul && !wide_weights)

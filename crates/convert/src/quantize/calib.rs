@@ -80,6 +80,67 @@ impl Ranges {
     }
 }
 
+/// The largest |cell state| an LSTM node reaches at any step on input `x` (its float weights from
+/// the graph; initial states constant, from `state(k)`, or zero). ONNX outputs only the final cell
+/// state, but the fixed-point cell state must hold every intermediate one.
+fn lstm_peak(
+    g: &Graph,
+    node: usize,
+    x: &[f32],
+    state: impl Fn(usize) -> Option<Vec<f32>>,
+) -> Option<f32> {
+    use rill_kernels::rnn::{float::lstm_step, CellWeights, RnnInputs};
+    let rill_format::Op::Rnn(p) = g.nodes[node].op else {
+        return None;
+    };
+    let input = |k: usize| g.nodes[node].inputs.get(k).copied().flatten();
+    let constant = |k: usize| input(k).and_then(|t| g.const_f32_values(t).map(<[f32]>::to_vec));
+    let value = |k: usize| constant(k).or_else(|| state(k));
+    let (w, r) = (constant(1)?, constant(2)?);
+    let (b, pp) = (constant(3), constant(6));
+    let (h0, c0) = (value(4), value(5));
+    let inputs = RnnInputs {
+        x,
+        w: &w,
+        r: &r,
+        b: b.as_deref(),
+        initial_h: None,
+        initial_c: None,
+        p: pp.as_deref(),
+    };
+    let (seq, batch, n_in, hidden) = (
+        p.seq_len as usize,
+        p.batch as usize,
+        p.input_size as usize,
+        p.hidden as usize,
+    );
+    let dirs = if p.direction == 2 { 2 } else { 1 };
+    let mut gates = vec![0f32; 4 * hidden];
+    let mut peak = 0f32;
+    for slot in 0..dirs {
+        let wts = CellWeights::of(&p, &inputs, slot).ok()?;
+        let reverse = p.direction == 1 || slot == 1;
+        for row in 0..batch {
+            // Initial states: [dirs, batch, H] (layout 0) or [batch, dirs, H] (layout 1).
+            let at = if p.layout == 0 { slot * batch + row } else { row * dirs + slot } * hidden;
+            let init = |v: &Option<Vec<f32>>| {
+                v.as_ref()
+                    .and_then(|v| v.get(at..at + hidden))
+                    .map_or_else(|| vec![0f32; hidden], <[f32]>::to_vec)
+            };
+            let (mut h, mut c) = (init(&h0), init(&c0));
+            for step in 0..seq {
+                let t = if reverse { seq - 1 - step } else { step };
+                let xi = if p.layout == 0 { t * batch + row } else { row * seq + t } * n_in;
+                let xt = x.get(xi..xi + n_in)?;
+                lstm_step(&p, slot, &wts, xt, &mut h, &mut c, &mut gates).ok()?;
+                peak = c.iter().fold(peak, |m, v| m.max(v.abs()));
+            }
+        }
+    }
+    Some(peak)
+}
+
 fn bad(msg: String) -> ConvertError {
     ConvertError::Input(msg)
 }
@@ -158,6 +219,12 @@ pub fn observe(
     let model = Model::from_bytes(aligned.as_slice())
         .map_err(|e| ConvertError::Model(format!("calibration model: {e}")))?;
     let mut obs: Vec<Observer> = vec![Observer::default(); g.tensors.len()];
+    let lstm_nodes: Vec<usize> = (0..g.nodes.len())
+        .filter(|&i| {
+            matches!(g.nodes[i].op, rill_format::Op::Rnn(p) if p.cell == rill_format::CellKind::Lstm as u32)
+        })
+        .collect();
+    let cell_peak = std::cell::RefCell::new(std::collections::HashMap::<usize, f32>::new());
     let pass = |obs: &mut Vec<Observer>, hist: bool| -> Result<(), ConvertError> {
         let feed = |o: &mut Observer, v: &[f32]| {
             if hist {
@@ -173,6 +240,20 @@ pub fn observe(
         }
         exec::run_samples_observed(&model, inputs, samples, |_, op, session| {
             let node = &g.nodes[op];
+            if !hist && lstm_nodes.contains(&op) {
+                let read = |k: usize| {
+                    let t = node.inputs.get(k).copied().flatten()?;
+                    let i = index[t]?;
+                    exec::tensor_values(session, i as usize).ok()
+                };
+                if let Some(x) = read(0) {
+                    if let Some(peak) = lstm_peak(g, op, &x, read) {
+                        let mut peaks = cell_peak.borrow_mut();
+                        let m = peaks.entry(op).or_insert(0f32);
+                        *m = m.max(peak);
+                    }
+                }
+            }
             for &t in node.outputs.iter().flatten() {
                 if let Some(i) = index[t] {
                     let v = exec::tensor_values(session, i as usize)?;
@@ -201,7 +282,13 @@ pub fn observe(
         if let Some(r) = range[g.root(y)] {
             hidden.insert(node, r);
         }
-        if let Some(r) = c.and_then(|c| range[g.root(c)]) {
+        let final_c = c.and_then(|c| range[g.root(c)]);
+        let every_step = cell_peak.borrow().get(&node).map(|&m| (-m, m));
+        let merged = match (final_c, every_step) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (a, b) => a.or(b),
+        };
+        if let Some(r) = merged {
             cell.insert(node, r);
         }
     }

@@ -121,8 +121,6 @@ pub fn quantize_rnn(q: &mut Quantizer<'_>, i: usize, p: &RnnParams) -> Result<()
     if wv.len() != rows * p.input_size as usize || rv.len() != rows * hidden {
         return Err("W or R has an unexpected size".into());
     }
-    let (wq, sw) = quantize_rows(&wv, p.input_size as usize);
-    let (rq, sr) = quantize_rows(&rv, hidden);
     let bias = match at(3) {
         Some(b) => q.const_f32(b).ok_or("B is not a constant")?,
         None => vec![0.0; dirs * 2 * g * hidden],
@@ -132,6 +130,27 @@ pub fn quantize_rnn(q: &mut Quantizer<'_>, i: usize, p: &RnnParams) -> Result<()
     }
     let (sx, zx) = (qx.scale as f64, qx.zero_point as i64);
     let (sh, zh) = (qh.scale as f64, qh.zero_point as i64);
+    let bias_of = |row: usize, recurrent: bool| {
+        let (d, gr) = (row / (g * hidden), row % (g * hidden));
+        bias[d * 2 * g * hidden + usize::from(recurrent) * g * hidden + gr] as f64
+    };
+    // Weight codes as i32 (i8 or, in int16 models, i16 values) with per-row scales; i16 rows keep
+    // their bias code b / (s s_w) within i32 by coarsening the scale of a row whose bias dwarfs it.
+    let wide = q.wide_weights;
+    let rows_of = |values: &[f32], len: usize, s_in: f64, recurrent: bool| {
+        if wide {
+            let min: Vec<f64> = (0..rows)
+                .map(|row| bias_of(row, recurrent).abs() / (s_in * (1u64 << 30) as f64))
+                .collect();
+            let (c, s) = super::quantize_rows_i16(values, len, &min);
+            (c.iter().map(|&v| v as i32).collect::<Vec<i32>>(), s)
+        } else {
+            let (c, s) = quantize_rows(values, len);
+            (c.iter().map(|&v| v as i32).collect(), s)
+        }
+    };
+    let (wq, sw) = rows_of(&wv, p.input_size as usize, sx, false);
+    let (rq, sr) = rows_of(&rv, hidden, sh, true);
     let q12 = 4096.0;
     let mut w_bias = Vec::with_capacity(rows);
     let mut r_bias = Vec::with_capacity(rows);
@@ -141,9 +160,8 @@ pub fn quantize_rnn(q: &mut Quantizer<'_>, i: usize, p: &RnnParams) -> Result<()
         i32::try_from(v).map_err(|_| format!("the folded {what} bias ({v}) does not fit i32"))
     };
     for row in 0..rows {
-        let (d, gr) = (row / (g * hidden), row % (g * hidden));
-        let wb = bias[d * 2 * g * hidden + gr] as f64;
-        let rb = bias[d * 2 * g * hidden + g * hidden + gr] as f64;
+        let gr = row % (g * hidden);
+        let (wb, rb) = (bias_of(row, false), bias_of(row, true));
         let wsum: i64 = wq[row * p.input_size as usize..][..p.input_size as usize]
             .iter()
             .map(|&c| c as i64)
@@ -190,8 +208,8 @@ pub fn quantize_rnn(q: &mut Quantizer<'_>, i: usize, p: &RnnParams) -> Result<()
     aux.extend(&w_mul);
     aux.extend(&r_mul);
 
-    q.set_weights(w, wq, sw, 1);
-    q.set_weights(r, rq, sr, 1);
+    q.set_weights(w, &wq, sw, 1);
+    q.set_weights(r, &rq, sr, 1);
     let aux_name = format!("{}.aux", node.name);
     let aux_t = super::const_i32(&mut q.g, aux_name, aux);
     let scratch_len =
@@ -274,11 +292,23 @@ impl Quantizer<'_> {
         }
     }
 
-    fn set_weights(&mut self, t: TId, codes: Vec<i8>, scales: Vec<f32>, axis: u8) {
+    /// Weight codes (i16 when the quantizer keeps wide weights, else i8) with per-row scales.
+    fn set_weights(&mut self, t: TId, codes: &[i32], scales: Vec<f32>, axis: u8) {
+        let wide = self.wide_weights;
         let root = self.g.root(t);
         let tensor = &mut self.g.tensors[root];
-        tensor.dtype = DType::I8;
-        tensor.data = Data::ConstBytes(codes.iter().map(|&c| c as u8).collect());
+        if wide {
+            tensor.dtype = DType::I16;
+            tensor.data = Data::ConstBytes(
+                codes
+                    .iter()
+                    .flat_map(|&c| (c as i16).to_le_bytes())
+                    .collect(),
+            );
+        } else {
+            tensor.dtype = DType::I8;
+            tensor.data = Data::ConstBytes(codes.iter().map(|&c| c as i8 as u8).collect());
+        }
         tensor.quant = Some(Quant {
             scale: 1.0,
             zero_point: 0,

@@ -7,8 +7,9 @@
 //! in int16 models (i16 weights with i8 activations are [`KernelError::BadParam`]); the converter
 //! (`rill-convert`, `quantize/rnn.rs`) folds the zero points into the biases.
 //!
-//! Per gate row `j` of a step: `px = sat16(requant(w_bias[j] + sum x W[j], w_mul[j]))`,
-//! `ph = sat16(requant(r_bias[j] + sum h R[j], r_mul[j]))` (i32 accumulation and [`requantize`] when
+//! Per gate row `j` of a step: `px = requant(w_bias[j] + sum x W[j], w_mul[j])`,
+//! `ph = requant(r_bias[j] + sum h R[j], r_mul[j])` (i32 results, not saturated to i16 on their own:
+//! a large input part and a large opposite recurrent part must cancel; i32 accumulation and [`requantize`] when
 //! activations and weights are i8, i64 and [`requantize_i64`] when either is i16),
 //! `p = sat16(px + ph)` in Q3.12, clamped to `[-clip_q12, clip_q12]` when `clip_q12 > 0`. Sigmoid
 //! and tanh read the 513-entry tables of [`crate::fixed::tables`] with linear interpolation
@@ -18,7 +19,7 @@
 //!   `h = sat(z_h + requantize(o tanh(sat16(c << (k - 3))), h_mul))`.
 //! - GRU (gates `z r h`, Sigmoid/Tanh only): with `linear_before_reset = 1` the candidate's
 //!   pre-activation is `sat16(px + rshift_round(r ph, 15))`; with 0 its recurrent part is
-//!   `sat16(requant(r_bias[j] + sum rh R[j], r_mul[j]))` over `rh = rshift_round(r (h - z_h), 15)`.
+//!   `requant(r_bias[j] + sum rh R[j], r_mul[j])` over `rh = rshift_round(r (h - z_h), 15)`.
 //!   Then `hp = requantize(h - z_h, h_to_q15)`, `H = h~ + rshift_round(z (hp - h~), 15)` (Q0.15) and
 //!   `h = sat(z_h + requantize(H, h_mul))`.
 //! - RNN: Tanh `h = sat(z_h + requantize(tanh(p), h_mul))`, Relu
@@ -135,7 +136,8 @@ pub fn tanh_q15(p: i32) -> i32 {
     lut_q12(&TANH_Q12, sat16(p as i64) as i16)
 }
 
-/// `sat16(requant(bias + sum v[i] row[i], m))`: i32 accumulation (wrapping) and [`requantize`] when
+/// `requant(bias + sum v[i] row[i], m)`, not yet saturated to i16 (the input and recurrent parts can
+/// each exceed Q3.12's range while their sum does not): i32 accumulation (wrapping) and [`requantize`] when
 /// activations `T` and weights `W` are both i8, i64 and [`requantize_i64`] when either is i16.
 #[inline(always)]
 fn pre<T: QAct, W: QAct>(bias: i32, v: impl Iterator<Item = i32>, row: &[W], m: QMul) -> i32 {
@@ -150,7 +152,7 @@ fn pre<T: QAct, W: QAct>(bias: i32, v: impl Iterator<Item = i32>, row: &[W], m: 
             .fold(bias, |a, (v, &w)| a.wrapping_add(v.wrapping_mul(w.get())));
         requantize(acc, m)
     };
-    sat16(r as i64)
+    r
 }
 
 /// One direction slot's cell, checked: its parts of the weights, biases and multipliers.
@@ -276,8 +278,8 @@ impl<'a, W: QAct> Cell<'a, W> {
     /// Row `row`'s clipped pre-activation `sat16(px + ph)`.
     #[inline(always)]
     fn gate<T: QAct>(&self, row: usize, x: &[T], h: &[T]) -> i32 {
-        let p = self.px(row, x) + self.ph::<T>(row, h.iter().map(|v| v.get()));
-        self.clip(sat16(p as i64))
+        let p = self.px(row, x) as i64 + self.ph::<T>(row, h.iter().map(|v| v.get())) as i64;
+        self.clip(sat16(p))
     }
 
     #[inline(always)]

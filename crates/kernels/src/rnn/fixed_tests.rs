@@ -178,14 +178,16 @@ fn relu_rnn_i16(x: i16, h0: i16, w_mul: QMul, h_mul: QMul, clip_q12: i32) -> i16
 fn pre_activations_saturate_and_clip() {
     // 100 * 127 = 12700 from each side: 25400 in Q3.12.
     assert_eq!(relu_rnn_i16(100, 100, pow2(0), pow2(0), 0), 25400);
-    // Each part saturates to 32767 and so does the sum: 127 * 32767 * 4 >> 8 = 128 (not 2 * 127 *
-    // 32767 * 4 / 256).
+    // The sum saturates to 32767: 32767 * 2^-8 = 128.
     assert_eq!(relu_rnn_i16(32767, 32767, pow2(2), pow2(-8), 0), 128);
     // Clip to 2.0 = 8192 in Q3.12; negative pre-activations give Relu's 0.
     assert_eq!(relu_rnn_i16(100, 100, pow2(0), pow2(0), 8192), 8192);
     assert_eq!(relu_rnn_i16(-100, -100, pow2(0), pow2(0), 8192), 0);
     assert_eq!(relu_rnn_i16(-100, 50, pow2(0), pow2(0), 0), 0);
     assert_eq!(relu_rnn_i16(-100, 150, pow2(0), pow2(0), 0), 6350);
+    // The parts are summed before saturating: 300 * 127 = 38100 (past i16) and -200 * 127 = -25400
+    // cancel to 12700, not to sat16(38100) - 25400 = 7367.
+    assert_eq!(relu_rnn_i16(300, -200, pow2(0), pow2(0), 0), 12700);
 }
 
 // ---- errors ----------------------------------------------------------------------------------
