@@ -34,6 +34,10 @@ pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Draw output 0 over the samples as a PNG: the targets (float --labels), the ONNX float model,
+    /// Rill's float path and this model, for time-series models.
+    #[arg(long, value_name = "OUT.png")]
+    pub plot: Option<PathBuf>,
 }
 
 #[derive(serde::Serialize)]
@@ -217,6 +221,48 @@ pub fn run(a: Args) -> Result<()> {
         });
     }
 
+    if let Some(path) = &a.plot {
+        if path
+            .extension()
+            .is_none_or(|e| !e.eq_ignore_ascii_case("png"))
+        {
+            bail!("--plot writes a PNG: give a path ending in .png");
+        }
+        let mut traces = Vec::new();
+        if let Some(Truth::Targets(t)) = &labels {
+            traces.push(crate::plot::Trace {
+                label: "truth",
+                values: t,
+                color: plotters::style::RGBColor(0, 0, 0),
+            });
+        }
+        traces.push(crate::plot::Trace {
+            label: "ONNX float",
+            values: &theirs[0],
+            color: plotters::style::RGBColor(31, 119, 180),
+        });
+        if let Some(f) = &float_outputs {
+            traces.push(crate::plot::Trace {
+                label: "Rill float",
+                values: &f[0],
+                color: plotters::style::RGBColor(44, 160, 44),
+            });
+        }
+        let precision = reports.first().map_or("", |r| r.precision.as_str());
+        let ours_label = format!("Rill {precision}");
+        traces.push(crate::plot::Trace {
+            label: &ours_label,
+            values: &ours[0],
+            color: plotters::style::RGBColor(214, 39, 40),
+        });
+        let name = reports.first().map_or("", |r| r.name.as_str());
+        crate::plot::write_png(
+            path,
+            &format!("output '{name}' on {samples} sample(s)"),
+            &traces,
+        )?;
+        eprintln!("plot written to '{}'", path.display());
+    }
     if a.json {
         let v = serde_json::json!({ "model": a.model, "onnx": a.onnx, "samples": samples, "outputs": reports, "layers": layers });
         println!("{}", serde_json::to_string_pretty(&v).context("JSON")?);

@@ -9,6 +9,7 @@ mod cmd_inspect;
 mod cmd_run;
 mod cmd_verify;
 mod files;
+mod plot;
 mod summary;
 
 #[derive(Parser)]

@@ -417,7 +417,7 @@ fn convert_of_a_file_that_is_not_onnx_says_so_and_writes_nothing() {
 }
 
 #[test]
-fn unsupported_precisions_are_refused_by_name() {
+fn fixed_point_without_calibration_is_refused_by_name() {
     let dir = TempDir::new("precision");
     let target = dir.path("out.rill");
     for p in ["int8", "int16", "auto"] {
@@ -431,10 +431,91 @@ fn unsupported_precisions_are_refused_by_name() {
         ]);
         let stderr = fails(&out, &format!("--precision {p}"));
         // The flag as the user typed it, so the message can be pasted back.
-        assert!(stderr.contains(&format!("--precision {p} ")), "{stderr}");
-        assert!(stderr.contains("not available"), "{stderr}");
+        assert!(
+            stderr.contains(&format!("--precision {p} needs calibration data")),
+            "{stderr}"
+        );
         assert!(!target.exists(), "--precision {p} created an output");
     }
+}
+
+fn airline(file: &str) -> PathBuf {
+    models().join("airline_lstm").join(file)
+}
+
+#[test]
+fn verify_of_an_int8_forecaster_reports_rmse_json_and_draws_a_png() {
+    let dir = TempDir::new("verify");
+    let model = dir.path("a.rill");
+    let out = rill([
+        OsStr::new("convert"),
+        airline("model.onnx").as_os_str(),
+        OsStr::new("-o"),
+        model.as_os_str(),
+        OsStr::new("--precision"),
+        OsStr::new("int8"),
+        OsStr::new("--calibration"),
+        airline("calib.npy").as_os_str(),
+    ]);
+    ok(&out, "convert int8");
+    let png = dir.path("trace.png");
+    fn args<'a>(model: &'a Path, extra: &[&'a OsStr]) -> Vec<&'a OsStr> {
+        let mut v: Vec<&OsStr> = vec![
+            OsStr::new("verify"),
+            model.as_os_str(),
+            OsStr::new("--onnx"),
+        ];
+        v.extend(extra);
+        v
+    }
+    let onnx = airline("model.onnx");
+    let (data, labels) = (airline("test.npy"), airline("labels.npy"));
+    let out = rill(args(
+        &model,
+        &[
+            onnx.as_os_str(),
+            OsStr::new("--data"),
+            data.as_os_str(),
+            OsStr::new("--labels"),
+            labels.as_os_str(),
+            OsStr::new("--json"),
+            OsStr::new("--plot"),
+            png.as_os_str(),
+        ],
+    ));
+    let report: serde_json::Value = serde_json::from_str(&ok(&out, "verify --json")).unwrap();
+    let o = &report["outputs"][0];
+    assert_eq!(o["precision"], "i8");
+    // RMSE against the true passenger counts: int8 within 5% of the float model's.
+    let (q, f) = (
+        o["rmse"].as_f64().unwrap(),
+        o["float_rmse"].as_f64().unwrap(),
+    );
+    assert!(
+        q > 0.0 && f > 0.0 && q <= 1.05 * f,
+        "int8 RMSE {q}, float {f}"
+    );
+    assert!(!report["layers"].as_array().unwrap().is_empty());
+    let bytes = fs::read(&png).expect("the PNG");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(
+        bytes.len() > 10_000,
+        "a {}-byte PNG has no plot in it",
+        bytes.len()
+    );
+    let bad = dir.path("trace.txt");
+    let out = rill(args(
+        &model,
+        &[
+            onnx.as_os_str(),
+            OsStr::new("--data"),
+            data.as_os_str(),
+            OsStr::new("--plot"),
+            bad.as_os_str(),
+        ],
+    ));
+    assert!(fails(&out, "--plot .txt").contains("PNG"));
+    assert!(!bad.exists());
 }
 
 // ---- run: inputs it refuses, files it protects ----

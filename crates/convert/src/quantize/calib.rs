@@ -122,7 +122,11 @@ fn lstm_peak(
         let reverse = p.direction == 1 || slot == 1;
         for row in 0..batch {
             // Initial states: [dirs, batch, H] (layout 0) or [batch, dirs, H] (layout 1).
-            let at = if p.layout == 0 { slot * batch + row } else { row * dirs + slot } * hidden;
+            let at = if p.layout == 0 {
+                slot * batch + row
+            } else {
+                row * dirs + slot
+            } * hidden;
             let init = |v: &Option<Vec<f32>>| {
                 v.as_ref()
                     .and_then(|v| v.get(at..at + hidden))
@@ -131,7 +135,11 @@ fn lstm_peak(
             let (mut h, mut c) = (init(&h0), init(&c0));
             for step in 0..seq {
                 let t = if reverse { seq - 1 - step } else { step };
-                let xi = if p.layout == 0 { t * batch + row } else { row * seq + t } * n_in;
+                let xi = if p.layout == 0 {
+                    t * batch + row
+                } else {
+                    row * seq + t
+                } * n_in;
                 let xt = x.get(xi..xi + n_in)?;
                 lstm_step(&p, slot, &wts, xt, &mut h, &mut c, &mut gates).ok()?;
                 peak = c.iter().fold(peak, |m, v| m.max(v.abs()));
