@@ -198,12 +198,12 @@ fn convert_named(
     })
 }
 
+/// A graph in its chosen precision, with the error of every precision tried.
+type FixedPoint = (ir::Graph, Precision, Vec<(Precision, f64)>);
+
 /// The float graph `g` in the requested precision: calibrated and quantized, or (auto) the narrowest
 /// precision whose outputs stay within the error budget on the calibration data.
-fn fixed_point(
-    g: ir::Graph,
-    opts: &ConvertOptions,
-) -> Result<(ir::Graph, Precision, Vec<(Precision, f64)>), ConvertError> {
+fn fixed_point(g: ir::Graph, opts: &ConvertOptions) -> Result<FixedPoint, ConvertError> {
     use quantize::Mode;
     if opts.precision == Precision::F32 {
         return Ok((g, Precision::F32, vec![]));

@@ -17,7 +17,7 @@ fn muls(words: &[i32]) -> Result<&[QMul], OpError> {
 }
 
 /// `[lo, hi, rest..]` of an aux operand, with the output's zero point.
-fn clamp<'w>(aux: &'w [i32], z_y: i32) -> Result<(OutQ, &'w [i32]), OpError> {
+fn clamp(aux: &[i32], z_y: i32) -> Result<(OutQ, &[i32]), OpError> {
     match aux {
         [lo, hi, rest @ ..] => Ok((
             OutQ {
@@ -128,7 +128,7 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
                 kernel(k::elementwise::fixed::binary(&p, a, b, &q, o.out(0)?))
             }
         }
-        Op::Unary(_) => lut::<T>(o),
+        Op::Unary(_) => lut(o),
         Op::Softmax(p) => {
             let (x, table) = (o.req::<T>(0)?, o.req::<i32>(1)?);
             kernel(k::softmax::fixed::softmax(&p, x, table, o.out(0)?))
@@ -186,7 +186,7 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
 }
 
 /// Unary: a table lookup, i8 (256 entries) or interpolated i16 (513).
-fn lut<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
+fn lut(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
     let kernel = |r: Result<(), k::KernelError>| r.map_err(OpError::Kernel);
     match o.input_dtype(0) {
         Some(rill_format::DType::I8) => {

@@ -141,7 +141,7 @@ pub fn tanh_q15(p: i32) -> i32 {
 /// activations `T` and weights `W` are both i8, i64 and [`requantize_i64`] when either is i16.
 #[inline(always)]
 fn pre<T: QAct, W: QAct>(bias: i32, v: impl Iterator<Item = i32>, row: &[W], m: QMul) -> i32 {
-    let r = if T::WIDE || W::WIDE {
+    if T::WIDE || W::WIDE {
         let acc = v.zip(row).fold(bias as i64, |a, (v, &w)| {
             a.wrapping_add(v as i64 * w.get() as i64)
         });
@@ -151,8 +151,7 @@ fn pre<T: QAct, W: QAct>(bias: i32, v: impl Iterator<Item = i32>, row: &[W], m: 
             .zip(row)
             .fold(bias, |a, (v, &w)| a.wrapping_add(v.wrapping_mul(w.get())));
         requantize(acc, m)
-    };
-    r
+    }
 }
 
 /// One direction slot's cell, checked: its parts of the weights, biases and multipliers.
