@@ -15,8 +15,15 @@ for m in lstm_classifier gru_regressor tcn char_rnn; do
         --compare "models/$m/reference_output.npy"
 done
 for m in kws_dscnn motion_lstm; do
-    printf '\n===== models/%s: converted vs ONNX on the held-out test set\n' "$m"
-    "$rill" convert "models/$m/model.onnx" -o "$out/$m.rill" --precision f32 >/dev/null
-    "$rill" verify "$out/$m.rill" --onnx "models/$m/model.onnx" --data "models/$m/test.npy" \
+    printf '\n===== models/%s: int8, calibrated, vs float and ONNX on the held-out test set\n' "$m"
+    "$rill" convert "models/$m/model.onnx" -o "$out/$m.int8.rill" --precision int8 \
+        --calibration "models/$m/calib.npy"
+    "$rill" verify "$out/$m.int8.rill" --onnx "models/$m/model.onnx" --data "models/$m/test.npy" \
         --labels "models/$m/labels.npy"
 done
+printf '\n===== models/airline_lstm: int8 forecast vs float vs the true passenger counts\n'
+"$rill" convert models/airline_lstm/model.onnx -o "$out/airline_lstm.int8.rill" --precision int8 \
+    --calibration models/airline_lstm/calib.npy >/dev/null
+"$rill" verify "$out/airline_lstm.int8.rill" --onnx models/airline_lstm/model.onnx \
+    --data models/airline_lstm/test.npy --labels models/airline_lstm/labels.npy \
+    --layer-samples 0 --plot "$out/airline_lstm.png"
