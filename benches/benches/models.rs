@@ -1,7 +1,8 @@
-//! One inference of each shipped model through the runtime (f32 path), as `rill run` does it.
+//! One inference of each shipped model through the runtime, as `rill run` does it: f32, and int8 and
+//! int16 calibrated on the model's calib.npy.
 use criterion::{criterion_group, criterion_main, Criterion};
-use rill_convert::tensor::{read_npy, HostData};
-use rill_convert::{convert_path, ConvertOptions};
+use rill_convert::tensor::read_npy;
+use rill_convert::{convert_path, exec, ConvertOptions, Precision};
 use rill_format::writer::AlignedBytes;
 use rill_runtime::{Model, Session};
 
@@ -19,20 +20,26 @@ fn models(c: &mut Criterion) {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let converted =
-            convert_path(&dir.join("model.onnx"), &ConvertOptions::default()).expect("convert");
-        let bytes = AlignedBytes::from_slice(&converted.bytes);
-        let model = Model::from_bytes(bytes.as_slice()).expect("load");
-        let mut arena = vec![0u8; model.arena_bytes() + 16];
-        let mut session = Session::new(&model, &mut arena).expect("session");
-        match read_npy(&dir.join("input.npy")).expect("input").data {
-            HostData::F32(v) => session.set_input_f32(0, &v).expect("input"),
-            HostData::I64(v) => {
-                let ids: Vec<i32> = v.iter().map(|&x| x as i32).collect();
-                session.set_input_i32(0, &ids).expect("input")
-            }
+        let input = read_npy(&dir.join("input.npy")).expect("input");
+        for precision in [Precision::F32, Precision::Int8, Precision::Int16] {
+            let calibration = match precision {
+                Precision::F32 => vec![],
+                _ => vec![read_npy(&dir.join("calib.npy")).expect("calib.npy")],
+            };
+            let opts = ConvertOptions {
+                precision,
+                calibration,
+                ..ConvertOptions::default()
+            };
+            let converted = convert_path(&dir.join("model.onnx"), &opts).expect("convert");
+            let bytes = AlignedBytes::from_slice(&converted.bytes);
+            let model = Model::from_bytes(bytes.as_slice()).expect("load");
+            let mut arena = vec![0u8; model.arena_bytes() + 16];
+            let mut session = Session::new(&model, &mut arena).expect("session");
+            exec::feed(&mut session, std::slice::from_ref(&input), 0).expect("input");
+            let id = format!("{name}/{}", precision.name());
+            group.bench_function(id, |b| b.iter(|| session.invoke().expect("invoke")));
         }
-        group.bench_function(name, |b| b.iter(|| session.invoke().expect("invoke")));
     }
     group.finish();
 }

@@ -169,6 +169,16 @@ pub fn sample_of(model: &Model, i: usize, t: &HostTensor, sample: usize) -> Resu
     Ok(HostTensor { shape, data })
 }
 
+/// Sets every graph input of `session` to sample `sample` of `inputs` (quantized to the input's codes
+/// for a fixed-point model).
+pub fn feed(session: &mut Session, inputs: &[HostTensor], sample: usize) -> Result<()> {
+    for (i, t) in inputs.iter().enumerate() {
+        let name = session.model().input(i).map(|t| t.name).unwrap_or("");
+        set_input(session, i, t, sample, name)?;
+    }
+    Ok(())
+}
+
 /// Sample `sample` as the device sees it: the bytes of every graph input as set (codes, for a
 /// fixed-point model) and of every output after one invoke, each concatenated in order, little
 /// endian. Firmware fed these inputs must produce exactly these output bytes.
