@@ -677,12 +677,12 @@ fn run_on_a_batch_stacks_every_sample_and_matches_the_reference() {
     let (ref_shape, want) = read_f32(&lstm("test_reference.npy"));
     assert_eq!(
         ref_shape,
-        vec![32, 1, 4],
-        "README: test_reference is [32, 1, 4]"
+        vec![256, 1, 4],
+        "README: test_reference is [256, 1, 4]"
     );
     assert_eq!(shape, ref_shape);
     assert_matches(&got, &want, "lstm_classifier batch");
-    // Not 32 copies of one sample.
+    // Not 256 copies of one sample.
     assert_ne!(got[..4], got[4..8]);
 }
 
