@@ -41,6 +41,10 @@ pub struct ConvertOptions {
     /// Dense and Conv weight bits in int16 models: 16 (default; their noise would otherwise cap the
     /// output SQNR near 40 dB) or 8 (half the flash, TFLite's "16x8"). int8 models always use 8.
     pub weight_bits: Option<u8>,
+    /// Fixed point: take each Conv/Dense layer's mean output error on the calibration data out of
+    /// its bias (`quantize::bias`). Off by default: it raises the SQNR of conv stacks by 0.5-1.5 dB
+    /// but can fit a small calibration set rather than the data.
+    pub bias_correction: bool,
 }
 
 impl Default for ConvertOptions {
@@ -54,6 +58,7 @@ impl Default for ConvertOptions {
             calibration_method: calibrate::Method::MinMax,
             max_error: 0.01,
             weight_bits: None,
+            bias_correction: false,
         }
     }
 }
@@ -230,7 +235,10 @@ fn fixed_point(g: ir::Graph, opts: &ConvertOptions) -> Result<FixedPoint, Conver
         let levels = if mode == Mode::I8 { 256 } else { 65536 };
         let ranges = quantize::observe(&g, &opts.calibration, opts.calibration_method, levels)?;
         let wide = mode == Mode::I16 && opts.weight_bits.unwrap_or(16) == 16;
-        let q = quantize::quantize(&g, &ranges, mode, wide).map_err(ConvertError::Nodes)?;
+        let mut q = quantize::quantize(&g, &ranges, mode, wide).map_err(ConvertError::Nodes)?;
+        if opts.bias_correction {
+            quantize::bias::correct(&g, &mut q, &opts.calibration)?;
+        }
         let Some(reference) = &reference else {
             return Ok((q, precision, errors));
         };

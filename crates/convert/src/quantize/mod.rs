@@ -2,6 +2,7 @@
 //! scale and zero point for every activation, and each op rewritten into its integer form (codes,
 //! i8 weights per output channel, folded i32 bias, and the aux operand of `rill_format::qaux` with
 //! its multipliers, clamps and tables).
+pub mod bias;
 mod calib;
 mod ops;
 mod rnn;
