@@ -37,3 +37,6 @@ for p in f32 int8 int16; do
     step "every model on a Cortex-M4F under QEMU, bit-exact with the host ($p)"
     tools/mcu.sh --precision "$p"
 done
+
+step "the demo (README's first command)"
+tools/demo.sh >/dev/null
