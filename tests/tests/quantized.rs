@@ -208,6 +208,14 @@ fn auto_precision_meets_its_budget_or_says_why_not() {
     assert_eq!(strict.precision, Precision::F32);
     assert_eq!(strict.errors.len(), 2);
     assert!(strict.errors.iter().all(|(_, e)| *e > 0.0));
+    assert!(loose.rejected_layers.is_empty());
+    // Each rejected precision names its worst layers, worst first, the LSTM among them.
+    assert_eq!(strict.rejected_layers.len(), 2);
+    for (_, layers) in &strict.rejected_layers {
+        assert!(!layers.is_empty() && layers.len() <= 5);
+        assert!(layers.windows(2).all(|w| w[0].sqnr_db <= w[1].sqnr_db));
+        assert!(layers.iter().any(|l| l.op == "Rnn"), "{layers:?}");
+    }
 }
 
 #[test]

@@ -159,6 +159,7 @@ pub fn run(a: Args) -> Result<()> {
             "warnings": r.warnings,
             "precision": r.precision.name(),
             "errors": r.errors.iter().map(|(p, e)| serde_json::json!({"precision": p.name(), "relative_rms": e})).collect::<Vec<_>>(),
+            "rejected_layers": r.rejected_layers.iter().map(|(p, l)| serde_json::json!({"precision": p.name(), "worst_layers": l})).collect::<Vec<_>>(),
             "summary": summary.to_json(),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -180,6 +181,12 @@ pub fn run(a: Args) -> Result<()> {
                     " > --max-error"
                 }
             );
+        }
+        for (p, layers) in &r.rejected_layers {
+            println!("  {} rejected; its worst layers (SQNR vs float):", p.name());
+            for l in layers {
+                println!("    {:>6.1} dB  {:<8} {}", l.sqnr_db, l.op, l.node);
+            }
         }
         println!("  {} ONNX nodes -> {} ops", r.ops_before, r.ops_after);
         for line in &r.folded {

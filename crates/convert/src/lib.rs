@@ -78,6 +78,9 @@ pub struct ConvertReport {
     /// Relative RMS error of the outputs against the float graph on the calibration data, per
     /// precision tried (fixed point only).
     pub errors: Vec<(Precision, f64)>,
+    /// `auto`: for each precision rejected, its five worst layers (SQNR against float on the
+    /// calibration data), so the user sees which layers cost the budget.
+    pub rejected_layers: Vec<(Precision, Vec<verify::LayerError>)>,
 }
 
 /// A converted model: the file bytes and the report.
@@ -180,7 +183,7 @@ fn convert_named(
         passes::fuse_activations(&mut g, &mut folded, opts.precision != Precision::F32);
     }
     passes::remove_unused(&mut g);
-    let (g, precision, errors) = fixed_point(g, opts)?;
+    let (g, precision, errors, rejected_layers) = fixed_point(g, opts)?;
     let plan = plan::plan(&g);
     let src = emit::Source {
         name: source,
@@ -199,19 +202,25 @@ fn convert_named(
             warnings: imported.warnings,
             precision,
             errors,
+            rejected_layers,
         },
     })
 }
 
 /// A graph in its chosen precision, with the error of every precision tried.
-type FixedPoint = (ir::Graph, Precision, Vec<(Precision, f64)>);
+type FixedPoint = (
+    ir::Graph,
+    Precision,
+    Vec<(Precision, f64)>,
+    Vec<(Precision, Vec<verify::LayerError>)>,
+);
 
 /// The float graph `g` in the requested precision: calibrated and quantized, or (auto) the narrowest
 /// precision whose outputs stay within the error budget on the calibration data.
 fn fixed_point(g: ir::Graph, opts: &ConvertOptions) -> Result<FixedPoint, ConvertError> {
     use quantize::Mode;
     if opts.precision == Precision::F32 {
-        return Ok((g, Precision::F32, vec![]));
+        return Ok((g, Precision::F32, vec![], vec![]));
     }
     if opts.calibration.is_empty() {
         return Err(ConvertError::Input(format!(
@@ -231,6 +240,7 @@ fn fixed_point(g: ir::Graph, opts: &ConvertOptions) -> Result<FixedPoint, Conver
         None
     };
     let mut errors = Vec::new();
+    let mut rejected = Vec::new();
     for &(precision, mode) in candidates {
         let levels = if mode == Mode::I8 { 256 } else { 65536 };
         let ranges = quantize::observe(&g, &opts.calibration, opts.calibration_method, levels)?;
@@ -240,16 +250,19 @@ fn fixed_point(g: ir::Graph, opts: &ConvertOptions) -> Result<FixedPoint, Conver
             quantize::bias::correct(&g, &mut q, &opts.calibration)?;
         }
         let Some(reference) = &reference else {
-            return Ok((q, precision, errors));
+            return Ok((q, precision, errors, rejected));
         };
         let ours = quantize::run_graph(&q, &opts.calibration)?;
         let err = quantize::relative_rms(&ours, reference);
         errors.push((precision, err));
         if err <= opts.max_error {
-            return Ok((q, precision, errors));
+            return Ok((q, precision, errors, rejected));
         }
+        let mut worst = quantize::layer_errors(&g, &q, &opts.calibration)?;
+        worst.truncate(5);
+        rejected.push((precision, worst));
     }
-    Ok((g, Precision::F32, errors))
+    Ok((g, Precision::F32, errors, rejected))
 }
 
 /// The names of an ONNX model's graph inputs (initializers listed as inputs excluded), in order.

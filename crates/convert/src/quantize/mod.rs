@@ -180,6 +180,36 @@ pub fn quantize(
     q.run()
 }
 
+/// The per-layer errors of fixed-point graph `q` against its float source `g` on (up to 32 of) the
+/// calibration samples, worst first.
+pub fn layer_errors(
+    g: &Graph,
+    q: &Graph,
+    inputs: &[crate::tensor::HostTensor],
+) -> Result<Vec<crate::verify::LayerError>, crate::ConvertError> {
+    let samples = calib::check_calibration(g, inputs)?.min(32);
+    let src = crate::emit::Source {
+        name: "candidate",
+        producer: "",
+        opset: 0,
+    };
+    let (fb, _) = crate::emit::emit(g, &crate::plan::plan(g), &src)?;
+    let (qb, _) = crate::emit::emit(q, &crate::plan::plan(q), &src)?;
+    let (fa, qa) = (
+        rill_format::writer::AlignedBytes::from_slice(&fb),
+        rill_format::writer::AlignedBytes::from_slice(&qb),
+    );
+    fn load(
+        b: &rill_format::writer::AlignedBytes,
+    ) -> Result<rill_runtime::Model<'_>, crate::ConvertError> {
+        rill_runtime::Model::from_bytes(b.as_slice())
+            .map_err(|e| crate::ConvertError::Model(format!("candidate model: {e}")))
+    }
+    let (float, fixed) = (load(&fa)?, load(&qa)?);
+    crate::verify::layer_errors(&fixed, &float, inputs, samples)
+        .map_err(|e| crate::ConvertError::Model(format!("per-layer errors: {e:#}")))
+}
+
 /// Runs graph `g` (through the runtime) on every sample; outputs as reals, concatenated.
 pub fn run_graph(
     g: &Graph,
