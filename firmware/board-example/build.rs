@@ -47,7 +47,10 @@ fn main() {
 
     let path = manifest.join("generated").join("model.rill");
     // Also the directory: a rerun must happen when the file appears for the first time.
-    println!("cargo:rerun-if-changed={}", manifest.join("generated").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest.join("generated").display()
+    );
     println!("cargo:rerun-if-changed={}", path.display());
     let bytes = match fs::read(&path) {
         Ok(b) => b,

@@ -104,7 +104,8 @@ impl InputQuant {
         let mut mult = [0i32; CHANNELS];
         for (m, unit) in mult.iter_mut().zip(RawSample::UNITS) {
             let f = unit / scale * (1u32 << QUANT_SHIFT) as f32;
-            if !(f < i32::MAX as f32) {
+            // f is not NaN: scale is finite and positive.
+            if f >= i32::MAX as f32 {
                 return Err(Error::Model("input scale too small for the sensor range"));
             }
             // Rounds to nearest; the range was checked above.
@@ -155,8 +156,11 @@ impl Window {
 
     /// Oldest first, time-major: the `[1, 100, 6]` layout the model reads.
     pub fn unroll(&self, out: &mut [i8; WINDOW * CHANNELS]) {
-        let (older, newer) = self.samples.split_at(self.next);
-        for (dst, src) in out.chunks_exact_mut(CHANNELS).zip(newer.iter().chain(older)) {
+        let (newest, oldest) = self.samples.split_at(self.next);
+        for (dst, src) in out
+            .chunks_exact_mut(CHANNELS)
+            .zip(oldest.iter().chain(newest))
+        {
             dst.copy_from_slice(src);
         }
     }
@@ -188,7 +192,9 @@ impl<'m, 'a, I2C: I2c, LED: OutputPin> Detector<'m, 'a, I2C, LED> {
         }
         let input = model.input(0)?;
         if input.dtype != DType::I8 {
-            return Err(Error::Model("input is not int8: convert with --precision int8"));
+            return Err(Error::Model(
+                "input is not int8: convert with --precision int8",
+            ));
         }
         if input.len() != WINDOW * CHANNELS || input.shape.last() != Some(&(CHANNELS as u32)) {
             return Err(Error::Model("input is not [1, 100, 6]"));
@@ -252,14 +258,15 @@ impl<'m, 'a, I2C: I2c, LED: OutputPin> Detector<'m, 'a, I2C, LED> {
         let info = self.session.model().output(0)?;
         let dequant = |q: i32| info.scale * (q - info.zero_point) as f32;
         let best = match info.dtype {
-            DType::I8 => best_by(self.session.output_i8(0)?, |&q| i32::from(q))
-                .map(|(i, q)| (i, dequant(q))),
+            DType::I8 => {
+                best_by(self.session.output_i8(0)?, |&q| i32::from(q)).map(|(i, q)| (i, dequant(q)))
+            }
             DType::I16 => best_by(self.session.output_i16(0)?, |&q| i32::from(q))
                 .map(|(i, q)| (i, dequant(q))),
             DType::F32 => best_by(self.session.output_f32(0)?, |&v| v),
             _ => return Err(Error::Model("output is not i8, i16 or f32")),
         };
-        if info.dtype != DType::F32 && !(info.scale > 0.0) {
+        if info.dtype != DType::F32 && (info.scale.is_nan() || info.scale <= 0.0) {
             return Err(Error::Model("output scale is not positive"));
         }
         let (class, logit) = best.ok_or(Error::Model("output is empty"))?;

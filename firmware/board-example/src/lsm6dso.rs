@@ -19,13 +19,18 @@ pub const CTRL3_C: u8 = 0x12;
 /// First of 12 output bytes: gyro X/Y/Z then accel X/Y/Z, each i16 little-endian.
 pub const OUTX_L_G: u8 = 0x22;
 
+const ODR_12HZ5: u8 = 0b0001 << 4;
+const FS_XL_8G: u8 = 0b11 << 2;
+const FS_G_2000DPS: u8 = 0b11 << 2;
+const BDU: u8 = 1 << 6;
+const IF_INC: u8 = 1 << 2;
 /// 12.5 Hz (the slowest rate above the model's 10 Hz), ±8 g: running wrist swings pass ±4 g.
-pub const CTRL1_XL_VALUE: u8 = 0b0001_11_00;
+pub const CTRL1_XL_VALUE: u8 = ODR_12HZ5 | FS_XL_8G;
 /// 12.5 Hz, ±2000 dps: badminton swings pass ±1000 dps.
-pub const CTRL2_G_VALUE: u8 = 0b0001_11_00;
+pub const CTRL2_G_VALUE: u8 = ODR_12HZ5 | FS_G_2000DPS;
 /// Block data update, so the low and high bytes of an axis come from the same sample; keep the
 /// auto-increment (the reset default) that the 12-byte burst read relies on.
-pub const CTRL3_C_VALUE: u8 = 0b0100_0100;
+pub const CTRL3_C_VALUE: u8 = BDU | IF_INC;
 
 /// m/s² per LSB at ±8 g (datasheet: 0.244 mg/LSB).
 pub const ACCEL_MS2_PER_LSB: f32 = 0.244e-3 * 9.806_65;

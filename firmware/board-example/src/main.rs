@@ -18,7 +18,11 @@ const SAMPLE_PERIOD_MS: u32 = 100;
 
 #[entry]
 fn main() -> ! {
-    let board::Board { i2c, led, mut delay } = board::init();
+    let board::Board {
+        i2c,
+        led,
+        mut delay,
+    } = board::init();
 
     // In .bss, not on the stack; `singleton!` hands it out once, so the `&'static mut` is unique.
     let Some(arena) =
