@@ -53,6 +53,7 @@ impl RawSample {
     ];
 }
 
+#[derive(Debug)]
 pub enum ImuError<E> {
     Bus(E),
     /// Something else answered at the address; holds its WHO_AM_I.

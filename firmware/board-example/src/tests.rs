@@ -115,10 +115,8 @@ fn arena() -> Vec<u8> {
 
 #[test]
 fn init_checks_identity_and_configures_both_sensors() {
-    let mut imu = Lsm6dso::init(FakeImu::new(ADDR_SA0_LOW), ADDR_SA0_LOW)
-        .ok()
-        .expect("init");
-    imu.read().ok().expect("read");
+    let mut imu = Lsm6dso::init(FakeImu::new(ADDR_SA0_LOW), ADDR_SA0_LOW).expect("init");
+    imu.read().expect("read");
     let fake = imu.release();
     assert_eq!(
         fake.writes,
@@ -149,7 +147,7 @@ fn read_puts_accel_first() {
     let mut fake = FakeImu::new(ADDR_SA0_LOW);
     let s = RawSample([1, -2, 300, -32768, 32767, 7]);
     fake.samples.push(s);
-    let mut imu = Lsm6dso::init(fake, ADDR_SA0_LOW).ok().expect("init");
+    let mut imu = Lsm6dso::init(fake, ADDR_SA0_LOW).expect("init");
     assert_eq!(imu.read().ok(), Some(s));
 }
 
