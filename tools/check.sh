@@ -15,11 +15,25 @@ done
 step "cargo fmt --check"
 cargo fmt --all -- --check
 (cd firmware/qemu-m4 && cargo fmt -- --check)
+(cd firmware/board-example && cargo fmt -- --check)
 
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The firmware is its own workspace (excluded from the root), built for the M4F only.
 (cd firmware/qemu-m4 && cargo clippy --release --locked --target thumbv7em-none-eabihf -- -D warnings)
+
+# board-example embeds a model the host CLI builds (nothing generated is committed), so convert it
+# first; then it must build, lint clean and pass its host tests without a board.
+step "firmware/board-example: motion_lstm (int8), build, clippy, host tests"
+cargo run --locked --release -q -p rill-cli -- convert models/motion_lstm/model.onnx \
+    -o firmware/board-example/generated/model.rill --precision int8 \
+    --calibration models/motion_lstm/calib.npy
+host=$(rustc -vV | sed -n 's/^host: //p')
+(cd firmware/board-example &&
+    cargo build --locked --release --target thumbv7em-none-eabihf &&
+    cargo clippy --locked --release --target thumbv7em-none-eabihf -- -D warnings &&
+    cargo clippy --locked --release --target "$host" --tests -- -D warnings &&
+    cargo test --locked --release --target "$host")
 
 step "no_std crates for thumbv7em-none-eabihf (Cortex-M4F)"
 cargo build --locked --release -p rill-format -p rill-kernels -p rill-runtime \
