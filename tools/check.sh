@@ -25,7 +25,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # board-example embeds a model the host CLI builds (nothing generated is committed), so convert it
 # first; then it must build, lint clean and pass its host tests without a board.
 step "firmware/board-example: motion_lstm (int8), build, clippy, host tests"
-cargo run --locked --release -q -p rill-cli -- convert models/motion_lstm/model.onnx \
+mkdir -p firmware/board-example/generated
+cargo run --locked -q -p rill-cli -- convert models/motion_lstm/model.onnx \
     -o firmware/board-example/generated/model.rill --precision int8 \
     --calibration models/motion_lstm/calib.npy
 host=$(rustc -vV | sed -n 's/^host: //p')

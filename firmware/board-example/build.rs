@@ -9,7 +9,8 @@ use std::path::PathBuf;
 /// Graph section kind in the section table (docs/format.md).
 const SECTION_GRAPH: u32 = 6;
 
-const CONVERT: &str = "cargo run --release -p rill-cli -- convert models/motion_lstm/model.onnx \
+const CONVERT: &str = "mkdir -p firmware/board-example/generated && \
+     cargo run --release -p rill-cli -- convert models/motion_lstm/model.onnx \
      -o firmware/board-example/generated/model.rill --precision int8 \
      --calibration models/motion_lstm/calib.npy";
 
