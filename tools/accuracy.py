@@ -10,6 +10,7 @@ binary (`cargo build -p rill-cli`).
 """
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -62,7 +63,8 @@ def fmt(row):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rill", default=str(ROOT / "target" / "debug" / "rill"))
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    ap.add_argument("--rill", default=str(target / "debug" / "rill"))
     ap.add_argument("--models", help="comma-separated model directories (default: all with calib.npy)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --locked -p rill-cli
-rill=target/debug/rill
+rill=${CARGO_TARGET_DIR:-target}/debug/rill
 out=out/demo
 mkdir -p "$out"
 for m in lstm_classifier gru_regressor tcn char_rnn; do
