@@ -64,8 +64,8 @@ pub struct Args {
     #[arg(long, default_value_t = 0.01)]
     pub max_error: f64,
 
-    /// Bits of Dense/Conv weights in int16 models: 16 (most accurate) or 8 (half the weight flash,
-    /// "16x8"). int8 models always use 8; recurrent weights are always 8.
+    /// Bits of Dense, Conv and recurrent weights in int16 models: 16 (most accurate) or 8 (half the
+    /// weight flash, "16x8"). int8 models always use 8.
     #[arg(long, value_parser = ["8", "16"], default_value = "16")]
     pub weight_bits: String,
 

@@ -38,8 +38,8 @@ pub struct ConvertOptions {
     pub calibration_method: calibrate::Method,
     /// `auto`: the largest relative RMS output error (vs float, on the calibration data) allowed.
     pub max_error: f64,
-    /// Dense and Conv weight bits in int16 models: 16 (default; their noise would otherwise cap the
-    /// output SQNR near 40 dB) or 8 (half the flash, TFLite's "16x8"). int8 models always use 8.
+    /// Dense, Conv and recurrent weight bits in int16 models: 16 (default; their noise would otherwise
+    /// cap the output SQNR near 40 dB) or 8 (half the flash, TFLite's "16x8"). int8 models always use 8.
     pub weight_bits: Option<u8>,
     /// Fixed point: take each Conv/Dense layer's mean output error on the calibration data out of
     /// its bias (`quantize::bias`). Off by default: it raises the SQNR of conv stacks by 0.5-1.5 dB

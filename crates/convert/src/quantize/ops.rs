@@ -11,7 +11,7 @@ pub struct Quantizer<'a> {
     pub g: Graph,
     pub ranges: &'a Ranges,
     pub mode: Mode,
-    /// Dense and Conv weights as i16 codes.
+    /// Dense, Conv and recurrent weights as i16 codes (int16 mode only).
     pub wide_weights: bool,
 }
 
