@@ -53,5 +53,8 @@ for p in f32 int8 int16; do
     tools/mcu.sh --precision "$p"
 done
 
+step "kernel instructions per MAC on a Cortex-M4F, next to CMSIS-NN"
+tools/mcu-kernels.sh
+
 step "the demo (README's first command)"
 tools/demo.sh >/dev/null
