@@ -7,6 +7,7 @@ pub mod calibrate;
 mod consts;
 mod emit;
 pub mod exec;
+pub mod exec_stream;
 mod import;
 mod ir;
 mod passes;
@@ -14,6 +15,7 @@ mod plan;
 mod proto;
 pub mod quantize;
 pub mod reference;
+pub mod stream;
 pub mod tensor;
 pub mod verify;
 
@@ -45,6 +47,9 @@ pub struct ConvertOptions {
     /// its bias (`quantize::bias`). Off by default: it raises the SQNR of conv stacks by 0.5-1.5 dB
     /// but can fit a small calibration set rather than the data.
     pub bias_correction: bool,
+    /// The time axis of every graph input, when the converter should not find it itself (from a
+    /// recurrent layer's sequence axis, a conv's length axis or an embedding's index axis).
+    pub time_axis: Option<usize>,
 }
 
 impl Default for ConvertOptions {
@@ -59,6 +64,7 @@ impl Default for ConvertOptions {
             max_error: 0.01,
             weight_bits: None,
             bias_correction: false,
+            time_axis: None,
         }
     }
 }
@@ -81,6 +87,27 @@ pub struct ConvertReport {
     /// `auto`: for each precision rejected, its five worst layers (SQNR against float on the
     /// calibration data), so the user sees which layers cost the budget.
     pub rejected_layers: Vec<(Precision, Vec<verify::LayerError>)>,
+    /// Whether the model runs step by step: its state bytes, or what prevents it.
+    pub stream: StreamStatus,
+}
+
+/// The converter's verdict on streaming.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StreamStatus {
+    Streams {
+        state_bytes: usize,
+    },
+    Blocked {
+        /// The ONNX node that prevents it, if one does.
+        node: Option<String>,
+        reason: String,
+    },
+}
+
+impl Default for StreamStatus {
+    fn default() -> StreamStatus {
+        StreamStatus::Streams { state_bytes: 0 }
+    }
 }
 
 /// A converted model: the file bytes and the report.
@@ -183,14 +210,30 @@ fn convert_named(
         passes::fuse_activations(&mut g, &mut folded, opts.precision != Precision::F32);
     }
     passes::remove_unused(&mut g);
-    let (g, precision, errors, rejected_layers) = fixed_point(g, opts)?;
-    let plan = plan::plan(&g);
+    let (mut g, precision, errors, rejected_layers) = fixed_point(g, opts)?;
+    let axes = vec![opts.time_axis; g.inputs.len()];
+    let derived = stream::derive(&mut g, &axes);
+    let plan = plan::plan_with_stream(&g, derived.as_ref().ok());
     let src = emit::Source {
         name: source,
         producer: &imported.producer,
         opset: imported.opset,
     };
-    let (bytes, _) = emit::emit(&g, &plan, &src)?;
+    let (bytes, _) = emit::emit(&g, &plan, &src, Some(&derived))?;
+    let stream = match &derived {
+        Ok(_) => StreamStatus::Streams {
+            state_bytes: plan.state_bytes,
+        },
+        Err(b) => StreamStatus::Blocked {
+            node: b.node.map(|i| g.nodes[i].name.clone()),
+            reason: match b.block {
+                rill_format::StreamBlock::NonCausal => {
+                    format!("{} ({} future steps)", b.block, b.detail)
+                }
+                other => other.to_string(),
+            },
+        },
+    };
     Ok(Converted {
         bytes,
         report: ConvertReport {
@@ -203,6 +246,7 @@ fn convert_named(
             precision,
             errors,
             rejected_layers,
+            stream,
         },
     })
 }

@@ -3,9 +3,12 @@
 //! the lowest 16-aligned offset free of every tensor whose lifetime it meets (the approach of TFLM's
 //! greedy planner). Aliases share their base tensor's bytes and extend its lifetime. Graph inputs and
 //! outputs live for the whole run.
+use std::collections::HashSet;
+
 use rill_format::ALIGN;
 
-use crate::ir::{Data, Graph, TId};
+use crate::ir::{Data, Graph, Node, TId};
+use crate::stream::Stream;
 
 pub struct Plan {
     /// Arena offset of each tensor (roots and aliases; constants `None`).
@@ -14,6 +17,8 @@ pub struct Plan {
     pub arena_bytes: usize,
     /// Largest total size of tensors alive at one time: no plan can do better.
     pub live_bound_bytes: usize,
+    /// Bytes of the streaming state at the arena's start (0 without a step program).
+    pub state_bytes: usize,
 }
 
 fn aligned(n: usize) -> usize {
@@ -21,24 +26,81 @@ fn aligned(n: usize) -> usize {
 }
 
 pub fn plan(g: &Graph) -> Plan {
+    plan_with_stream(g, None)
+}
+
+/// The plan of the whole-window program and, when given, of the step program: the stream's state
+/// tensors first, packed from offset 0 (they persist, so nothing may reuse them), then both
+/// programs' buffers above the state, overlapping each other (a session runs one at a time).
+pub fn plan_with_stream(g: &Graph, stream: Option<&Stream>) -> Plan {
+    let mut offsets: Vec<Option<usize>> = vec![None; g.tensors.len()];
+    let mut state_bytes = 0;
+    for &t in stream.map_or(&[][..], |s| &s.state[..]) {
+        offsets[t] = Some(state_bytes);
+        state_bytes += aligned(g.tensors[t].bytes()).max(ALIGN);
+    }
+    let state: HashSet<TId> =
+        stream.map_or_else(HashSet::new, |s| s.state.iter().copied().collect());
+    let window = place(g, &g.nodes, &g.inputs, &g.outputs, &state);
+    let step = stream.map(|s| place(g, &s.nodes, &s.inputs, &s.outputs, &state));
+    let mut arena = window.arena;
+    let mut live = window.live_bound_bytes;
+    for part in std::iter::once(&window).chain(step.as_ref()) {
+        for (t, o) in part.offsets.iter().enumerate() {
+            if let Some(o) = o {
+                if offsets[t].is_none() {
+                    offsets[t] = Some(state_bytes + o);
+                }
+            }
+        }
+        arena = arena.max(part.arena);
+        live = live.max(part.live_bound_bytes);
+    }
+    for t in 0..g.tensors.len() {
+        if matches!(g.tensors[t].data, Data::Alias(_)) {
+            offsets[t] = offsets[g.root(t)];
+        }
+    }
+    Plan {
+        offsets,
+        arena_bytes: aligned(state_bytes + arena),
+        live_bound_bytes: state_bytes + live,
+        state_bytes,
+    }
+}
+
+struct Placed {
+    offsets: Vec<Option<usize>>,
+    arena: usize,
+    live_bound_bytes: usize,
+}
+
+/// Places the activations `nodes` touch (state tensors excluded: they are placed already).
+fn place(
+    g: &Graph,
+    nodes: &[Node],
+    inputs: &[TId],
+    outputs: &[TId],
+    state: &HashSet<TId>,
+) -> Placed {
     let n = g.tensors.len();
-    let steps = g.nodes.len();
+    let steps = nodes.len();
     // Lifetime of each root in op positions: graph inputs are alive before op 0, outputs after the last.
     let mut first: Vec<Option<usize>> = vec![None; n];
     let mut last: Vec<Option<usize>> = vec![None; n];
     let touch =
         |t: TId, at: usize, first: &mut Vec<Option<usize>>, last: &mut Vec<Option<usize>>| {
             let r = g.root(t);
-            if g.tensors[r].data != Data::Act {
+            if g.tensors[r].data != Data::Act || state.contains(&r) {
                 return;
             }
             first[r] = Some(first[r].map_or(at, |f| f.min(at)));
             last[r] = Some(last[r].map_or(at, |l| l.max(at)));
         };
-    for &t in &g.inputs {
+    for &t in inputs {
         touch(t, 0, &mut first, &mut last);
     }
-    for (i, node) in g.nodes.iter().enumerate() {
+    for (i, node) in nodes.iter().enumerate() {
         let at = i + 1;
         for t in node
             .inputs
@@ -52,7 +114,7 @@ pub fn plan(g: &Graph) -> Plan {
     }
     // Inputs stay intact to the end: invoking twice gives the same answer, and the caller may read
     // back what it wrote.
-    for &t in g.outputs.iter().chain(&g.inputs) {
+    for &t in outputs.iter().chain(inputs) {
         touch(t, steps + 1, &mut first, &mut last);
     }
     let mut order: Vec<TId> = (0..n).filter(|&t| first[t].is_some()).collect();
@@ -80,11 +142,6 @@ pub fn plan(g: &Graph) -> Plan {
         placed.push((at, size, f, l));
         arena = arena.max(at + g.tensors[t].bytes());
     }
-    for t in 0..n {
-        if matches!(g.tensors[t].data, Data::Alias(_)) {
-            offsets[t] = offsets[g.root(t)];
-        }
-    }
     let live_bound_bytes = (0..=steps + 1)
         .map(|s| {
             (0..n)
@@ -94,9 +151,9 @@ pub fn plan(g: &Graph) -> Plan {
         })
         .max()
         .unwrap_or(0);
-    Plan {
+    Placed {
         offsets,
-        arena_bytes: aligned(arena),
+        arena,
         live_bound_bytes,
     }
 }

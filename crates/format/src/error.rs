@@ -65,6 +65,9 @@ pub enum FormatError {
     BadGraph {
         reason: &'static str,
     },
+    BadStream {
+        reason: &'static str,
+    },
 }
 
 impl core::fmt::Display for FormatError {
@@ -104,6 +107,7 @@ impl core::fmt::Display for FormatError {
             ),
             BadString { offset } => write!(f, "string at byte offset {offset} of the strings section is out of bounds or not UTF-8"),
             BadGraph { reason } => write!(f, "bad graph record: {reason}"),
+            BadStream { reason } => write!(f, "bad stream section: {reason}"),
         }
     }
 }
@@ -155,6 +159,7 @@ impl FormatError {
             FormatError::UnknownOpcode { .. } => "UnknownOpcode",
             FormatError::BadString { .. } => "BadString",
             FormatError::BadGraph { .. } => "BadGraph",
+            FormatError::BadStream { .. } => "BadStream",
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod ops;
 pub mod reader;
 pub mod records;
+pub mod stream;
 #[cfg(feature = "std")]
 pub mod writer;
 
@@ -21,11 +22,12 @@ pub use error::FormatError;
 pub use ops::*;
 pub use reader::ModelFile;
 pub use records::*;
+pub use stream::{StreamBlock, StreamRecord, MAX_STREAM_IO};
 
 /// First four bytes of every file.
 pub const MAGIC: [u8; 4] = *b"RILL";
 /// Format version this crate reads and writes. Readers refuse any other version.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Marks an absent optional reference (tensor index, string, offset).
 pub const NONE: u32 = u32::MAX;
 /// Highest tensor rank the format stores.

@@ -29,6 +29,8 @@ macro_rules! for_each_op {
             (11, Gather, GatherParams),
             (12, Concat, ConcatParams),
             (13, Copy, CopyParams),
+            (14, Window, WindowParams),
+            (15, RnnStep, RnnParams),
         }
     };
 }
@@ -449,6 +451,40 @@ pub struct CopyParams {
     pub offset: u32,
 }
 
+/// Streaming: the taps a causal conv (or pool) over time needs at this step, from a ring of past frames.
+///
+/// Input: x, one frame viewed as `[outer, inner]` (for a conv, `outer` = channels, `inner` = the
+/// non-time spatial size: 1 for 1-D). Outputs: 0 y `[outer, taps, inner]`, where tap `k` is the frame
+/// of `(taps - 1 - k) * dilation` steps ago (tap `taps - 1` is x itself); 1 ring, a state tensor of
+/// `slots * outer * inner` elements holding the last `slots = (taps - 1) * dilation` frames, x's element
+/// type; 2 head, a state i32 `[1]`: the ring slot the next frame goes to. Before the first step the ring
+/// holds x's zero point (what the whole-window conv pads with) and head 0. Elements are moved, never
+/// converted, so one op serves every element type. Work per step: `(taps + 1) * outer * inner` moves.
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+pub struct WindowParams {
+    pub outer: u32,
+    pub inner: u32,
+    pub taps: u32,
+    pub dilation: u32,
+}
+
+impl WindowParams {
+    /// Frames the ring keeps: `(taps - 1) * dilation`; `None` on overflow or `taps == 0`.
+    pub const fn slots(&self) -> Option<u32> {
+        match (self.taps.checked_sub(1), self.dilation) {
+            (Some(t), d) => t.checked_mul(d),
+            (None, _) => None,
+        }
+    }
+}
+
+/// `RnnStep` (streaming) takes an [`RnnParams`] record with `seq_len == 1` and advances a forward
+/// layer one step in place: operands as `Rnn`'s, except that initial_h and initial_c are absent and
+/// y_h (and, for an LSTM, y_c) are required state tensors holding the previous step's hidden (and
+/// cell) state, overwritten with this step's. y, when present, receives a copy of the new hidden
+/// state. Fixed point: the same aux operand as `Rnn`.
+///
 /// Operand positions of [`RnnParams`] ops.
 pub mod rnn_operand {
     pub const X: usize = 0;

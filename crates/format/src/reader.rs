@@ -2,7 +2,10 @@
 //! every record, every index and every enum once; afterwards accessors index without further checks
 //! failing (they still return `Option`/`Result` rather than panic on a caller's bad index).
 use crate::records::*;
-use crate::{DType, FormatError, Op, ALIGN, MAGIC, MAX_RANK, NONE, VERSION};
+use crate::{
+    DType, FormatError, Op, StreamBlock, StreamRecord, ALIGN, MAGIC, MAX_RANK, MAX_STREAM_IO, NONE,
+    VERSION,
+};
 
 const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 
@@ -23,6 +26,8 @@ pub struct ModelFile<'a> {
     pub graph: GraphRecord,
     pub strings: &'a [u8],
     pub meta: &'a [MetaEntry],
+    /// The stream section, when the converter wrote one.
+    pub stream: Option<StreamRecord>,
 }
 
 /// A tensor record decoded into typed fields.
@@ -140,13 +145,14 @@ impl<'a> ModelFile<'a> {
                 }
             })?;
 
-        let mut found: [Option<&'a [u8]>; 9] = [None; 9];
+        const KINDS: usize = SectionKind::Stream as usize + 1;
+        let mut found: [Option<&'a [u8]>; KINDS] = [None; KINDS];
         let mut entries = [SectionEntry {
             kind: 0,
             offset: 0,
             len: 0,
             reserved: 0,
-        }; 9];
+        }; KINDS];
         for e in table {
             let start = e.offset as usize;
             let end = start
@@ -159,13 +165,13 @@ impl<'a> ModelFile<'a> {
                 return Err(section_err(e, "range falls outside the file body"));
             }
             let kind = e.kind as usize;
-            if !(1..=8).contains(&kind) {
+            if !(1..KINDS).contains(&kind) {
                 continue; // an optional section from a newer writer
             }
             if found[kind].is_some() {
                 let k = SectionKind::REQUIRED
                     .iter()
-                    .chain(&[SectionKind::Meta])
+                    .chain(&[SectionKind::Meta, SectionKind::Stream])
                     .find(|k| **k as usize == kind);
                 if let Some(&kind) = k {
                     return Err(FormatError::DuplicateSection { kind });
@@ -196,6 +202,18 @@ impl<'a> ModelFile<'a> {
             Some(b) => cast(&entries[SectionKind::Meta as usize], b)?,
             None => &[],
         };
+        let stream = match found[SectionKind::Stream as usize] {
+            Some(b) if b.len() == core::mem::size_of::<StreamRecord>() => {
+                Some(bytemuck::pod_read_unaligned::<StreamRecord>(b))
+            }
+            Some(_) => {
+                return Err(section_err(
+                    &entries[SectionKind::Stream as usize],
+                    "stream section has the wrong length",
+                ))
+            }
+            None => None,
+        };
         let file = ModelFile {
             header,
             tensors,
@@ -206,6 +224,7 @@ impl<'a> ModelFile<'a> {
             graph,
             strings: sec(SectionKind::Strings).0,
             meta,
+            stream,
         };
         file.validate()?;
         Ok(file)
@@ -261,7 +280,107 @@ impl<'a> ModelFile<'a> {
                 }
             }
         }
+        if let Some(s) = &self.stream {
+            self.validate_stream(s)?;
+        }
         Ok(())
+    }
+
+    fn validate_stream(&self, s: &StreamRecord) -> Result<(), FormatError> {
+        let bad = |reason| FormatError::BadStream { reason };
+        let window_ops = s.window_ops as usize;
+        if window_ops > self.ops.len() {
+            return Err(bad("window program is longer than the op list"));
+        }
+        if s.block != 0 {
+            StreamBlock::from_u32(s.block).ok_or(bad("unknown block reason"))?;
+            if window_ops != self.ops.len() || s.n_inputs != 0 || s.n_outputs != 0 {
+                return Err(bad("a model that cannot stream has a step program"));
+            }
+            if s.block_op != NONE && s.block_op as usize >= window_ops {
+                return Err(bad("blocking op does not exist"));
+            }
+            return Ok(());
+        }
+        if window_ops == self.ops.len() {
+            return Err(bad("a streamable model has no step program"));
+        }
+        if s.n_inputs as usize > MAX_STREAM_IO
+            || s.n_outputs as usize > MAX_STREAM_IO
+            || s.n_inputs != self.graph.n_inputs
+            || s.n_outputs != self.graph.n_outputs
+        {
+            return Err(bad("step inputs/outputs do not match the graph's"));
+        }
+        let list = |at: u32, n: u32| {
+            let start = at as usize;
+            self.operands.get(start..start.checked_add(n as usize)?)
+        };
+        let n_io = s
+            .n_inputs
+            .checked_add(s.n_outputs)
+            .ok_or(bad("io overflows"))?;
+        for &t in list(s.io, n_io).ok_or(bad("step input/output list out of bounds"))? {
+            match self.tensors.get(t as usize) {
+                Some(r) if r.storage != Storage::Const as u8 => {}
+                _ => return Err(bad("step input or output is missing or constant")),
+            }
+        }
+        for &t in list(s.state, s.n_state).ok_or(bad("state list out of bounds"))? {
+            match self.tensors.get(t as usize) {
+                Some(r) if r.storage == Storage::State as u8 => {}
+                _ => return Err(bad("state list names a tensor outside the state region")),
+            }
+        }
+        for (k, &a) in s.input_axes.iter().enumerate() {
+            let ok = match self
+                .inputs()
+                .get(k)
+                .and_then(|&t| self.tensors.get(t as usize))
+            {
+                Some(r) => a < r.rank as u32,
+                None => a == NONE,
+            };
+            if !ok {
+                return Err(bad("input time axis out of range"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Ops of the whole-window program: all of them unless a step program follows.
+    pub fn window_ops(&self) -> usize {
+        self.stream.map_or(self.ops.len(), |s| {
+            (s.window_ops as usize).min(self.ops.len())
+        })
+    }
+
+    /// The step program's inputs (tensor indices), empty if the model cannot stream.
+    pub fn step_inputs(&self) -> &'a [u32] {
+        self.stream_list(|s| (s.io, s.n_inputs))
+    }
+
+    /// The step program's outputs (tensor indices), empty if the model cannot stream.
+    pub fn step_outputs(&self) -> &'a [u32] {
+        self.stream_list(|s| (s.io.saturating_add(s.n_inputs), s.n_outputs))
+    }
+
+    /// State tensors, restored to their zero points by a reset.
+    pub fn state_tensors(&self) -> &'a [u32] {
+        self.stream_list(|s| (s.state, s.n_state))
+    }
+
+    fn stream_list(&self, at: impl Fn(&StreamRecord) -> (u32, u32)) -> &'a [u32] {
+        let Some(s) = &self.stream else { return &[] };
+        if s.block != 0 {
+            return &[];
+        }
+        let (start, n) = at(s);
+        let start = start as usize;
+        start
+            .checked_add(n as usize)
+            .and_then(|end| self.operands.get(start..end))
+            .unwrap_or(&[])
     }
 
     fn validate_tensor(&self, i: usize, t: &TensorRecord) -> Result<(), FormatError> {

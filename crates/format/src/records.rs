@@ -45,6 +45,8 @@ pub enum SectionKind {
     Graph = 6,
     Strings = 7,
     Meta = 8,
+    /// Optional: the step program (see [`crate::stream`]).
+    Stream = 9,
 }
 
 impl SectionKind {
@@ -68,6 +70,7 @@ impl SectionKind {
             SectionKind::Graph => "graph",
             SectionKind::Strings => "strings",
             SectionKind::Meta => "meta",
+            SectionKind::Stream => "stream",
         }
     }
 }

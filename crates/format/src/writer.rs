@@ -6,7 +6,10 @@
 use std::collections::HashMap;
 
 use crate::records::*;
-use crate::{align_up, DType, FormatError, ModelFile, Op, ALIGN, MAGIC, MAX_RANK, NONE, VERSION};
+use crate::{
+    align_up, DType, FormatError, ModelFile, Op, StreamBlock, StreamRecord, ALIGN, MAGIC, MAX_RANK,
+    MAX_STREAM_IO, NONE, VERSION,
+};
 
 /// Where a tensor lives and, for constants, its bytes.
 #[derive(Clone, Copy, Debug)]
@@ -43,6 +46,20 @@ pub struct GraphSpec {
     pub live_bound_bytes: usize,
     pub producer: String,
     pub source: String,
+}
+
+/// The step program's facts, for [`FileBuilder::set_stream`].
+#[derive(Clone, Copy, Debug)]
+pub struct StreamSpec<'a> {
+    /// Ops of the whole-window program (those added before the step program's).
+    pub window_ops: usize,
+    pub inputs: &'a [u32],
+    pub outputs: &'a [u32],
+    pub state: &'a [u32],
+    pub window_len: usize,
+    pub latency: usize,
+    pub input_axes: &'a [Option<usize>],
+    pub output_axes: &'a [Option<usize>],
 }
 
 #[derive(Debug)]
@@ -88,6 +105,7 @@ pub struct FileBuilder {
     string_index: HashMap<String, u32>,
     meta: Vec<MetaEntry>,
     graph: GraphRecord,
+    stream: Option<StreamRecord>,
 }
 
 impl FileBuilder {
@@ -240,6 +258,65 @@ impl FileBuilder {
         Ok(())
     }
 
+    /// Records the step program: ops added from now on are its ops, run by `step`; call after the
+    /// whole-window program's ops. `input_axes`/`output_axes` are the whole-window graph's time
+    /// axes (`None`: an output without one).
+    pub fn set_stream(&mut self, s: &StreamSpec<'_>) -> Result<(), WriteError> {
+        let too_many = || WriteError::TooLarge {
+            what: "stream inputs/outputs (at most 4)",
+        };
+        if s.inputs.len() > MAX_STREAM_IO || s.outputs.len() > MAX_STREAM_IO {
+            return Err(too_many());
+        }
+        let mut rec: StreamRecord = bytemuck::Zeroable::zeroed();
+        rec.window_ops = u32_of(s.window_ops, "op count")?;
+        rec.io = u32_of(self.operands.len(), "operands")?;
+        rec.n_inputs = u32_of(s.inputs.len(), "stream inputs")?;
+        rec.n_outputs = u32_of(s.outputs.len(), "stream outputs")?;
+        self.operands.extend_from_slice(s.inputs);
+        self.operands.extend_from_slice(s.outputs);
+        rec.state = u32_of(self.operands.len(), "operands")?;
+        rec.n_state = u32_of(s.state.len(), "state tensors")?;
+        self.operands.extend_from_slice(s.state);
+        rec.window_len = u32_of(s.window_len, "window length")?;
+        rec.latency = u32_of(s.latency, "latency")?;
+        rec.block_op = NONE;
+        let axes = |v: &[Option<usize>]| -> Result<[u32; MAX_STREAM_IO], WriteError> {
+            let mut out = [NONE; MAX_STREAM_IO];
+            if v.len() > MAX_STREAM_IO {
+                return Err(too_many());
+            }
+            for (o, a) in out.iter_mut().zip(v) {
+                *o = a.map_or(Ok(NONE), |a| u32_of(a, "an axis"))?;
+            }
+            Ok(out)
+        };
+        rec.input_axes = axes(s.input_axes)?;
+        rec.output_axes = axes(s.output_axes)?;
+        self.stream = Some(rec);
+        Ok(())
+    }
+
+    /// Records that the model cannot stream: op `op` (of the whole-window program) `block`s it.
+    pub fn set_stream_blocked(
+        &mut self,
+        block: StreamBlock,
+        op: Option<usize>,
+        detail: usize,
+        latency: usize,
+    ) -> Result<(), WriteError> {
+        let mut rec: StreamRecord = bytemuck::Zeroable::zeroed();
+        rec.window_ops = u32_of(self.ops.len(), "op count")?;
+        rec.block = block as u32;
+        rec.block_op = op.map_or(Ok(NONE), |o| u32_of(o, "op index"))?;
+        rec.block_detail = u32_of(detail, "block detail")?;
+        rec.latency = u32_of(latency, "latency")?;
+        rec.input_axes = [NONE; MAX_STREAM_IO];
+        rec.output_axes = [NONE; MAX_STREAM_IO];
+        self.stream = Some(rec);
+        Ok(())
+    }
+
     pub fn add_meta(&mut self, key: &str, value: &str) -> Result<(), WriteError> {
         let key = self.string(key)?;
         let value = self.string(value)?;
@@ -260,6 +337,9 @@ impl FileBuilder {
         ];
         if !self.meta.is_empty() {
             sections.push((SectionKind::Meta, bytemuck::cast_slice(&self.meta)));
+        }
+        if let Some(st) = &self.stream {
+            sections.push((SectionKind::Stream, bytemuck::bytes_of(st)));
         }
         let table_len = sections.len() * core::mem::size_of::<SectionEntry>();
         let header_len = align_up(core::mem::size_of::<Header>() + table_len).unwrap_or(usize::MAX);

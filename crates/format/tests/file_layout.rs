@@ -127,6 +127,7 @@ fn record_sizes_are_frozen() {
     assert_eq!(size_of::<records::TensorRecord>(), 64);
     assert_eq!(size_of::<records::OpRecord>(), 32);
     assert_eq!(size_of::<records::GraphRecord>(), 64);
+    assert_eq!(size_of::<rill_format::StreamRecord>(), 96);
     let expected = [
         (OpKind::Dense, 24),
         (OpKind::MatMul, 64),
@@ -141,6 +142,8 @@ fn record_sizes_are_frozen() {
         (OpKind::Gather, 16),
         (OpKind::Concat, 8),
         (OpKind::Copy, 56),
+        (OpKind::Window, 16),
+        (OpKind::RnnStep, 112),
     ];
     assert_eq!(OpKind::ALL.len(), expected.len());
     for (kind, len) in expected {
@@ -157,12 +160,12 @@ fn refuses_wrong_magic_version_and_length() {
     assert!(matches!(parse(&b), Err(FormatError::BadMagic { .. })));
 
     let mut b = good.clone();
-    b[4] = 2;
+    b[4] = 1;
     assert_eq!(
         parse(&b),
         Err(FormatError::UnsupportedVersion {
-            found: 2,
-            supported: 1
+            found: 1,
+            supported: 2
         })
     );
 

@@ -30,6 +30,7 @@ pub mod pool;
 pub mod reduce;
 pub mod rnn;
 pub mod softmax;
+pub mod window;
 
 mod util;
 

@@ -124,6 +124,9 @@ pub fn run_op<'s>(
     }
     let arena = ArenaViews::split(arena, &writes[..=n_out])?;
     let mut o = Operands { file, view, arena };
+    if let Op::Window(p) = view.op {
+        return window(&mut o, &p);
+    }
     match crate::model::fixed_code_type(view, |t| file.tensor(t).map(|i| i.dtype)) {
         Some(rill_format::DType::I8) => return crate::fixed::run::<i8>(&mut o),
         Some(rill_format::DType::I16) => return crate::fixed::run::<i16>(&mut o),
@@ -165,6 +168,7 @@ pub fn run_op<'s>(
             };
             kernel(k::rnn::float::rnn(&p, inputs, outputs, scratch))
         }
+        Op::RnnStep(p) => rnn_step(&mut o, &p),
         Op::Unary(p) => {
             let x = o.req(0)?;
             kernel(k::act::float::unary(&p, x, o.out(0)?))
@@ -228,5 +232,80 @@ pub fn run_op<'s>(
                 kernel(k::copy::strided_copy(&p, x, o.out(0)?))
             }
         }
+        Op::Window(p) => window(&mut o, &p),
     }
+}
+
+/// Moves elements of whatever type x holds (validated at load: y and ring alike).
+fn window(o: &mut Operands<'_, '_>, p: &rill_format::WindowParams) -> Result<(), OpError> {
+    fn typed<T: bytemuck::Pod>(
+        o: &mut Operands<'_, '_>,
+        p: &rill_format::WindowParams,
+    ) -> Result<(), OpError> {
+        let x = o.req::<T>(0)?;
+        let (y, ring, head) = (o.out::<T>(0)?, o.out::<T>(1)?, o.out::<i32>(2)?);
+        k::window::window(p, x, y, ring, head).map_err(OpError::Kernel)
+    }
+    use rill_format::DType;
+    match o.input_dtype(0) {
+        Some(DType::F32) => typed::<f32>(o, p),
+        Some(DType::I32) => typed::<i32>(o, p),
+        Some(DType::I16) => typed::<i16>(o, p),
+        Some(DType::I8) => typed::<i8>(o, p),
+        _ => Err(OpError::Unsupported),
+    }
+}
+
+/// One f32 step of a forward layer, state updated in place in y_h (and y_c).
+fn rnn_step(o: &mut Operands<'_, '_>, p: &rill_format::RnnParams) -> Result<(), OpError> {
+    use rill_format::{rnn_operand as at, CellKind};
+    let kernel = |r: Result<(), k::KernelError>| r.map_err(OpError::Kernel);
+    let inputs = k::rnn::RnnInputs {
+        x: o.req::<f32>(at::X)?,
+        w: o.req(at::W)?,
+        r: o.req(at::R)?,
+        b: o.opt(at::B)?,
+        initial_h: None,
+        initial_c: None,
+        p: o.opt(at::P)?,
+    };
+    let wts = k::rnn::CellWeights::of(p, &inputs, 0).map_err(OpError::Kernel)?;
+    let gates = o.scratch::<f32>()?;
+    let mut y = o.opt_out::<f32>(at::Y)?;
+    let h = o.out::<f32>(at::Y_H)?;
+    let mut c = o.opt_out::<f32>(at::Y_C)?;
+    let (n_in, n_h) = (p.input_size as usize, p.hidden as usize);
+    let rows = p.batch as usize;
+    let short = |what| {
+        OpError::Kernel(k::KernelError::Length {
+            what,
+            expected: rows,
+            actual: 0,
+        })
+    };
+    for b in 0..rows {
+        let x = inputs
+            .x
+            .get(b * n_in..(b + 1) * n_in)
+            .ok_or(short("rnn x"))?;
+        let h = h.get_mut(b * n_h..(b + 1) * n_h).ok_or(short("rnn y_h"))?;
+        match k::rnn::cell_kind(p.cell) {
+            Some(CellKind::Rnn) => kernel(k::rnn::float::rnn_step(p, 0, &wts, x, h, gates))?,
+            Some(CellKind::Gru) => kernel(k::rnn::float::gru_step(p, 0, &wts, x, h, gates))?,
+            Some(CellKind::Lstm) => {
+                let c = c
+                    .as_deref_mut()
+                    .and_then(|c| c.get_mut(b * n_h..(b + 1) * n_h))
+                    .ok_or(short("rnn y_c"))?;
+                kernel(k::rnn::float::lstm_step(p, 0, &wts, x, h, c, gates))?
+            }
+            None => return Err(OpError::Unsupported),
+        }
+        if let Some(y) = y.as_deref_mut() {
+            y.get_mut(b * n_h..(b + 1) * n_h)
+                .ok_or(short("rnn y"))?
+                .copy_from_slice(h);
+        }
+    }
+    Ok(())
 }

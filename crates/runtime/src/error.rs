@@ -1,6 +1,6 @@
 //! Runtime errors. They carry indices rather than names so they stay `Copy` and lifetime-free; use
 //! [`Model::op_name`](crate::Model::op_name) to show the op's source node.
-use rill_format::{DType, FormatError, OpKind};
+use rill_format::{DType, FormatError, OpKind, StreamBlock};
 use rill_kernels::KernelError;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -39,6 +39,16 @@ pub enum Error {
         expected: usize,
         actual: usize,
     },
+    /// The model cannot run step by step: op `op` (of the whole-window program, see
+    /// [`Model::op_name`](crate::Model::op_name)) does what `block` says; `detail` qualifies it
+    /// (e.g. the future steps a non-causal padding needs). It still runs whole-window.
+    NotStreamable {
+        op: Option<usize>,
+        block: StreamBlock,
+        detail: u32,
+    },
+    /// The file carries no streaming information (written by a converter without it).
+    NoStream,
 }
 
 /// What is wrong with one op.
@@ -108,6 +118,17 @@ impl core::fmt::Display for Error {
             Error::WrongLength { index, expected, actual } => {
                 write!(f, "input/output #{index} takes {expected} elements, got {actual}")
             }
+            Error::NotStreamable { op, block, detail } => {
+                match op {
+                    Some(op) => write!(f, "cannot stream: op #{op} {block}")?,
+                    None => write!(f, "cannot stream: the model {block}")?,
+                }
+                if block == StreamBlock::NonCausal {
+                    write!(f, " ({detail} future steps)")?;
+                }
+                Ok(())
+            }
+            Error::NoStream => f.write_str("the file has no step program (convert it again to stream)"),
         }
     }
 }
@@ -146,6 +167,10 @@ impl defmt::Format for Error {
                     actual
                 )
             }
+            Error::NotStreamable { block, .. } => {
+                defmt::write!(f, "cannot stream: {=str}", block.message())
+            }
+            Error::NoStream => defmt::write!(f, "no step program"),
         }
     }
 }

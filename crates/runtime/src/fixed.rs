@@ -160,6 +160,8 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
             ))
         }
         Op::Rnn(p) => rnn::<T>(o, &p),
+        Op::RnnStep(p) => rnn_step::<T>(o, &p),
+        Op::Window(_) => Err(OpError::Unsupported),
         Op::LayerNorm(p) => {
             let (x, g, b, aux) = (
                 o.req::<T>(0)?,
@@ -201,7 +203,8 @@ fn lut(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
     }
 }
 
-fn rnn<T: QAct>(o: &mut Operands<'_, '_>, p: &rill_format::RnnParams) -> Result<(), OpError> {
+/// The integer parameters of a recurrent op from its aux operand; `z_h` is the hidden codes' zero point.
+fn rnn_q<'s>(o: &Operands<'_, 's>, z_h: i32) -> Result<k::rnn::fixed::RnnQ<'s>, OpError> {
     use rill_format::rnn_operand as at;
     let aux = o.req::<i32>(qaux::RNN_POSITION)?;
     let (head, body) = aux
@@ -215,17 +218,9 @@ fn rnn<T: QAct>(o: &mut Operands<'_, '_>, p: &rill_format::RnnParams) -> Result<
     let (r_bias, rest) = rest.split_at(rows);
     let (w_mul, r_mul) = rest.split_at(2 * rows);
     let pair = |a: i32, b: i32| QMul { m0: a, shift: b };
-    let q = k::rnn::fixed::RnnQ {
+    Ok(k::rnn::fixed::RnnQ {
         z_x: o.zero_point(at::X),
-        z_h: {
-            // The hidden state's zero point: of whichever hidden output the op writes.
-            let y = o.out_zero_point(at::Y);
-            if view_has_output(o, at::Y) {
-                y
-            } else {
-                o.out_zero_point(at::Y_H)
-            }
-        },
+        z_h,
         w_bias,
         r_bias,
         w_mul: muls(w_mul)?,
@@ -234,7 +229,18 @@ fn rnn<T: QAct>(o: &mut Operands<'_, '_>, p: &rill_format::RnnParams) -> Result<
         h_to_q15: pair(head[4], head[5]),
         cell_k: head[0],
         clip_q12: head[1],
+    })
+}
+
+fn rnn<T: QAct>(o: &mut Operands<'_, '_>, p: &rill_format::RnnParams) -> Result<(), OpError> {
+    use rill_format::rnn_operand as at;
+    // The hidden state's zero point: of whichever hidden output the op writes.
+    let z_h = if view_has_output(o, at::Y) {
+        o.out_zero_point(at::Y)
+    } else {
+        o.out_zero_point(at::Y_H)
     };
+    let q = rnn_q(o, z_h)?;
     let (x, initial_h) = (o.req::<T>(at::X)?, o.opt::<T>(at::INITIAL_H)?);
     let initial_c = o.opt::<i16>(at::INITIAL_C)?;
     let wide = o.input_dtype(at::W) == Some(rill_format::DType::I16);
@@ -268,4 +274,65 @@ fn rnn<T: QAct>(o: &mut Operands<'_, '_>, p: &rill_format::RnnParams) -> Result<
 
 fn view_has_output(o: &Operands<'_, '_>, w: usize) -> bool {
     o.view().output(w).is_some()
+}
+
+/// One step of a forward layer, state updated in place in y_h (and the LSTM's i16 cell state in y_c).
+pub(crate) fn rnn_step<T: QAct>(
+    o: &mut Operands<'_, '_>,
+    p: &rill_format::RnnParams,
+) -> Result<(), OpError> {
+    use rill_format::rnn_operand as at;
+    let q = rnn_q(o, o.out_zero_point(at::Y_H))?;
+    let x = o.req::<T>(at::X)?;
+    if o.input_dtype(at::W) == Some(rill_format::DType::I16) {
+        let (w, r) = (o.req::<i16>(at::W)?, o.req::<i16>(at::R)?);
+        step_rows::<T, i16>(o, p, &q, x, w, r)
+    } else {
+        let (w, r) = (o.req::<i8>(at::W)?, o.req::<i8>(at::R)?);
+        step_rows::<T, i8>(o, p, &q, x, w, r)
+    }
+}
+
+fn step_rows<T: QAct, W: QAct>(
+    o: &mut Operands<'_, '_>,
+    p: &rill_format::RnnParams,
+    q: &k::rnn::fixed::RnnQ<'_>,
+    x: &[T],
+    w: &[W],
+    r: &[W],
+) -> Result<(), OpError> {
+    use k::rnn::fixed::{gru_step_fixed, lstm_step_fixed, rnn_step_fixed};
+    use rill_format::{rnn_operand as at, CellKind};
+    let kernel = |r: Result<(), k::KernelError>| r.map_err(OpError::Kernel);
+    let scratch = o.scratch::<i32>()?;
+    let mut y = o.opt_out::<T>(at::Y)?;
+    let h = o.out::<T>(at::Y_H)?;
+    let mut c = o.opt_out::<i16>(at::Y_C)?;
+    let (n_in, n_h) = (p.input_size as usize, p.hidden as usize);
+    for b in 0..p.batch as usize {
+        let x = x
+            .get(b * n_in..(b + 1) * n_in)
+            .ok_or(bad("rnn x is shorter than batch x input"))?;
+        let h = h
+            .get_mut(b * n_h..(b + 1) * n_h)
+            .ok_or(bad("rnn y_h is shorter than batch x hidden"))?;
+        match k::rnn::cell_kind(p.cell) {
+            Some(CellKind::Rnn) => kernel(rnn_step_fixed(p, q, w, r, 0, x, h, scratch))?,
+            Some(CellKind::Gru) => kernel(gru_step_fixed(p, q, w, r, 0, x, h, scratch))?,
+            Some(CellKind::Lstm) => {
+                let c = c
+                    .as_deref_mut()
+                    .and_then(|c| c.get_mut(b * n_h..(b + 1) * n_h))
+                    .ok_or(bad("rnn y_c is shorter than batch x hidden"))?;
+                kernel(lstm_step_fixed(p, q, w, r, 0, x, h, c, scratch))?
+            }
+            None => return Err(OpError::Unsupported),
+        }
+        if let Some(y) = y.as_deref_mut() {
+            y.get_mut(b * n_h..(b + 1) * n_h)
+                .ok_or(bad("rnn y is shorter than batch x hidden"))?
+                .copy_from_slice(h);
+        }
+    }
+    Ok(())
 }

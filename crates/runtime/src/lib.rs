@@ -19,7 +19,7 @@ mod model;
 mod session;
 
 pub use error::{Error, OpError};
-pub use model::Model;
+pub use model::{Model, StreamInfo};
 pub use rill_format as format;
 pub use rill_format::{DType, OpKind};
 pub use session::Session;

@@ -6,6 +6,21 @@ use rill_format::{BinaryKind, DType, ModelFile, Op, OpKind, Storage};
 use crate::arena::MAX_WRITES;
 use crate::error::{Error, OpError};
 
+/// How a streamable model runs step by step ([`Model::stream`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamInfo {
+    /// Time steps of the whole-window program.
+    pub window_len: usize,
+    /// Future steps an output needs before it is final.
+    pub latency: usize,
+    /// Arena bytes that persist between steps.
+    pub state_bytes: usize,
+    /// Time axis of each graph input (`None` past the last input).
+    pub input_axes: [Option<usize>; rill_format::MAX_STREAM_IO],
+    /// Time axis of each graph output; `None` for an output without one (a many-to-one answer).
+    pub output_axes: [Option<usize>; rill_format::MAX_STREAM_IO],
+}
+
 /// A model ready to run. Cheap to copy around: it borrows the file bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct Model<'a> {
@@ -23,7 +38,8 @@ fn arity(kind: OpKind) -> (usize, usize, usize) {
         OpKind::Pool | OpKind::Copy => (1, 1, 1),
         OpKind::Unary | OpKind::Softmax | OpKind::Reduce => (1, 2, 1),
         OpKind::LayerNorm => (2, 4, 1),
-        OpKind::Rnn => (3, 8, 3),
+        OpKind::Rnn | OpKind::RnnStep => (3, 8, 3),
+        OpKind::Window => (1, 1, 3),
         OpKind::Concat => (1, 9, 1),
     }
 }
@@ -32,7 +48,9 @@ fn arity(kind: OpKind) -> (usize, usize, usize) {
 fn input_ok(op: &Op, k: usize, dtype: DType) -> bool {
     match op {
         Op::Gather(_) if k == 1 => dtype == DType::I32,
-        Op::Gather(_) | Op::Concat(_) | Op::Copy(_) => matches!(dtype, DType::F32 | DType::I32),
+        Op::Gather(_) | Op::Concat(_) | Op::Copy(_) | Op::Window(_) => {
+            matches!(dtype, DType::F32 | DType::I32)
+        }
         _ => dtype == DType::F32,
     }
 }
@@ -49,17 +67,20 @@ pub(crate) fn fixed_code_type(
 
 /// Whether the fixed-point form of `op` ends with an aux operand.
 pub(crate) fn fixed_has_aux(op: &Op) -> bool {
-    !matches!(op, Op::Pool(_) | Op::Copy(_) | Op::Gather(_))
+    !matches!(
+        op,
+        Op::Pool(_) | Op::Copy(_) | Op::Gather(_) | Op::Window(_)
+    )
 }
 
 fn fixed_min_inputs(op: &Op) -> usize {
     match op {
         Op::Dense(_) | Op::Conv(_) => 4,
         Op::MatMul(_) | Op::Binary(_) => 3,
-        Op::Rnn(_) => rill_format::qaux::RNN_POSITION + 1,
+        Op::Rnn(_) | Op::RnnStep(_) => rill_format::qaux::RNN_POSITION + 1,
         Op::Unary(_) | Op::Reduce(_) | Op::Softmax(_) | Op::Gather(_) | Op::Concat(_) => 2,
         Op::LayerNorm(_) => 4,
-        Op::Pool(_) | Op::Copy(_) => 1,
+        Op::Pool(_) | Op::Copy(_) | Op::Window(_) => 1,
     }
 }
 
@@ -87,11 +108,12 @@ fn fixed_input(op: &Op, k: usize, n: usize) -> Option<(Option<DType>, bool)> {
         (Op::LayerNorm(_), 1) => req(Some(DType::I16)),
         (Op::LayerNorm(_), 2) => Some((i32_, false)),
         (Op::LayerNorm(_), 3) => req(i32_),
-        (Op::Rnn(_), 0) => req(CODE),
-        (Op::Rnn(_), 1 | 2) => req(Some(DType::I8)),
+        (Op::Rnn(_) | Op::RnnStep(_), 0) => req(CODE),
+        (Op::Rnn(_) | Op::RnnStep(_), 1 | 2) => req(Some(DType::I8)),
         (Op::Rnn(_), 4) => Some((CODE, false)),
         (Op::Rnn(_), 5) => Some((Some(DType::I16), false)),
-        (Op::Rnn(_), rill_format::qaux::RNN_POSITION) => req(i32_),
+        (Op::Rnn(_) | Op::RnnStep(_), rill_format::qaux::RNN_POSITION) => req(i32_),
+        (Op::Window(_), 0) => req(CODE),
         _ => None,
     }
 }
@@ -129,6 +151,54 @@ impl<'a> Model<'a> {
         Ok(model)
     }
 
+    pub(crate) fn tensor_info(&self, index: usize) -> Result<TensorInfo<'a>, Error> {
+        self.tensor(index)
+    }
+
+    /// How the model streams: the window length, latency and state bytes, or why it cannot
+    /// ([`Error::NotStreamable`] naming the op, [`Error::NoStream`] for a file written without
+    /// streaming information).
+    pub fn stream(&self) -> Result<StreamInfo, Error> {
+        let s = self.file.stream.ok_or(Error::NoStream)?;
+        if let Some(block) = rill_format::StreamBlock::from_u32(s.block) {
+            return Err(Error::NotStreamable {
+                op: (s.block_op != rill_format::NONE).then_some(s.block_op as usize),
+                block,
+                detail: s.block_detail,
+            });
+        }
+        let axis = |a: u32| (a != rill_format::NONE).then_some(a as usize);
+        Ok(StreamInfo {
+            window_len: s.window_len as usize,
+            latency: s.latency as usize,
+            state_bytes: self.state_bytes(),
+            input_axes: s.input_axes.map(axis),
+            output_axes: s.output_axes.map(axis),
+        })
+    }
+
+    /// Step input `i`: one time step of graph input `i`.
+    pub fn step_input(&self, i: usize) -> Result<TensorInfo<'a>, Error> {
+        self.stream()?;
+        let list = self.file.step_inputs();
+        let t = list.get(i).ok_or(Error::NoSuchInput {
+            index: i,
+            count: list.len(),
+        })?;
+        self.tensor(*t as usize)
+    }
+
+    /// Step output `i`: graph output `i` after the latest step.
+    pub fn step_output(&self, i: usize) -> Result<TensorInfo<'a>, Error> {
+        self.stream()?;
+        let list = self.file.step_outputs();
+        let t = list.get(i).ok_or(Error::NoSuchOutput {
+            index: i,
+            count: list.len(),
+        })?;
+        self.tensor(*t as usize)
+    }
+
     fn tensor(&self, index: usize) -> Result<TensorInfo<'a>, Error> {
         self.file
             .tensor(index)
@@ -150,13 +220,20 @@ impl<'a> Model<'a> {
             v.input(k)
                 .ok_or(OpError::MissingOperand { output: false, k })?;
         }
-        if !matches!(v.op, Op::Rnn(_)) {
-            v.output(0)
-                .ok_or(OpError::MissingOperand { output: true, k: 0 })?;
-        } else if v.outputs.iter().all(|&t| t == rill_format::NONE) {
-            return Err(OpError::MissingOperand { output: true, k: 0 });
+        match v.op {
+            Op::Rnn(_) => {
+                if v.outputs.iter().all(|&t| t == rill_format::NONE) {
+                    return Err(OpError::MissingOperand { output: true, k: 0 });
+                }
+            }
+            Op::RnnStep(p) => self.check_rnn_step(v, &p)?,
+            Op::Window(_) => self.check_window(v)?,
+            _ => {
+                v.output(0)
+                    .ok_or(OpError::MissingOperand { output: true, k: 0 })?;
+            }
         }
-        if matches!(v.op, Op::Rnn(_)) && v.scratch == rill_format::NONE {
+        if matches!(v.op, Op::Rnn(_) | Op::RnnStep(_)) && v.scratch == rill_format::NONE {
             return Err(OpError::MissingOperand {
                 output: true,
                 k: v.outputs.len(),
@@ -164,6 +241,7 @@ impl<'a> Model<'a> {
         }
         let code = fixed_code_type(v, |t| self.file.tensor(t).map(|i| i.dtype));
         match code {
+            _ if matches!(v.op, Op::Window(_)) => {}
             Some(code) => self.check_fixed_types(v, code)?,
             None => self.check_float_types(v)?,
         }
@@ -194,6 +272,71 @@ impl<'a> Model<'a> {
                         return Err(OpError::Overlap { output: w_pos });
                     }
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// A step op advancing a forward layer in place: hidden (and LSTM cell) state in state tensors,
+    /// no initial-state inputs to read instead.
+    fn check_rnn_step(&self, v: &OpView<'a>, p: &rill_format::RnnParams) -> Result<(), OpError> {
+        use rill_format::rnn_operand as at;
+        let bad = |what| OpError::Kernel(rill_kernels::KernelError::BadParam { what });
+        if p.seq_len != 1 || p.direction != rill_format::Direction::Forward as u32 {
+            return Err(bad("a recurrent step runs one forward step (seq_len 1)"));
+        }
+        for k in [at::INITIAL_H, at::INITIAL_C] {
+            if v.input(k).is_some() {
+                return Err(OpError::DType {
+                    output: false,
+                    k,
+                    found: self.file.tensor(k).map_or(DType::F32, |t| t.dtype),
+                });
+            }
+        }
+        let lstm = p.cell == rill_format::CellKind::Lstm as u32;
+        for (k, needed) in [(at::Y_H, true), (at::Y_C, lstm)] {
+            let t = v.output(k).and_then(|t| self.file.tensor(t));
+            match t {
+                Some(t) if t.storage == Storage::State => {}
+                None if !needed => {}
+                _ => return Err(OpError::MissingOperand { output: true, k }),
+            }
+        }
+        Ok(())
+    }
+
+    /// A window op moves elements of one type: x, y and ring alike, head i32, all present.
+    fn check_window(&self, v: &OpView<'a>) -> Result<(), OpError> {
+        let x = v
+            .input(0)
+            .and_then(|t| self.file.tensor(t))
+            .ok_or(OpError::MissingOperand {
+                output: false,
+                k: 0,
+            })?;
+        if !matches!(x.dtype, DType::F32 | DType::I32 | DType::I8 | DType::I16) {
+            return Err(OpError::DType {
+                output: false,
+                k: 0,
+                found: x.dtype,
+            });
+        }
+        for k in 0..3 {
+            let t = v
+                .output(k)
+                .and_then(|t| self.file.tensor(t))
+                .ok_or(OpError::MissingOperand { output: true, k })?;
+            let want = if k == 2 { DType::I32 } else { x.dtype };
+            if t.dtype != want {
+                return Err(OpError::DType {
+                    output: true,
+                    k,
+                    found: t.dtype,
+                });
+            }
+            if k > 0 && t.storage != Storage::State {
+                return Err(OpError::MissingOperand { output: true, k });
             }
         }
         Ok(())
@@ -303,7 +446,7 @@ impl<'a> Model<'a> {
                         && t.storage == Storage::Const;
                     // Dense, Conv and recurrent weights may be i16 in an int16 model.
                     let wide_weights = (matches!(v.op, Op::Dense(_) | Op::Conv(_)) && k == 1
-                        || matches!(v.op, Op::Rnn(_)) && (k == 1 || k == 2))
+                        || matches!(v.op, Op::Rnn(_) | Op::RnnStep(_)) && (k == 1 || k == 2))
                         && code == DType::I16
                         && t.dtype == DType::I16;
                     if (t.dtype != expected && !wide_mul && !wide_weights)
@@ -320,7 +463,7 @@ impl<'a> Model<'a> {
         }
         for k in 0..v.outputs.len() {
             if let Some(t) = v.output(k).and_then(|t| self.file.tensor(t)) {
-                let expected = if matches!(v.op, Op::Rnn(_)) && k == 2 {
+                let expected = if matches!(v.op, Op::Rnn(_) | Op::RnnStep(_)) && k == 2 {
                     DType::I16
                 } else {
                     code

@@ -1,4 +1,5 @@
-//! A model bound to an arena: set inputs, invoke, read outputs.
+//! A model bound to an arena: set inputs, invoke, read outputs — for a whole window at once, or one
+//! time step at a time (`step`), with the streaming state kept in the arena between calls.
 use rill_format::reader::TensorInfo;
 use rill_format::{DType, Storage, ALIGN};
 
@@ -26,7 +27,38 @@ impl<'m, 'a> Session<'m, 'a> {
         }
         let arena = &mut arena[skip..needed];
         arena.fill(0);
-        Ok(Session { model, arena })
+        let mut session = Session { model, arena };
+        session.reset()?;
+        Ok(session)
+    }
+
+    /// Clears the streaming state (recurrent states, conv windows): the next [`Session::step`]
+    /// starts a new sequence, as a fresh session would. Whole-window runs do not use the state.
+    pub fn reset(&mut self) -> Result<(), Error> {
+        let file = self.model.file();
+        for &t in file.state_tensors() {
+            let info = self.model.tensor_info(t as usize)?;
+            let bytes = self
+                .arena
+                .get_mut(info.offset..info.offset + info.size)
+                .ok_or(Error::Format(rill_format::FormatError::BadTensor {
+                    tensor: t as usize,
+                    reason: "lies outside the arena",
+                }))?;
+            // Zero real value: the zero point's code (0 for floats and counters).
+            let z = info.zero_point;
+            match info.dtype {
+                DType::I8 => bytes.fill(z.clamp(-128, 127) as i8 as u8),
+                DType::I16 => {
+                    let code = (z.clamp(-32768, 32767) as i16).to_le_bytes();
+                    for pair in bytes.chunks_exact_mut(2) {
+                        pair.copy_from_slice(&code);
+                    }
+                }
+                _ => bytes.fill(0),
+            }
+        }
+        Ok(())
     }
 
     pub fn model(&self) -> &'m Model<'m> {
@@ -38,7 +70,15 @@ impl<'m, 'a> Session<'m, 'a> {
     }
 
     fn input_info(&self, i: usize, dtype: DType) -> Result<TensorInfo<'m>, Error> {
-        let t = self.model.input(i)?;
+        self.typed_input(self.model.input(i)?, i, dtype)
+    }
+
+    fn typed_input(
+        &self,
+        t: TensorInfo<'m>,
+        i: usize,
+        dtype: DType,
+    ) -> Result<TensorInfo<'m>, Error> {
         if t.dtype != dtype {
             return Err(Error::WrongDType {
                 index: i,
@@ -67,6 +107,15 @@ impl<'m, 'a> Session<'m, 'a> {
         data: &[T],
     ) -> Result<(), Error> {
         let t = self.input_info(i, dtype)?;
+        self.write_tensor(t, i, data)
+    }
+
+    fn write_tensor<T: bytemuck::Pod>(
+        &mut self,
+        t: TensorInfo<'m>,
+        i: usize,
+        data: &[T],
+    ) -> Result<(), Error> {
         if data.len() != t.len() {
             return Err(Error::WrongLength {
                 index: i,
@@ -105,27 +154,109 @@ impl<'m, 'a> Session<'m, 'a> {
         self.write_input(i, DType::I16, data)
     }
 
-    /// Runs every op once, in file order.
+    /// Runs every op of the whole-window program once, in file order.
     pub fn invoke(&mut self) -> Result<(), Error> {
         self.invoke_observed(|_, _| {})
+    }
+
+    /// Runs the step program once: consumes the frame in the step inputs, advances the streaming
+    /// state, leaves this step's answer in the step outputs. Errors if the model cannot stream
+    /// ([`Model::stream`] says why, naming the op).
+    pub fn invoke_step(&mut self) -> Result<(), Error> {
+        let file = self.model.file();
+        self.model.stream()?;
+        for i in file.window_ops()..file.ops.len() {
+            self.run_op(i)?;
+        }
+        Ok(())
+    }
+
+    fn run_op(&mut self, i: usize) -> Result<(), Error> {
+        let file = self.model.file();
+        let Some(view) = file.op(i) else {
+            return Err(Error::Format(rill_format::FormatError::BadOp {
+                op: i,
+                reason: "cannot be decoded",
+            }));
+        };
+        dispatch::run_op(file, self.arena, &view).map_err(|error| Error::Op {
+            op: i,
+            kind: view.op.kind(),
+            error,
+        })
+    }
+
+    fn step_input(&self, i: usize, dtype: DType) -> Result<TensorInfo<'m>, Error> {
+        let t = self.model.step_input(i)?;
+        self.typed_input(t, i, dtype)
+    }
+
+    /// Copies one frame into step input `i` (f32): the graph input's values at one time step.
+    pub fn set_step_input_f32(&mut self, i: usize, data: &[f32]) -> Result<(), Error> {
+        let t = self.step_input(i, DType::F32)?;
+        self.write_tensor(t, i, data)
+    }
+
+    pub fn set_step_input_i32(&mut self, i: usize, data: &[i32]) -> Result<(), Error> {
+        let t = self.step_input(i, DType::I32)?;
+        self.write_tensor(t, i, data)
+    }
+
+    pub fn set_step_input_i8(&mut self, i: usize, data: &[i8]) -> Result<(), Error> {
+        let t = self.step_input(i, DType::I8)?;
+        self.write_tensor(t, i, data)
+    }
+
+    pub fn set_step_input_i16(&mut self, i: usize, data: &[i16]) -> Result<(), Error> {
+        let t = self.step_input(i, DType::I16)?;
+        self.write_tensor(t, i, data)
+    }
+
+    fn step_output_bytes(&self, i: usize, dtype: DType) -> Result<&[u8], Error> {
+        let t = self.model.step_output(i)?;
+        self.typed_output(t, i, dtype)
+    }
+
+    /// Step output `i` as f32 (valid after [`Session::invoke_step`]).
+    pub fn step_output_f32(&self, i: usize) -> Result<&[f32], Error> {
+        cast_out(self.step_output_bytes(i, DType::F32)?, i, DType::F32)
+    }
+
+    pub fn step_output_i32(&self, i: usize) -> Result<&[i32], Error> {
+        cast_out(self.step_output_bytes(i, DType::I32)?, i, DType::I32)
+    }
+
+    pub fn step_output_i8(&self, i: usize) -> Result<&[i8], Error> {
+        Ok(bytemuck::cast_slice(self.step_output_bytes(i, DType::I8)?))
+    }
+
+    pub fn step_output_i16(&self, i: usize) -> Result<&[i16], Error> {
+        cast_out(self.step_output_bytes(i, DType::I16)?, i, DType::I16)
+    }
+
+    /// One-input, one-output streaming convenience (f32 models): feeds `frame` as the next time
+    /// step and copies this step's output 0 into `output`. O(1) work per call: recurrent states
+    /// and conv windows persist in the arena until [`Session::reset`].
+    pub fn step(&mut self, frame: &[f32], output: &mut [f32]) -> Result<(), Error> {
+        self.set_step_input_f32(0, frame)?;
+        self.invoke_step()?;
+        let y = self.step_output_f32(0)?;
+        if y.len() != output.len() {
+            return Err(Error::WrongLength {
+                index: 0,
+                expected: y.len(),
+                actual: output.len(),
+            });
+        }
+        output.copy_from_slice(y);
+        Ok(())
     }
 
     /// [`Session::invoke`], calling `observe(op, session)` after each op, when that op's outputs
     /// are valid in [`Session::tensor_bytes`] (calibration and per-layer error reports use it).
     pub fn invoke_observed(&mut self, mut observe: impl FnMut(usize, &Self)) -> Result<(), Error> {
-        let file = self.model.file();
-        for i in 0..file.ops.len() {
-            let Some(view) = file.op(i) else {
-                return Err(Error::Format(rill_format::FormatError::BadOp {
-                    op: i,
-                    reason: "cannot be decoded",
-                }));
-            };
-            dispatch::run_op(file, self.arena, &view).map_err(|error| Error::Op {
-                op: i,
-                kind: view.op.kind(),
-                error,
-            })?;
+        for i in 0..self.model.file().window_ops() {
+            self.run_op(i)?;
             observe(i, self);
         }
         Ok(())
@@ -152,7 +283,10 @@ impl<'m, 'a> Session<'m, 'a> {
     }
 
     fn output_bytes(&self, i: usize, dtype: DType) -> Result<&[u8], Error> {
-        let t = self.model.output(i)?;
+        self.typed_output(self.model.output(i)?, i, dtype)
+    }
+
+    fn typed_output(&self, t: TensorInfo<'m>, i: usize, dtype: DType) -> Result<&[u8], Error> {
         if t.dtype != dtype {
             return Err(Error::WrongDType {
                 index: i,
@@ -207,4 +341,12 @@ impl<'m, 'a> Session<'m, 'a> {
         output.copy_from_slice(y);
         Ok(())
     }
+}
+
+fn cast_out<T: bytemuck::Pod>(bytes: &[u8], i: usize, dtype: DType) -> Result<&[T], Error> {
+    bytemuck::try_cast_slice(bytes).map_err(|_| Error::WrongDType {
+        index: i,
+        expected: dtype,
+        found: dtype,
+    })
 }

@@ -22,7 +22,7 @@ fn outputs_of(
         producer: "",
         opset: 0,
     };
-    let (bytes, index) = emit::emit(g, &plan::plan(g), &src)?;
+    let (bytes, index) = emit::emit(g, &plan::plan(g), &src, None)?;
     let aligned = rill_format::writer::AlignedBytes::from_slice(&bytes);
     let model = Model::from_bytes(aligned.as_slice())
         .map_err(|e| ConvertError::Model(format!("bias correction model: {e}")))?;

@@ -222,7 +222,7 @@ pub fn observe(
         producer: "",
         opset: 0,
     };
-    let (bytes, index) = emit::emit(g, &plan, &src)?;
+    let (bytes, index) = emit::emit(g, &plan, &src, None)?;
     let aligned = AlignedBytes::from_slice(&bytes);
     let model = Model::from_bytes(aligned.as_slice())
         .map_err(|e| ConvertError::Model(format!("calibration model: {e}")))?;

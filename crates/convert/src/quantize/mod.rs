@@ -193,8 +193,8 @@ pub fn layer_errors(
         producer: "",
         opset: 0,
     };
-    let (fb, _) = crate::emit::emit(g, &crate::plan::plan(g), &src)?;
-    let (qb, _) = crate::emit::emit(q, &crate::plan::plan(q), &src)?;
+    let (fb, _) = crate::emit::emit(g, &crate::plan::plan(g), &src, None)?;
+    let (qb, _) = crate::emit::emit(q, &crate::plan::plan(q), &src, None)?;
     let (fa, qa) = (
         rill_format::writer::AlignedBytes::from_slice(&fb),
         rill_format::writer::AlignedBytes::from_slice(&qb),
@@ -222,7 +222,7 @@ pub fn run_graph(
         producer: "",
         opset: 0,
     };
-    let (bytes, _) = crate::emit::emit(g, &plan, &src)?;
+    let (bytes, _) = crate::emit::emit(g, &plan, &src, None)?;
     let aligned = rill_format::writer::AlignedBytes::from_slice(&bytes);
     let model = rill_runtime::Model::from_bytes(aligned.as_slice())
         .map_err(|e| crate::ConvertError::Model(format!("candidate model: {e}")))?;

@@ -270,6 +270,9 @@ impl<'a> Quantizer<'a> {
                 Ok(())
             }
             Op::Rnn(p) => rnn::quantize_rnn(self, i, &p),
+            Op::Window(_) | Op::RnnStep(_) => {
+                Err("a step-program op in the graph being quantized".into())
+            }
             Op::Softmax(p) => self.softmax(i, p.log != 0),
             Op::LayerNorm(p) => self.layer_norm(i, &p),
         }

@@ -135,7 +135,8 @@ pub const fn gates(cell: CellKind) -> usize {
     }
 }
 
-pub(crate) fn cell_kind(v: u32) -> Option<CellKind> {
+/// The [`CellKind`] of a record's `cell` value.
+pub fn cell_kind(v: u32) -> Option<CellKind> {
     match v {
         0 => Some(CellKind::Rnn),
         1 => Some(CellKind::Gru),

@@ -1,0 +1,931 @@
+//! Derives the step program: the same model, one time step per call.
+//!
+//! Every activation of the whole-window graph is classified by how it depends on time:
+//! - `Time(axis)`: one slice per time step along `axis` (of that tensor's shape), each depending only
+//!   on the steps up to it (causal);
+//! - `Final`: a value of the whole window that the latest step determines (an RNN's last hidden
+//!   state, the last step selected); after each step it is the answer for the window ending there.
+//!
+//! Each op gets a step form working on one slice: shapes lose the time axis' length (it becomes 1),
+//! recurrent layers become `RnnStep` over state tensors, and a causal conv with a kernel longer than
+//! one step reads its taps through a `Window` op from a ring of past frames. An op whose output at
+//! step t needs more than steps `..= t` (or mixes the steps of a whole window) blocks streaming; the
+//! first such op is reported. The step program shares every constant with the whole-window one, so
+//! weights are stored once, and it keeps every quantization parameter, so fixed-point steps give the
+//! whole-window codes bit for bit.
+use std::collections::HashMap;
+
+use rill_format::{
+    rnn_operand as at, BinaryParams, CellKind, ConcatParams, ConvParams, CopyParams, DType,
+    Direction, GatherParams, Op, PoolParams, ReduceParams, RnnParams, StreamBlock, WindowParams,
+    MAX_RANK,
+};
+
+use crate::consts::{broadcast_strides, strides};
+use crate::ir::{Data, Graph, Node, TId};
+
+/// The step program, its tensors already added to the graph.
+#[derive(Clone, Debug)]
+pub struct Stream {
+    pub nodes: Vec<Node>,
+    pub inputs: Vec<TId>,
+    pub outputs: Vec<TId>,
+    /// Tensors that persist between steps (placed in the arena's state region).
+    pub state: Vec<TId>,
+    pub window_len: usize,
+    pub input_axes: Vec<Option<usize>>,
+    pub output_axes: Vec<Option<usize>>,
+}
+
+/// Why the model cannot stream: what node `node` (of the whole-window graph) does.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Blocked {
+    pub block: StreamBlock,
+    pub node: Option<usize>,
+    pub detail: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Tm {
+    Static,
+    Time(usize),
+    Final,
+}
+
+fn blocked(block: StreamBlock, node: usize) -> Blocked {
+    Blocked {
+        block,
+        node: Some(node),
+        detail: 0,
+    }
+}
+
+fn inner(shape: &[usize], axis: usize) -> usize {
+    shape[axis + 1..].iter().product()
+}
+
+/// The axis of `shape` of length `len` with `inner` elements after it.
+fn find_axis(shape: &[usize], len: usize, inner_n: usize) -> Option<usize> {
+    (0..shape.len()).find(|&a| shape[a] == len && inner(shape, a) == inner_n)
+}
+
+fn with_len(shape: &[usize], axis: usize, len: usize) -> Vec<usize> {
+    let mut s = shape.to_vec();
+    s[axis] = len;
+    s
+}
+
+/// Derives the step program of `g` (whose time axes per input are `axes`, `None` to find them),
+/// adding its tensors to `g`. On `Err`, `g` is left as it was.
+pub fn derive(g: &mut Graph, axes: &[Option<usize>]) -> Result<Stream, Blocked> {
+    let n_tensors = g.tensors.len();
+    let r = Deriver::new(g).and_then(|d| d.run(axes));
+    if r.is_err() {
+        g.tensors.truncate(n_tensors);
+    }
+    r
+}
+
+struct Deriver<'g> {
+    g: &'g mut Graph,
+    t_len: usize,
+    tm: HashMap<TId, Tm>,
+    step: HashMap<TId, TId>,
+    nodes: Vec<Node>,
+    state: Vec<TId>,
+}
+
+impl<'g> Deriver<'g> {
+    fn new(g: &'g mut Graph) -> Result<Deriver<'g>, Blocked> {
+        if g.inputs.len() > rill_format::MAX_STREAM_IO
+            || g.outputs.len() > rill_format::MAX_STREAM_IO
+        {
+            return Err(Blocked {
+                block: StreamBlock::TooManyInputs,
+                node: None,
+                detail: 0,
+            });
+        }
+        Ok(Deriver {
+            g,
+            t_len: 0,
+            tm: HashMap::new(),
+            step: HashMap::new(),
+            nodes: Vec::new(),
+            state: Vec::new(),
+        })
+    }
+
+    fn run(mut self, axes: &[Option<usize>]) -> Result<Stream, Blocked> {
+        let no_axis = Blocked {
+            block: StreamBlock::NoTimeAxis,
+            node: None,
+            detail: 0,
+        };
+        let mut input_axes = Vec::new();
+        let mut inputs = Vec::new();
+        for (k, &x) in self.g.inputs.clone().iter().enumerate() {
+            let axis = match axes.get(k).copied().flatten() {
+                Some(a) if a < self.g.tensors[x].shape.len() => a,
+                Some(_) => return Err(no_axis),
+                None => find_time_axis(self.g, x).ok_or(no_axis.clone())?,
+            };
+            let len = self.g.tensors[x].shape[axis];
+            if self.t_len != 0 && len != self.t_len {
+                return Err(no_axis);
+            }
+            self.t_len = len;
+            self.tm.insert(x, Tm::Time(axis));
+            input_axes.push(Some(axis));
+            inputs.push(self.st(x, 0)?);
+        }
+        for i in 0..self.g.nodes.len() {
+            self.node(i)?;
+        }
+        let mut outputs = Vec::new();
+        let mut output_axes = Vec::new();
+        let last = self.g.nodes.len().saturating_sub(1);
+        for &y in &self.g.outputs.clone() {
+            match self.tm_of(y, last)? {
+                Tm::Time(a) => output_axes.push(Some(a)),
+                Tm::Final => output_axes.push(None),
+                Tm::Static => return Err(no_axis),
+            }
+            outputs.push(self.st(y, last)?);
+        }
+        Ok(Stream {
+            nodes: self.nodes,
+            inputs,
+            outputs,
+            state: self.state,
+            window_len: self.t_len,
+            input_axes,
+            output_axes,
+        })
+    }
+
+    /// How tensor `t` (read by node `at`) depends on time, its axis in `t`'s own shape.
+    fn tm_of(&self, t: TId, at: usize) -> Result<Tm, Blocked> {
+        let root = self.g.root(t);
+        if !matches!(self.g.tensors[root].data, Data::Act) {
+            return Ok(Tm::Static);
+        }
+        match self.tm.get(&root).copied().unwrap_or(Tm::Static) {
+            Tm::Time(a) if root != t => {
+                let rs = &self.g.tensors[root].shape;
+                find_axis(&self.g.tensors[t].shape, rs[a], inner(rs, a))
+                    .map(Tm::Time)
+                    .ok_or(blocked(StreamBlock::ReshapeMergesTime, at))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// The step form of window tensor `t`: constants are shared, activations get a one-step twin.
+    fn st(&mut self, t: TId, at: usize) -> Result<TId, Blocked> {
+        if let Some(&s) = self.step.get(&t) {
+            return Ok(s);
+        }
+        let s = match self.tm_of(t, at)? {
+            Tm::Static => t,
+            tm => {
+                let root = self.g.root(t);
+                let shape = match tm {
+                    Tm::Time(a) => with_len(&self.g.tensors[t].shape, a, 1),
+                    _ => self.g.tensors[t].shape.clone(),
+                };
+                let data = if root != t {
+                    Data::Alias(self.st(root, at)?)
+                } else {
+                    Data::Act
+                };
+                self.twin(t, shape, data)
+            }
+        };
+        self.step.insert(t, s);
+        Ok(s)
+    }
+
+    fn twin(&mut self, t: TId, shape: Vec<usize>, data: Data) -> TId {
+        let src = &self.g.tensors[t];
+        let (name, dtype, quant) = (format!("{}@step", src.name), src.dtype, src.quant.clone());
+        let s = self.g.add(name, shape, dtype, data);
+        self.g.tensors[s].quant = quant;
+        s
+    }
+
+    fn state_tensor(&mut self, like: TId, name: &str, shape: Vec<usize>, dtype: DType) -> TId {
+        let quant = self.g.tensors[like].quant.clone();
+        let s = self.g.add(name, shape, dtype, Data::Act);
+        if dtype == self.g.tensors[like].dtype {
+            self.g.tensors[s].quant = quant;
+        }
+        self.state.push(s);
+        s
+    }
+
+    /// Registers the step output of window output `y` as `s` (with its classification).
+    fn bind(&mut self, y: TId, tm: Tm, s: TId) {
+        self.tm.insert(y, tm);
+        self.step.insert(y, s);
+    }
+
+    /// A new one-step activation for window output `y`.
+    fn out(&mut self, y: TId, tm: Tm) -> TId {
+        let shape = match tm {
+            Tm::Time(a) => with_len(&self.g.tensors[y].shape, a, 1),
+            _ => self.g.tensors[y].shape.clone(),
+        };
+        let s = self.twin(y, shape, Data::Act);
+        self.bind(y, tm, s);
+        s
+    }
+
+    fn push(&mut self, i: usize, op: Op, inputs: Vec<Option<TId>>, outputs: Vec<Option<TId>>) {
+        let n = &self.g.nodes[i];
+        let scratch = n.scratch.map(|s| {
+            let (shape, dtype) = (self.g.tensors[s].shape.clone(), self.g.tensors[s].dtype);
+            let name = format!("{}@step", self.g.tensors[s].name);
+            self.g.add(name, shape, dtype, Data::Act)
+        });
+        let n = &self.g.nodes[i];
+        self.nodes.push(Node {
+            name: n.name.clone(),
+            onnx_op: n.onnx_op.clone(),
+            op,
+            inputs,
+            outputs,
+            scratch,
+        });
+    }
+
+    /// Node `i`'s inputs in step form.
+    fn step_inputs(&mut self, i: usize) -> Result<Vec<Option<TId>>, Blocked> {
+        let ins = self.g.nodes[i].inputs.clone();
+        ins.iter()
+            .map(|t| t.map(|t| self.st(t, i)).transpose())
+            .collect()
+    }
+
+    fn node(&mut self, i: usize) -> Result<(), Blocked> {
+        let n = self.g.nodes[i].clone();
+        let tms = n
+            .inputs
+            .iter()
+            .map(|t| t.map(|t| self.tm_of(t, i)).transpose())
+            .collect::<Result<Vec<_>, _>>()?;
+        let timed = tms.iter().flatten().any(|t| matches!(t, Tm::Time(_)));
+        let fin = tms.iter().flatten().any(|t| *t == Tm::Final);
+        if !timed && !fin {
+            // Constant-only nodes do not occur after folding; a constant result needs no step form.
+            for y in n.outputs.iter().flatten() {
+                self.tm.insert(*y, Tm::Static);
+            }
+            return Ok(());
+        }
+        if !timed {
+            return self.final_node(i, &n);
+        }
+        if fin && !matches!(n.op, Op::Rnn(_)) {
+            return Err(blocked(StreamBlock::MixesSteps, i));
+        }
+        let x = n.inputs.first().copied().flatten();
+        let Some(x) = x else {
+            return Err(blocked(StreamBlock::MixesSteps, i));
+        };
+        let xs = self.g.tensors[x].shape.clone();
+        let x_axis = match self.tm_of(x, i)? {
+            Tm::Time(a) => Some(a),
+            _ => None,
+        };
+        match n.op {
+            Op::Rnn(p) => self.rnn(i, &n, &p),
+            Op::Conv(p) => self.conv(i, &n, &p, x_axis),
+            Op::Pool(p) => self.pool(i, &n, &p, x_axis),
+            Op::Dense(mut p) => {
+                let a = x_axis.ok_or(blocked(StreamBlock::MixesSteps, i))?;
+                if a + 1 == xs.len() {
+                    return Err(blocked(StreamBlock::MixesSteps, i));
+                }
+                p.m /= self.t_len as u32;
+                let y = self.only_output(&n, i)?;
+                let inner_y = inner(&xs, a) / p.k.max(1) as usize * p.n as usize;
+                self.simple(i, Op::Dense(p), y, inner_y)
+            }
+            Op::Unary(mut p) => {
+                let a = x_axis.ok_or(blocked(StreamBlock::MixesSteps, i))?;
+                p.len /= self.t_len as u32;
+                let y = self.only_output(&n, i)?;
+                self.simple(i, Op::Unary(p), y, inner(&xs, a))
+            }
+            Op::Binary(p) => self.binary(i, &n, &p, &tms),
+            Op::Softmax(mut p) => {
+                let a = x_axis.ok_or(blocked(StreamBlock::MixesSteps, i))?;
+                let it = inner(&xs, a);
+                let (axis_len, inn) = (p.axis_len as usize, p.inner as usize);
+                if it >= axis_len * inn {
+                    p.outer /= self.t_len as u32;
+                } else if it * self.t_len <= inn {
+                    p.inner /= self.t_len as u32;
+                } else {
+                    return Err(blocked(StreamBlock::AxisOverTime, i));
+                }
+                let y = self.only_output(&n, i)?;
+                self.simple(i, Op::Softmax(p), y, it)
+            }
+            Op::LayerNorm(mut p) => {
+                let a = x_axis.ok_or(blocked(StreamBlock::MixesSteps, i))?;
+                let it = inner(&xs, a);
+                if it < p.size as usize {
+                    return Err(blocked(StreamBlock::AxisOverTime, i));
+                }
+                p.outer /= self.t_len as u32;
+                let y = self.only_output(&n, i)?;
+                self.simple(i, Op::LayerNorm(p), y, it)
+            }
+            Op::Reduce(p) => self.reduce(i, &n, &p, x_axis),
+            Op::Gather(p) => self.gather(i, &n, &p, &tms),
+            Op::Concat(p) => self.concat(i, &n, &p, &tms),
+            Op::Copy(p) => self.copy(i, &n, &p, x_axis),
+            Op::MatMul(_) => Err(blocked(StreamBlock::AttentionOverTime, i)),
+            Op::Window(_) | Op::RnnStep(_) => Err(blocked(StreamBlock::MixesSteps, i)),
+        }
+    }
+
+    fn only_output(&self, n: &Node, i: usize) -> Result<TId, Blocked> {
+        n.outputs
+            .first()
+            .copied()
+            .flatten()
+            .ok_or(blocked(StreamBlock::MixesSteps, i))
+    }
+
+    /// A node whose inputs are all whole-window values: it runs as it is, once per step.
+    fn final_node(&mut self, i: usize, n: &Node) -> Result<(), Blocked> {
+        let ins = self.step_inputs(i)?;
+        let mut outs = Vec::new();
+        for y in &n.outputs {
+            outs.push(y.map(|y| self.out(y, Tm::Final)));
+        }
+        self.push(i, n.op, ins, outs);
+        Ok(())
+    }
+
+    /// A node that keeps time where it was: one output whose time axis has `inner_y` elements after it.
+    fn simple(&mut self, i: usize, op: Op, y: TId, inner_y: usize) -> Result<(), Blocked> {
+        let a = find_axis(&self.g.tensors[y].shape, self.t_len, inner_y)
+            .ok_or(blocked(StreamBlock::ReshapeMergesTime, i))?;
+        let ins = self.step_inputs(i)?;
+        let s = self.out(y, Tm::Time(a));
+        self.push(i, op, ins, vec![Some(s)]);
+        Ok(())
+    }
+
+    fn rnn(&mut self, i: usize, n: &Node, p: &RnnParams) -> Result<(), Blocked> {
+        if p.direction != Direction::Forward as u32 {
+            return Err(blocked(StreamBlock::Direction, i));
+        }
+        for k in [at::INITIAL_H, at::INITIAL_C] {
+            if let Some(t) = n.inputs.get(k).copied().flatten() {
+                if !self.is_zero_const(t) {
+                    return Err(blocked(StreamBlock::InitialState, i));
+                }
+            }
+        }
+        let x = n.inputs[at::X].ok_or(blocked(StreamBlock::MixesSteps, i))?;
+        let Tm::Time(a) = self.tm_of(x, i)? else {
+            return Err(blocked(StreamBlock::MixesSteps, i));
+        };
+        let (batch, input) = (p.batch as usize, p.input_size as usize);
+        let seq_inner = if p.layout == 0 { batch * input } else { input };
+        if p.seq_len as usize != self.t_len || inner(&self.g.tensors[x].shape, a) != seq_inner {
+            return Err(blocked(StreamBlock::ReshapeMergesTime, i));
+        }
+        let out = |k: usize| n.outputs.get(k).copied().flatten();
+        let h_like = out(at::Y)
+            .or(out(at::Y_H))
+            .ok_or(blocked(StreamBlock::MixesSteps, i))?;
+        let hidden = p.hidden as usize;
+        let h_shape = match out(at::Y_H) {
+            Some(t) => self.g.tensors[t].shape.clone(),
+            None if p.layout == 0 => vec![1, batch, hidden],
+            None => vec![batch, 1, hidden],
+        };
+        let name = &n.name;
+        let h_dtype = self.g.tensors[h_like].dtype;
+        let s_h = self.state_tensor(h_like, &format!("{name}.h@state"), h_shape.clone(), h_dtype);
+        let s_c = (p.cell == CellKind::Lstm as u32).then(|| {
+            let fixed = matches!(h_dtype, DType::I8 | DType::I16);
+            let dtype = if fixed { DType::I16 } else { DType::F32 };
+            let like = out(at::Y_C).unwrap_or(h_like);
+            let c = self.state_tensor(like, &format!("{name}.c@state"), h_shape.clone(), dtype);
+            if fixed && out(at::Y_C).is_none() {
+                self.g.tensors[c].quant = None;
+            }
+            c
+        });
+        let mut ins = self.step_inputs(i)?;
+        for k in [at::INITIAL_H, at::INITIAL_C] {
+            if let Some(v) = ins.get_mut(k) {
+                *v = None;
+            }
+        }
+        let mut step = *p;
+        step.seq_len = 1;
+        self.push(i, Op::RnnStep(step), ins, vec![None, Some(s_h), s_c]);
+        if let Some(y) = out(at::Y) {
+            let ya = if p.layout == 0 { 0 } else { 1 };
+            let shape = with_len(&self.g.tensors[y].shape, ya, 1);
+            let alias = self.twin(y, shape, Data::Alias(s_h));
+            self.bind(y, Tm::Time(ya), alias);
+        }
+        if let Some(y) = out(at::Y_H) {
+            self.bind(y, Tm::Final, s_h);
+        }
+        if let (Some(y), Some(c)) = (out(at::Y_C), s_c) {
+            self.bind(y, Tm::Final, c);
+        }
+        Ok(())
+    }
+
+    /// A constant whose every value is a real zero (0.0, or the zero point's code).
+    fn is_zero_const(&self, t: TId) -> bool {
+        let z = self.g.tensors[t].quant.as_ref().map_or(0, |q| q.zero_point);
+        match &self.g.tensors[self.g.root(t)].data {
+            Data::ConstF32(v) => v.iter().all(|&x| x == 0.0),
+            Data::ConstI32(v) => v.iter().all(|&x| x == z),
+            Data::ConstBytes(b) => match self.g.tensors[t].dtype {
+                DType::I8 => b.iter().all(|&x| x as i8 as i32 == z),
+                DType::I16 => b
+                    .chunks_exact(2)
+                    .all(|c| i16::from_le_bytes([c[0], c[1]]) as i32 == z),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Which spatial dimension of a conv/pool input `x` (NCHW viewed) is time: `Some(true)` for W.
+    fn time_dim(&self, xs: &[usize], a: usize, in_h: u32, in_w: u32) -> Option<bool> {
+        let it = inner(xs, a);
+        if it == 1 && in_w as usize == self.t_len {
+            Some(true)
+        } else if it == in_w as usize && in_h as usize == self.t_len {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    fn conv(
+        &mut self,
+        i: usize,
+        n: &Node,
+        p: &ConvParams,
+        a: Option<usize>,
+    ) -> Result<(), Blocked> {
+        let a = a.ok_or(blocked(StreamBlock::MixesSteps, i))?;
+        let x = n.inputs[0].ok_or(blocked(StreamBlock::MixesSteps, i))?;
+        let xs = self.g.tensors[x].shape.clone();
+        let on_w = self
+            .time_dim(&xs, a, p.in_h, p.in_w)
+            .ok_or(blocked(StreamBlock::ReshapeMergesTime, i))?;
+        let (k, s, d, pad, in_len, out_len) = if on_w {
+            (p.k_w, p.stride_w, p.dil_w, p.pad_left, p.in_w, p.out_w)
+        } else {
+            (p.k_h, p.stride_h, p.dil_h, p.pad_top, p.in_h, p.out_h)
+        };
+        causal(i, k, s, d, pad, in_len, out_len)?;
+        let mut sp = *p;
+        let set = |sp: &mut ConvParams, len: u32| {
+            if on_w {
+                (sp.in_w, sp.out_w, sp.k_w, sp.dil_w, sp.pad_left) = (len, 1, k, 1, 0);
+            } else {
+                (sp.in_h, sp.out_h, sp.k_h, sp.dil_h, sp.pad_top) = (len, 1, k, 1, 0);
+            }
+        };
+        let mut ins = self.step_inputs(i)?;
+        if k > 1 {
+            let frame_inner = if on_w { 1 } else { p.in_w };
+            let outer = p.batch * p.c_in;
+            ins[0] = Some(self.window(i, n, x, a, outer, frame_inner, k, d)?);
+        }
+        set(&mut sp, k);
+        let y = self.only_output(n, i)?;
+        let inner_y = if on_w { 1 } else { p.out_w as usize };
+        let ya = find_axis(&self.g.tensors[y].shape, self.t_len, inner_y)
+            .ok_or(blocked(StreamBlock::ReshapeMergesTime, i))?;
+        let s = self.out(y, Tm::Time(ya));
+        self.push(i, Op::Conv(sp), ins, vec![Some(s)]);
+        Ok(())
+    }
+
+    /// Adds a `Window` op gathering `taps` frames `dilation` apart of `x` (time axis `a`) for node
+    /// `i`, with its ring and head in the state; returns the gathered taps tensor.
+    #[allow(clippy::too_many_arguments)]
+    fn window(
+        &mut self,
+        i: usize,
+        n: &Node,
+        x: TId,
+        a: usize,
+        outer: u32,
+        frame_inner: u32,
+        taps: u32,
+        dilation: u32,
+    ) -> Result<TId, Blocked> {
+        let xs = self.st(x, i)?;
+        let frame = (outer * frame_inner) as usize;
+        let wp = WindowParams {
+            outer,
+            inner: frame_inner,
+            taps,
+            dilation,
+        };
+        let slots = wp.slots().ok_or(blocked(StreamBlock::StrideOverTime, i))? as usize;
+        let dtype = self.g.tensors[x].dtype;
+        let name = n.name.clone();
+        let ring = self.state_tensor(x, &format!("{name}.ring@state"), vec![slots, frame], dtype);
+        let head = self
+            .g
+            .add(format!("{name}.head@state"), vec![1], DType::I32, Data::Act);
+        self.state.push(head);
+        let shape = with_len(&self.g.tensors[x].shape, a, taps as usize);
+        let taps_t = self.twin(x, shape, Data::Act);
+        self.g.tensors[taps_t].name = format!("{name}.taps@step");
+        self.nodes.push(Node {
+            name: format!("{name}.window"),
+            onnx_op: "Window".into(),
+            op: Op::Window(wp),
+            inputs: vec![Some(xs)],
+            outputs: vec![Some(taps_t), Some(ring), Some(head)],
+            scratch: None,
+        });
+        Ok(taps_t)
+    }
+
+    fn pool(
+        &mut self,
+        i: usize,
+        n: &Node,
+        p: &PoolParams,
+        a: Option<usize>,
+    ) -> Result<(), Blocked> {
+        let a = a.ok_or(blocked(StreamBlock::MixesSteps, i))?;
+        if p.global != 0 {
+            return Err(blocked(StreamBlock::ReduceOverTime, i));
+        }
+        let x = n.inputs[0].ok_or(blocked(StreamBlock::MixesSteps, i))?;
+        let xs = self.g.tensors[x].shape.clone();
+        let on_w = self
+            .time_dim(&xs, a, p.in_h, p.in_w)
+            .ok_or(blocked(StreamBlock::ReshapeMergesTime, i))?;
+        let (k, s, pad) = if on_w {
+            (p.k_w, p.stride_w, p.pad_left)
+        } else {
+            (p.k_h, p.stride_h, p.pad_top)
+        };
+        if k != 1 || s != 1 || pad != 0 {
+            return Err(blocked(StreamBlock::PoolOverTime, i));
+        }
+        let mut sp = *p;
+        if on_w {
+            (sp.in_w, sp.out_w) = (1, 1);
+        } else {
+            (sp.in_h, sp.out_h) = (1, 1);
+        }
+        let y = self.only_output(n, i)?;
+        let inner_y = if on_w { 1 } else { p.out_w as usize };
+        self.simple(i, Op::Pool(sp), y, inner_y)
+    }
+
+    fn binary(
+        &mut self,
+        i: usize,
+        n: &Node,
+        p: &BinaryParams,
+        tms: &[Option<Tm>],
+    ) -> Result<(), Blocked> {
+        let y = self.only_output(n, i)?;
+        let ys = self.g.tensors[y].shape.clone();
+        let (a, b) = match (n.inputs.first(), n.inputs.get(1)) {
+            (Some(Some(a)), Some(Some(b))) => (*a, *b),
+            _ => return Err(blocked(StreamBlock::MixesSteps, i)),
+        };
+        let mut ya = None;
+        for (t, tm) in [(a, tms[0]), (b, tms[1])] {
+            let rank = self.g.tensors[t].shape.len();
+            let lead = ys.len() - rank.min(ys.len());
+            match tm {
+                Some(Tm::Time(ax)) => ya = Some(ax + lead),
+                Some(Tm::Static) => {}
+                _ => return Err(blocked(StreamBlock::MixesSteps, i)),
+            }
+        }
+        let ya = ya.ok_or(blocked(StreamBlock::MixesSteps, i))?;
+        if ys.len() > MAX_RANK || ys[ya] != self.t_len {
+            return Err(blocked(StreamBlock::ReshapeMergesTime, i));
+        }
+        for (t, tm) in [(a, tms[0]), (b, tms[1])] {
+            let s = &self.g.tensors[t].shape;
+            let lead = ys.len() - s.len().min(ys.len());
+            if tm == Some(Tm::Static) && ya >= lead && s[ya - lead] != 1 {
+                return Err(blocked(StreamBlock::TimeVaryingConstant, i));
+            }
+        }
+        let ins = self.step_inputs(i)?;
+        let out_shape = with_len(&ys, ya, 1);
+        let shape_of = |t: Option<TId>, g: &Graph| t.map(|t| g.tensors[t].shape.clone());
+        let (sa, sb) = (
+            shape_of(ins[0], self.g).unwrap_or_default(),
+            shape_of(ins[1], self.g).unwrap_or_default(),
+        );
+        let (ta, tb) = (
+            broadcast_strides(&sa, &out_shape),
+            broadcast_strides(&sb, &out_shape),
+        );
+        let mut sp = *p;
+        sp.rank = out_shape.len() as u32;
+        sp.out_shape = [0; MAX_RANK];
+        sp.a_strides = [0; MAX_RANK];
+        sp.b_strides = [0; MAX_RANK];
+        for k in 0..out_shape.len() {
+            sp.out_shape[k] = out_shape[k] as u32;
+            sp.a_strides[k] = ta[k] as u32;
+            sp.b_strides[k] = tb[k] as u32;
+        }
+        let s = self.out(y, Tm::Time(ya));
+        self.push(i, Op::Binary(sp), ins, vec![Some(s)]);
+        Ok(())
+    }
+
+    fn reduce(
+        &mut self,
+        i: usize,
+        n: &Node,
+        p: &ReduceParams,
+        a: Option<usize>,
+    ) -> Result<(), Blocked> {
+        let a = a.ok_or(blocked(StreamBlock::MixesSteps, i))?;
+        let x = n.inputs[0].ok_or(blocked(StreamBlock::MixesSteps, i))?;
+        let it = inner(&self.g.tensors[x].shape, a);
+        let rank = (p.rank as usize).min(MAX_RANK);
+        let shape: Vec<usize> = p.in_shape[..rank].iter().map(|&d| d as usize).collect();
+        let ra =
+            find_axis(&shape, self.t_len, it).ok_or(blocked(StreamBlock::ReshapeMergesTime, i))?;
+        if p.axes_mask & (1 << ra) != 0 {
+            return Err(blocked(StreamBlock::ReduceOverTime, i));
+        }
+        let mut sp = *p;
+        sp.in_shape[ra] = 1;
+        let inner_y: usize = (ra + 1..rank)
+            .filter(|&j| p.axes_mask & (1 << j) == 0)
+            .map(|j| shape[j])
+            .product();
+        let y = self.only_output(n, i)?;
+        self.simple(i, Op::Reduce(sp), y, inner_y)
+    }
+
+    fn gather(
+        &mut self,
+        i: usize,
+        n: &Node,
+        p: &GatherParams,
+        tms: &[Option<Tm>],
+    ) -> Result<(), Blocked> {
+        let y = self.only_output(n, i)?;
+        let t = self.t_len as u32;
+        match (
+            tms.first().copied().flatten(),
+            tms.get(1).copied().flatten(),
+        ) {
+            (Some(Tm::Static), Some(Tm::Time(ia))) => {
+                let idx = n.inputs[1].ok_or(blocked(StreamBlock::MixesSteps, i))?;
+                let inner_y = inner(&self.g.tensors[idx].shape, ia) * p.inner as usize;
+                let mut sp = *p;
+                sp.n_indices /= t;
+                self.simple(i, Op::Gather(sp), y, inner_y)
+            }
+            (Some(Tm::Time(da)), Some(Tm::Static)) => {
+                let data = n.inputs[0].ok_or(blocked(StreamBlock::MixesSteps, i))?;
+                let it = inner(&self.g.tensors[data].shape, da);
+                let mut sp = *p;
+                if it == p.inner as usize && p.axis_len == t {
+                    let idx = n.inputs[1].ok_or(blocked(StreamBlock::MixesSteps, i))?;
+                    let last = match &self.g.tensors[self.g.root(idx)].data {
+                        Data::ConstI32(v) => v.iter().all(|&k| k == -1 || k == t as i32 - 1),
+                        _ => false,
+                    };
+                    if !last {
+                        return Err(blocked(StreamBlock::SelectsStep, i));
+                    }
+                    // The latest step is the whole of the step tensor: y is a view of it.
+                    let ds = self.st(data, i)?;
+                    let shape = self.g.tensors[y].shape.clone();
+                    let v = self.twin(y, shape, Data::Alias(ds));
+                    self.bind(y, Tm::Final, v);
+                    return Ok(());
+                }
+                let inner_y = if it >= (p.axis_len * p.inner) as usize {
+                    sp.outer /= t;
+                    it / p.axis_len as usize * p.n_indices as usize
+                } else if it * self.t_len <= p.inner as usize {
+                    sp.inner /= t;
+                    it
+                } else {
+                    return Err(blocked(StreamBlock::SelectsStep, i));
+                };
+                self.simple(i, Op::Gather(sp), y, inner_y)
+            }
+            _ => Err(blocked(StreamBlock::MixesSteps, i)),
+        }
+    }
+
+    fn concat(
+        &mut self,
+        i: usize,
+        n: &Node,
+        p: &ConcatParams,
+        tms: &[Option<Tm>],
+    ) -> Result<(), Blocked> {
+        if tms.iter().flatten().any(|t| !matches!(t, Tm::Time(_))) {
+            return Err(blocked(StreamBlock::MixesSteps, i));
+        }
+        let y = self.only_output(n, i)?;
+        let Some(Some(Tm::Time(a))) = tms.first() else {
+            return Err(blocked(StreamBlock::MixesSteps, i));
+        };
+        let x = n.inputs[0].ok_or(blocked(StreamBlock::MixesSteps, i))?;
+        let it = inner(&self.g.tensors[x].shape, *a);
+        let ys = &self.g.tensors[y].shape;
+        let total: usize = ys.iter().product::<usize>() / (p.outer as usize).max(1);
+        let mut sp = *p;
+        let inner_y = if it >= total {
+            sp.outer /= self.t_len as u32;
+            it
+        } else if it * self.t_len <= p.inner as usize {
+            sp.inner /= self.t_len as u32;
+            it
+        } else {
+            return Err(blocked(StreamBlock::ConcatOverTime, i));
+        };
+        self.simple(i, Op::Concat(sp), y, inner_y)
+    }
+
+    /// A strided copy that keeps the time axis whole (a transpose, a slice of other axes) or picks
+    /// the latest step; any other use of time blocks.
+    fn copy(
+        &mut self,
+        i: usize,
+        n: &Node,
+        p: &CopyParams,
+        a: Option<usize>,
+    ) -> Result<(), Blocked> {
+        let a = a.ok_or(blocked(StreamBlock::MixesSteps, i))?;
+        let x = n.inputs[0].ok_or(blocked(StreamBlock::MixesSteps, i))?;
+        let y = self.only_output(n, i)?;
+        let xs = self.g.tensors[x].shape.clone();
+        let xst = strides(&xs);
+        let rank = (p.rank as usize).min(MAX_RANK);
+        let decompose = |v: i64| -> Vec<i64> {
+            let mut rest = v.abs();
+            let sign = v.signum();
+            xst.iter()
+                .zip(&xs)
+                .map(|(&s, &d)| {
+                    if d == 1 || s == 0 {
+                        return 0;
+                    }
+                    let c = rest / s as i64;
+                    rest %= s as i64;
+                    sign * c
+                })
+                .collect()
+        };
+        let offset = decompose(p.offset as i64);
+        let axis_coefs: Vec<Vec<i64>> = (0..rank)
+            .map(|j| decompose(p.in_strides[j] as i64))
+            .collect();
+        let moving: Vec<usize> = (0..rank)
+            .filter(|&j| axis_coefs[j][a] != 0 && p.out_shape[j] > 1)
+            .collect();
+        let t = self.t_len as i64;
+        let tm = match moving.as_slice() {
+            [j] if axis_coefs[*j][a] == 1 && p.out_shape[*j] as i64 == t && offset[a] == 0 => {
+                Tm::Time(*j)
+            }
+            [] if offset[a] == t - 1 => Tm::Final,
+            _ => return Err(blocked(StreamBlock::SelectsStep, i)),
+        };
+        let step_x = with_len(&xs, a, 1);
+        let sst = strides(&step_x);
+        let recompose = |c: &[i64]| -> i64 {
+            c.iter()
+                .enumerate()
+                .filter(|&(k, _)| k != a)
+                .map(|(k, &v)| v * sst[k] as i64)
+                .sum()
+        };
+        let mut sp = *p;
+        sp.offset = recompose(&offset) as u32;
+        for j in 0..rank {
+            sp.in_strides[j] = recompose(&axis_coefs[j]) as i32;
+        }
+        if let Tm::Time(j) = tm {
+            sp.out_shape[j] = 1;
+            sp.in_strides[j] = 0;
+        }
+        let ins = self.step_inputs(i)?;
+        let s = self.out(y, tm);
+        self.push(i, Op::Copy(sp), ins, vec![Some(s)]);
+        Ok(())
+    }
+}
+
+/// Checks that a conv/pool along time is causal with one output per step.
+fn causal(
+    i: usize,
+    k: u32,
+    s: u32,
+    d: u32,
+    pad: u32,
+    in_len: u32,
+    out_len: u32,
+) -> Result<(), Blocked> {
+    if s != 1 {
+        return Err(blocked(StreamBlock::StrideOverTime, i));
+    }
+    let span = (k.max(1) - 1) * d;
+    if pad != span || out_len != in_len {
+        let future = (span + out_len)
+            .saturating_sub(pad + in_len)
+            .max(span.saturating_sub(pad));
+        return Err(Blocked {
+            block: StreamBlock::NonCausal,
+            node: Some(i),
+            detail: future as usize,
+        });
+    }
+    Ok(())
+}
+
+/// The time axis of graph input `x`, read off the first op that says which axis it walks: a
+/// recurrent layer's sequence axis, a conv or pool's length axis, an embedding's index axis.
+/// Elementwise ops on the way keep the axes.
+fn find_time_axis(g: &Graph, x: TId) -> Option<usize> {
+    let xs = &g.tensors[x].shape;
+    let mut frontier = vec![x];
+    for _ in 0..8 {
+        let mut next = Vec::new();
+        for &t in &frontier {
+            for (ni, _) in g.nodes.iter().enumerate() {
+                let n = &g.nodes[ni];
+                let Some(k) = n
+                    .inputs
+                    .iter()
+                    .position(|&v| v.is_some_and(|v| g.root(v) == g.root(t)))
+                else {
+                    continue;
+                };
+                let Some(used) = n.inputs[k] else { continue };
+                let us = &g.tensors[used].shape;
+                let (len, inner_n) = match n.op {
+                    Op::Rnn(p) if k == at::X => {
+                        let i = if p.layout == 0 {
+                            p.batch * p.input_size
+                        } else {
+                            p.input_size
+                        };
+                        (p.seq_len as usize, i as usize)
+                    }
+                    Op::Conv(ConvParams { in_h, in_w, .. })
+                    | Op::Pool(PoolParams { in_h, in_w, .. })
+                        if k == 0 =>
+                    {
+                        if in_h == 1 {
+                            (in_w as usize, 1)
+                        } else {
+                            (in_h as usize, in_w as usize)
+                        }
+                    }
+                    Op::Gather(_) if k == 1 => {
+                        let a = (0..us.len()).rev().find(|&a| us[a] > 1)?;
+                        (us[a], inner(us, a))
+                    }
+                    Op::Unary(_) | Op::Binary(_) => {
+                        next.extend(n.outputs.iter().flatten().copied());
+                        continue;
+                    }
+                    _ => continue,
+                };
+                find_axis(us, len, inner_n)?;
+                return find_axis(xs, len, inner_n);
+            }
+        }
+        if next.is_empty() {
+            return None;
+        }
+        frontier = next;
+    }
+    None
+}

@@ -1,0 +1,68 @@
+//! Streaming taps for a causal conv or pool over time, from a ring of past frames, for any element
+//! type (see [`WindowParams`] for the operands).
+//!
+//! One step: y gets, for every row `o` of the frame and every tap `k`, the `inner` elements of the
+//! frame `(taps - 1 - k) * dilation` steps ago (tap `taps - 1` is `x`); then `x` replaces the oldest
+//! frame in the ring and `head` moves on. Only the taps are read: a dilated window of span `S` costs
+//! `taps` frame reads per step, not `S`, and nothing in the ring is shifted.
+//!
+//! Lengths: x `outer * inner`, y `outer * taps * inner`, ring `slots * outer * inner`, head 1 with
+//! `0 <= head < slots` (or anything when `slots == 0`). Errors: zero `taps` or `dilation`, overflow,
+//! lengths, a head outside the ring.
+use rill_format::WindowParams;
+
+use crate::util::{exact, mul, nonzero, us};
+use crate::KernelError;
+
+#[cfg(test)]
+mod tests;
+
+/// See the [module docs](self).
+pub fn window<T: Copy>(
+    p: &WindowParams,
+    x: &[T],
+    y: &mut [T],
+    ring: &mut [T],
+    head: &mut [i32],
+) -> Result<(), KernelError> {
+    let taps = nonzero(p.taps, "window taps")?;
+    let dil = nonzero(p.dilation, "window dilation")?;
+    let (outer, inner) = (us(p.outer), us(p.inner));
+    let frame = mul(outer, inner, "window frame")?;
+    let slots = mul(taps - 1, dil, "window ring")?;
+    exact("window x", frame, x.len())?;
+    exact("window y", mul(frame, taps, "window y")?, y.len())?;
+    exact("window ring", mul(slots, frame, "window ring")?, ring.len())?;
+    exact("window head", 1, head.len())?;
+    if frame == 0 {
+        return Ok(());
+    }
+    let h = if slots == 0 {
+        0
+    } else {
+        usize::try_from(head[0]).ok().filter(|&h| h < slots).ok_or(
+            KernelError::IndexOutOfRange {
+                index: head[0] as i64,
+                len: slots,
+            },
+        )?
+    };
+    for k in 0..taps {
+        let ago = (taps - 1 - k) * dil;
+        let src: &[T] = if ago == 0 {
+            x
+        } else {
+            // ago <= slots, so the frame `ago` steps back is in the ring.
+            let slot = (h + slots - ago) % slots;
+            &ring[slot * frame..][..frame]
+        };
+        for (o, row) in src.chunks_exact(inner.max(1)).enumerate().take(outer) {
+            y[(o * taps + k) * inner..][..inner].copy_from_slice(&row[..inner]);
+        }
+    }
+    if slots > 0 {
+        ring[h * frame..][..frame].copy_from_slice(x);
+        head[0] = ((h + 1) % slots) as i32;
+    }
+    Ok(())
+}

@@ -1,0 +1,294 @@
+//! Streaming: every streamable model in `models/`, fed one time step at a time through its step
+//! program, gives the whole-window outputs — bit for bit in int8/int16 (the same codes, so the same
+//! dequantized values), within 1e-5 in f32 — and the models that cannot stream say which node
+//! prevents it.
+use std::path::Path;
+
+use rill_convert::exec::run_samples;
+use rill_convert::exec_stream::run_stream_samples;
+use rill_convert::tensor::{self, HostData, HostTensor};
+use rill_convert::{convert_path, ConvertOptions, Precision, StreamStatus};
+use rill_format::writer::AlignedBytes;
+use rill_runtime::{Error, Model, Session};
+use rill_testkit::workspace_root;
+
+/// Samples of each model's test set streamed (each is a whole window of steps).
+const SAMPLES: usize = 3;
+
+fn npy(path: &Path) -> HostTensor {
+    tensor::read_npy(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn first(t: &HostTensor, n: usize) -> HostTensor {
+    let per: usize = t.shape[1..].iter().product();
+    let mut shape = t.shape.clone();
+    shape[0] = n.min(t.shape[0]);
+    let data = match &t.data {
+        HostData::F32(v) => HostData::F32(v[..shape[0] * per].to_vec()),
+        HostData::I64(v) => HostData::I64(v[..shape[0] * per].to_vec()),
+    };
+    HostTensor { shape, data }
+}
+
+fn convert(name: &str, precision: Precision) -> Vec<u8> {
+    let dir = workspace_root().join("models").join(name);
+    let calibration = if precision == Precision::F32 {
+        vec![]
+    } else {
+        vec![npy(&dir.join("calib.npy"))]
+    };
+    let opts = ConvertOptions {
+        precision,
+        calibration,
+        ..ConvertOptions::default()
+    };
+    let c = convert_path(&dir.join("model.onnx"), &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert!(
+        matches!(c.report.stream, StreamStatus::Streams { state_bytes } if state_bytes > 0),
+        "{name}: {:?}",
+        c.report.stream
+    );
+    c.bytes
+}
+
+/// Streams `SAMPLES` test windows and compares every output with the whole-window run.
+fn check(name: &str, precision: Precision) {
+    let dir = workspace_root().join("models").join(name);
+    let bytes = convert(name, precision);
+    let aligned = AlignedBytes::from_slice(&bytes);
+    let model = Model::from_bytes(aligned.as_slice()).unwrap();
+    let test = first(&npy(&dir.join("test.npy")), SAMPLES);
+    let n = test.shape[0];
+    let whole = run_samples(&model, std::slice::from_ref(&test), n).unwrap();
+    let streamed = run_stream_samples(&model, &[test], n).unwrap();
+    let info = model.stream().unwrap();
+    let tol = if precision == Precision::F32 {
+        1e-5
+    } else {
+        0.0
+    };
+    for (o, (w, s)) in whole.iter().zip(&streamed).enumerate() {
+        let per_window = w.len() / n;
+        let compared: Vec<(f32, f32)> = match info.output_axes[o] {
+            Some(_) => w.iter().copied().zip(s.iter().copied()).collect(),
+            // Many-to-one: the answer after the window's last step is the whole-window answer.
+            None => (0..n)
+                .flat_map(|k| {
+                    let last = &s[(k * info.window_len + info.window_len - 1) * per_window..]
+                        [..per_window];
+                    w[k * per_window..][..per_window]
+                        .iter()
+                        .copied()
+                        .zip(last.iter().copied())
+                })
+                .collect(),
+        };
+        assert_eq!(
+            s.len() / n,
+            per_window
+                * if info.output_axes[o].is_some() {
+                    1
+                } else {
+                    info.window_len
+                }
+        );
+        let worst = compared
+            .iter()
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        eprintln!(
+            "{name} {}: output {o} max |stream - whole| = {worst:e}",
+            precision.name()
+        );
+        assert!(
+            worst <= tol,
+            "{name} {}: output {o} differs by {worst}",
+            precision.name()
+        );
+    }
+}
+
+macro_rules! streams {
+    ($($test:ident: $model:literal,)*) => {$(
+        mod $test {
+            use super::*;
+            #[test]
+            fn f32_within_1e_5() {
+                check($model, Precision::F32);
+            }
+            #[test]
+            fn int8_bit_exact() {
+                check($model, Precision::Int8);
+            }
+            #[test]
+            fn int16_bit_exact() {
+                check($model, Precision::Int16);
+            }
+        }
+    )*};
+}
+
+streams! {
+    causal_dilated_tcn: "tcn",
+    lstm_classifier: "lstm_classifier",
+    stacked_gru: "gru_regressor",
+    char_lstm_over_embeddings: "char_rnn",
+    vowels_lstm: "vowels_lstm",
+    motion_lstm: "motion_lstm",
+    kws_gru: "kws_gru",
+}
+
+/// A model that cannot stream converts, runs whole-window, and refuses `step` naming the node.
+fn refuses(name: &str, node: &str, reason: &str) {
+    let dir = workspace_root().join("models").join(name);
+    let c = convert_path(&dir.join("model.onnx"), &ConvertOptions::default()).unwrap();
+    match &c.report.stream {
+        StreamStatus::Blocked {
+            node: Some(n),
+            reason: r,
+        } => {
+            assert_eq!(n, node, "{name}");
+            assert!(r.contains(reason), "{name}: {r}");
+        }
+        other => panic!("{name}: expected a refusal, got {other:?}"),
+    }
+    let aligned = AlignedBytes::from_slice(&c.bytes);
+    let model = Model::from_bytes(aligned.as_slice()).unwrap();
+    let mut arena = vec![0u8; model.arena_bytes() + 16];
+    let mut session = Session::new(&model, &mut arena).unwrap();
+    let frame = vec![0.0; 16];
+    let err = session.step(&frame, &mut [0.0]).unwrap_err();
+    let Error::NotStreamable { op: Some(op), .. } = err else {
+        panic!("{name}: {err:?}")
+    };
+    assert_eq!(model.op_name(op), node);
+    assert!(err.to_string().contains(reason), "{err}");
+    let x = npy(&dir.join("input.npy"));
+    run_samples(&model, &[x], 1).expect("whole-window still runs");
+}
+
+#[test]
+fn global_pooling_over_time_is_refused_by_name() {
+    refuses("motion_tcn", "node_mean", "reduces over the time axis");
+}
+
+#[test]
+fn normalizing_by_the_windows_last_value_is_refused_by_name() {
+    refuses(
+        "airline_lstm",
+        "node_sub_1",
+        "combines each time step with a value of the whole window",
+    );
+}
+
+/// ONNX's own recurrent node cases (weights frozen into initializers): vanilla RNN, GRU, LSTM, with
+/// bias, peepholes, batch > 1 and the batch-first layout; both Y (per step) and Y_h (final) checked.
+fn check_node_case(case: &str, precision: Precision) {
+    let dir = workspace_root().join("tests/data/onnx-node").join(case);
+    let x = npy(&dir.join("input_0.npy"));
+    let calibration = if precision == Precision::F32 {
+        vec![]
+    } else {
+        let mut shape = vec![1];
+        shape.extend(&x.shape);
+        vec![HostTensor {
+            shape,
+            data: x.data.clone(),
+        }]
+    };
+    let opts = ConvertOptions {
+        precision,
+        calibration,
+        ..ConvertOptions::default()
+    };
+    let c = convert_path(&dir.join("model.onnx"), &opts).unwrap_or_else(|e| panic!("{case}: {e}"));
+    let aligned = AlignedBytes::from_slice(&c.bytes);
+    let model = Model::from_bytes(aligned.as_slice()).unwrap();
+    let info = model.stream().unwrap_or_else(|e| panic!("{case}: {e}"));
+    let whole = run_samples(&model, std::slice::from_ref(&x), 1).unwrap();
+    let streamed = run_stream_samples(&model, &[x], 1).unwrap();
+    let tol = if precision == Precision::F32 {
+        1e-5
+    } else {
+        0.0
+    };
+    for (o, (w, s)) in whole.iter().zip(&streamed).enumerate() {
+        let s = match info.output_axes[o] {
+            Some(_) => &s[..],
+            None => &s[s.len() - w.len()..],
+        };
+        assert_eq!(w.len(), s.len(), "{case}: output {o}");
+        let worst = w
+            .iter()
+            .zip(s)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            worst <= tol,
+            "{case} {}: output {o} differs by {worst}",
+            precision.name()
+        );
+    }
+}
+
+#[test]
+fn onnx_recurrent_node_cases_stream_like_their_whole_window() {
+    let cases = [
+        "test_simple_rnn_defaults",
+        "test_simple_rnn_with_initial_bias",
+        "test_simple_rnn_batchwise",
+        "test_rnn_seq_length",
+        "test_gru_defaults",
+        "test_gru_batchwise",
+        "test_gru_with_initial_bias",
+        "test_lstm_defaults",
+        "test_lstm_batchwise",
+        "test_lstm_with_initial_bias",
+        "test_lstm_with_peepholes",
+    ];
+    for case in cases {
+        for p in [Precision::F32, Precision::Int8, Precision::Int16] {
+            if p != Precision::F32 && case == "test_lstm_with_peepholes" {
+                continue; // peepholes have no fixed-point form (refused at convert)
+            }
+            check_node_case(case, p);
+        }
+    }
+}
+
+#[test]
+fn backward_recurrent_layers_are_refused() {
+    for case in [
+        "test_simple_rnn_bidirectional",
+        "test_rill_lstm_reverse",
+        "test_gru_bidirectional",
+    ] {
+        let dir = workspace_root().join("tests/data/onnx-node").join(case);
+        let c = convert_path(&dir.join("model.onnx"), &ConvertOptions::default()).unwrap();
+        match &c.report.stream {
+            StreamStatus::Blocked {
+                node: Some(_),
+                reason,
+            } => {
+                assert!(
+                    reason.contains("runs backwards in time"),
+                    "{case}: {reason}"
+                )
+            }
+            other => panic!("{case}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_non_zero_initial_state_is_refused() {
+    // The case's graph feeds a constant initial_h: a step program starting from zero would differ.
+    let dir = workspace_root().join("tests/data/onnx-node/test_rill_gru_forward_lbr");
+    let c = convert_path(&dir.join("model.onnx"), &ConvertOptions::default()).unwrap();
+    match &c.report.stream {
+        StreamStatus::Blocked { reason, .. } => {
+            assert!(reason.contains("initial state"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
