@@ -73,6 +73,10 @@ pub struct Args {
     /// its bias (raises the SQNR of deep conv stacks; needs a calibration set that represents the data).
     #[arg(long)]
     pub bias_correction: bool,
+    /// The time axis of the inputs (for the step program), when the converter cannot tell it from
+    /// a recurrent layer's sequence axis, a conv's length axis or an embedding's index axis.
+    #[arg(long, value_name = "AXIS")]
+    pub time_axis: Option<usize>,
     /// Fix a symbolic input dimension: NAME=D0,D1,... (repeatable).
     #[arg(long = "input-shape", value_name = "NAME=DIMS")]
     pub input_shapes: Vec<String>,
@@ -140,6 +144,7 @@ pub fn run(a: Args) -> Result<()> {
         max_error: a.max_error,
         weight_bits: Some(if a.weight_bits == "8" { 8 } else { 16 }),
         bias_correction: a.bias_correction,
+        time_axis: a.time_axis,
         ..ConvertOptions::default()
     };
     let converted = rill_convert::convert_path(&a.model, &opts)

@@ -27,6 +27,11 @@ pub struct Args {
     /// model) to PREFIX.input.bin and its raw output bytes to PREFIX.output.bin, for firmware tests.
     #[arg(long, value_name = "PREFIX")]
     pub dump_raw: Option<PathBuf>,
+    /// Feed the time axis one step at a time through the model's step program (its recurrent
+    /// states and conv windows kept between steps) and stack the per-step outputs on their time
+    /// axis; an output without one (a many-to-one model) gets a new axis: its value after each step.
+    #[arg(long, conflicts_with = "dump_raw")]
+    pub stream: bool,
     #[arg(long, default_value_t = 1e-4, requires = "compare")]
     pub rtol: f32,
     #[arg(long, default_value_t = 1e-5, requires = "compare")]
@@ -79,7 +84,21 @@ pub fn run(a: Args) -> Result<()> {
             model.output_count()
         );
     }
-    let outputs = exec::run_samples(&model, &inputs, samples)?;
+    let stream = if a.stream {
+        Some(model.stream().map_err(|e| {
+            anyhow!(
+                "'{}': {}",
+                a.model.display(),
+                rill_convert::exec_stream::describe(&model, e)
+            )
+        })?)
+    } else {
+        None
+    };
+    let outputs = match stream {
+        Some(_) => rill_convert::exec_stream::run_stream_samples(&model, &inputs, samples)?,
+        None => exec::run_samples(&model, &inputs, samples)?,
+    };
     if let Some(prefix) = &a.dump_raw {
         let (fed, produced) = exec::raw_io(&model, &inputs, 0)?;
         for (what, bytes) in [("input", fed), ("output", produced)] {
@@ -93,6 +112,11 @@ pub fn run(a: Args) -> Result<()> {
     for (i, data) in outputs.into_iter().enumerate() {
         let info = model.output(i).map_err(|e| anyhow!("{e}"))?;
         let mut shape: Vec<usize> = info.shape.iter().map(|&d| d as usize).collect();
+        if let Some(s) = &stream {
+            if s.output_axes[i].is_none() {
+                shape.insert(0, s.window_len);
+            }
+        }
         if samples > 1
             || inputs
                 .first()

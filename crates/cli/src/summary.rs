@@ -36,6 +36,55 @@ pub struct Summary {
     pub source: String,
     /// Receptive field over (h, w) of the first output, when every op on the way is local in space.
     pub receptive_field: ReceptiveField,
+    pub stream: StreamSummary,
+}
+
+/// Whether and how the model runs one time step at a time.
+pub enum StreamSummary {
+    Streams {
+        state_bytes: usize,
+        latency: usize,
+        window_len: usize,
+        step_ops: usize,
+        step_macs: u64,
+    },
+    Blocked {
+        node: Option<String>,
+        reason: String,
+    },
+    /// The file has no stream section.
+    Unknown,
+}
+
+fn stream_summary(model: &Model) -> Result<StreamSummary> {
+    let file = model.file();
+    Ok(match model.stream() {
+        Ok(info) => {
+            let mut step_macs = 0;
+            for i in file.window_ops()..file.ops.len() {
+                let v = file
+                    .op(i)
+                    .ok_or_else(|| anyhow!("op #{i} cannot be decoded"))?;
+                step_macs += macs(&v.op);
+            }
+            StreamSummary::Streams {
+                state_bytes: info.state_bytes,
+                latency: info.latency,
+                window_len: info.window_len,
+                step_ops: file.ops.len() - file.window_ops(),
+                step_macs,
+            }
+        }
+        Err(rill_runtime::Error::NotStreamable { op, block, detail }) => StreamSummary::Blocked {
+            node: op.map(|o| model.op_name(o).to_owned()),
+            reason: if block == rill_format::StreamBlock::NonCausal {
+                format!("{block} (latency {detail} steps)")
+            } else {
+                block.to_string()
+            },
+        },
+        Err(_) => StreamSummary::Unknown,
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -71,7 +120,7 @@ fn macs(op: &Op) -> u64 {
             m(&[p.batch, p.c_out, p.out_h, p.out_w, p.k_h, p.k_w])
                 * (p.c_in / p.groups.max(1)) as u64
         }
-        Op::Rnn(p) => rnn_macs(p),
+        Op::Rnn(p) | Op::RnnStep(p) => rnn_macs(p),
         _ => 0,
     }
 }
@@ -185,7 +234,7 @@ fn receptive_field(model: &Model) -> ReceptiveField {
         }
     }
     let mut any_2d = false;
-    for i in 0..file.ops.len() {
+    for i in 0..file.window_ops() {
         let Some(v) = file.op(i) else { continue };
         let ins: Vec<Rf> = v
             .inputs
@@ -275,7 +324,7 @@ impl Summary {
                 .unwrap_or_default()
         };
         let mut layers = Vec::new();
-        for i in 0..file.ops.len() {
+        for i in 0..file.window_ops() {
             let v: OpView = file
                 .op(i)
                 .ok_or_else(|| anyhow!("op #{i} cannot be decoded"))?;
@@ -323,6 +372,7 @@ impl Summary {
             producer: file.string(file.graph.producer).to_owned(),
             source: file.string(file.graph.source).to_owned(),
             receptive_field: receptive_field(&model),
+            stream: stream_summary(&model)?,
             layers,
         })
     }
@@ -347,7 +397,28 @@ impl Summary {
         let _ = writeln!(s, "  state bytes:      {:>10}", self.state_bytes);
         let _ = writeln!(s, "  MACs/inference:   {:>10}", self.macs);
         let _ = writeln!(s, "  receptive field:  {}", self.rf_text());
+        let _ = writeln!(s, "  streaming:        {}", self.stream_text());
         s
+    }
+
+    fn stream_text(&self) -> String {
+        match &self.stream {
+            StreamSummary::Streams {
+                state_bytes,
+                latency,
+                window_len,
+                step_ops,
+                step_macs,
+            } => format!(
+                "yes: {step_ops} ops and {step_macs} MACs per step ({:.1}x less than a {window_len}-step window), {state_bytes} state bytes, latency {latency} steps",
+                self.macs as f64 / (*step_macs).max(1) as f64
+            ),
+            StreamSummary::Blocked { node, reason } => match node {
+                Some(n) => format!("no: node '{n}' {reason}"),
+                None => format!("no: {reason}"),
+            },
+            StreamSummary::Unknown => "unknown (the file has no stream section)".into(),
+        }
     }
 
     pub fn text(&self) -> String {
@@ -428,6 +499,16 @@ impl Summary {
             "live_bound_bytes": self.live_bound_bytes,
             "state_bytes": self.state_bytes,
             "macs": self.macs,
+            "streaming": match &self.stream {
+                StreamSummary::Streams { state_bytes, latency, window_len, step_ops, step_macs } => serde_json::json!({
+                    "streams": true, "state_bytes": state_bytes, "latency_steps": latency,
+                    "window_len": window_len, "step_ops": step_ops, "step_macs": step_macs,
+                }),
+                StreamSummary::Blocked { node, reason } => serde_json::json!({
+                    "streams": false, "node": node, "reason": reason,
+                }),
+                StreamSummary::Unknown => serde_json::json!({"streams": null}),
+            },
             "receptive_field": match self.receptive_field {
                 ReceptiveField::Steps(n) => serde_json::json!({"steps": n}),
                 ReceptiveField::Area(h, w) => serde_json::json!({"h": h, "w": w}),

@@ -1017,3 +1017,94 @@ fn codegen_emits_rust_and_c_that_compile_and_hold_the_model() {
         "codegen again",
     );
 }
+
+#[test]
+fn run_stream_gives_the_answer_after_every_step_and_the_last_is_onnxruntimes() {
+    let dir = TempDir::new("stream");
+    let model = dir.path("m.rill");
+    convert(&lstm("model.onnx"), &model);
+    let stdout = ok(&rill([OsStr::new("inspect"), model.as_os_str()]), "inspect");
+    assert!(
+        stdout.contains("streaming:        yes") && stdout.contains("latency 0 steps"),
+        "{stdout}"
+    );
+    let y = dir.path("y.npy");
+    let out = rill([
+        OsStr::new("run"),
+        model.as_os_str(),
+        OsStr::new("--input"),
+        lstm("input.npy").as_os_str(),
+        OsStr::new("--output"),
+        y.as_os_str(),
+        OsStr::new("--stream"),
+    ]);
+    ok(&out, "run --stream");
+    let (shape, got) = read_f32(&y);
+    // Many-to-one: a new leading axis of 50 steps, each the [1, 4] answer so far.
+    assert_eq!(shape, vec![50, 1, 4]);
+    let (_, want) = read_f32(&lstm("reference_output.npy"));
+    assert_matches(&got[49 * 4..], &want, "answer after the last step");
+    assert!(
+        got[..4]
+            .iter()
+            .zip(&want)
+            .any(|(a, b)| (a - b).abs() > 1e-3),
+        "the first step's answer should not already be the window's"
+    );
+}
+
+#[test]
+fn run_stream_on_a_model_that_cannot_stream_names_the_node_and_writes_nothing() {
+    let dir = TempDir::new("nostream");
+    let model = dir.path("m.rill");
+    convert(&models().join("motion_tcn/model.onnx"), &model);
+    let stdout = ok(&rill([OsStr::new("inspect"), model.as_os_str()]), "inspect");
+    assert!(
+        stdout.contains("streaming:        no: node 'node_mean' reduces over the time axis"),
+        "{stdout}"
+    );
+    let y = dir.path("y.npy");
+    let out = rill([
+        OsStr::new("run"),
+        model.as_os_str(),
+        OsStr::new("--input"),
+        models().join("motion_tcn/input.npy").as_os_str(),
+        OsStr::new("--output"),
+        y.as_os_str(),
+        OsStr::new("--stream"),
+    ]);
+    let err = fails(&out, "run --stream on motion_tcn");
+    assert!(
+        err.contains("node 'node_mean'") && err.contains("cannot stream"),
+        "{err}"
+    );
+    assert!(!y.exists(), "nothing written");
+}
+
+#[test]
+fn a_time_axis_the_input_does_not_have_is_refused_and_nothing_is_written() {
+    let dir = TempDir::new("timeaxis");
+    let model = dir.path("m.rill");
+    let out = rill([
+        OsStr::new("convert"),
+        lstm("model.onnx").as_os_str(),
+        OsStr::new("-o"),
+        model.as_os_str(),
+        OsStr::new("--time-axis"),
+        OsStr::new("7"),
+    ]);
+    let err = fails(&out, "convert --time-axis 7");
+    assert!(err.contains("--time-axis 7: input 'x' has 3 axes"), "{err}");
+    assert!(!model.exists());
+    // A time axis the model does not walk (the features) yields a file that says it cannot stream.
+    let out = rill([
+        OsStr::new("convert"),
+        lstm("model.onnx").as_os_str(),
+        OsStr::new("-o"),
+        model.as_os_str(),
+        OsStr::new("--time-axis"),
+        OsStr::new("2"),
+    ]);
+    let stdout = ok(&out, "convert --time-axis 2");
+    assert!(stdout.contains("streaming:        no: node"), "{stdout}");
+}

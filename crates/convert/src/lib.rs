@@ -211,6 +211,19 @@ fn convert_named(
     }
     passes::remove_unused(&mut g);
     let (mut g, precision, errors, rejected_layers) = fixed_point(g, opts)?;
+    if let Some(a) = opts.time_axis {
+        for &x in &g.inputs {
+            let t = &g.tensors[x];
+            if a >= t.shape.len() {
+                return Err(ConvertError::Input(format!(
+                    "--time-axis {a}: input '{}' has {} axes ({:?})",
+                    t.name,
+                    t.shape.len(),
+                    t.shape
+                )));
+            }
+        }
+    }
     let axes = vec![opts.time_axis; g.inputs.len()];
     let derived = stream::derive(&mut g, &axes);
     let plan = plan::plan_with_stream(&g, derived.as_ref().ok());
