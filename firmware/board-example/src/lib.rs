@@ -1,10 +1,11 @@
 //! The board-agnostic part: an LSM6DSO-class IMU on any `embedded_hal::i2c::I2c`, an LED on any
 //! `OutputPin`, and motion_lstm (int8) classifying the last 10 s of motion.
 //!
-//! The model wants the whole window `[1, 100, 6]` per inference, so the detector keeps the last
-//! 100 samples (already quantized: 600 bytes) in a ring and re-runs the model every `stride` new
-//! samples. A streaming `Session::step` (one sample in, O(1) work) will replace the ring once it
-//! exists.
+//! The model was trained on 10 s windows `[1, 100, 6]`. The detector streams: each sample goes
+//! through `Session::step` (one LSTM step, O(1) work, the state kept in the arena), so no window is
+//! buffered and nothing is recomputed. Every `stride` samples it reports the answer for the samples
+//! of the current segment so far; after `WINDOW` samples the answer is exactly the whole-window one
+//! (bit for bit) and the session is reset for the next segment.
 #![cfg_attr(not(test), no_std)]
 
 pub mod lsm6dso;
@@ -53,7 +54,8 @@ impl From<rill_runtime::Error> for Error {
 pub struct Config {
     /// 7-bit I2C address of the IMU (`lsm6dso::ADDR_SA0_LOW` or `ADDR_SA0_HIGH`).
     pub imu_addr: u8,
-    /// Run the model every this many new samples (10 = once a second at 10 Hz). At least 1.
+    /// Report the answer every this many samples (10 = once a second at 10 Hz), besides at the end
+    /// of each `WINDOW`-sample segment. At least 1.
     pub stride: usize,
     /// The LED is on while this class is detected.
     pub led_class: usize,
@@ -75,6 +77,8 @@ pub struct Detection {
     pub class: usize,
     /// Its logit, dequantized.
     pub logit: f32,
+    /// The answer covers a whole `WINDOW`-sample segment (earlier ones cover the segment so far).
+    pub complete: bool,
 }
 
 impl Detection {
@@ -125,61 +129,20 @@ impl InputQuant {
     }
 }
 
-/// The last `WINDOW` samples, oldest overwritten first.
-pub struct Window {
-    samples: [[i8; CHANNELS]; WINDOW],
-    /// Where the next sample goes, which (once full) is also the oldest.
-    next: usize,
-    filled: usize,
-}
-
-impl Default for Window {
-    fn default() -> Self {
-        Window {
-            samples: [[0; CHANNELS]; WINDOW],
-            next: 0,
-            filled: 0,
-        }
-    }
-}
-
-impl Window {
-    pub fn push(&mut self, s: [i8; CHANNELS]) {
-        self.samples[self.next] = s;
-        self.next = (self.next + 1) % WINDOW;
-        self.filled = (self.filled + 1).min(WINDOW);
-    }
-
-    pub fn is_full(&self) -> bool {
-        self.filled == WINDOW
-    }
-
-    /// Oldest first, time-major: the `[1, 100, 6]` layout the model reads.
-    pub fn unroll(&self, out: &mut [i8; WINDOW * CHANNELS]) {
-        let (newest, oldest) = self.samples.split_at(self.next);
-        for (dst, src) in out
-            .chunks_exact_mut(CHANNELS)
-            .zip(oldest.iter().chain(newest))
-        {
-            dst.copy_from_slice(src);
-        }
-    }
-}
-
 pub struct Detector<'m, 'a, I2C, LED> {
     imu: Lsm6dso<I2C>,
     led: LED,
     session: Session<'m, 'a>,
     quant: InputQuant,
-    window: Window,
     config: Config,
-    /// New samples since the last inference.
-    pending: usize,
+    /// Samples of the current segment streamed so far.
+    steps: usize,
 }
 
 impl<'m, 'a, I2C: I2c, LED: OutputPin> Detector<'m, 'a, I2C, LED> {
-    /// Checks that `model` takes i8 `[1, 100, 6]` and gives one row of class scores, binds it to
-    /// `arena` (at least `model.arena_bytes()` + 15 bytes), starts the IMU and turns the LED off.
+    /// Checks that `model` takes i8 `[1, 100, 6]`, streams one `[6]` sample per step and gives one
+    /// row of class scores, binds it to `arena` (at least `model.arena_bytes()` + 15 bytes), starts
+    /// the IMU and turns the LED off.
     pub fn new(
         i2c: I2C,
         mut led: LED,
@@ -199,6 +162,15 @@ impl<'m, 'a, I2C: I2c, LED: OutputPin> Detector<'m, 'a, I2C, LED> {
         if input.len() != WINDOW * CHANNELS || input.shape.last() != Some(&(CHANNELS as u32)) {
             return Err(Error::Model("input is not [1, 100, 6]"));
         }
+        let frame = model.step_input(0)?;
+        if frame.len() != CHANNELS
+            || frame.dtype != DType::I8
+            || frame.zero_point != input.zero_point
+        {
+            return Err(Error::Model(
+                "the step input is not one int8 sample of 6 channels",
+            ));
+        }
         let quant = InputQuant::new(input.scale, input.zero_point)?;
         let session = Session::new(model, arena)?;
         let imu = Lsm6dso::init(i2c, config.imu_addr).map_err(|e| match e {
@@ -211,12 +183,11 @@ impl<'m, 'a, I2C: I2c, LED: OutputPin> Detector<'m, 'a, I2C, LED> {
             led,
             session,
             quant,
-            window: Window::default(),
             config: Config {
                 stride: config.stride.max(1),
                 ..config
             },
-            pending: 0,
+            steps: 0,
         })
     }
 
@@ -226,21 +197,23 @@ impl<'m, 'a, I2C: I2c, LED: OutputPin> Detector<'m, 'a, I2C, LED> {
         self.push(&raw)
     }
 
-    /// Adds one sample; once the window is full, every `stride`-th sample runs the model, sets
-    /// the LED and returns the winning class.
+    /// Streams one sample through the model; every `stride`-th sample of a segment (and its last)
+    /// sets the LED and returns the winning class so far. After `WINDOW` samples the segment is
+    /// complete and the next sample starts a new one from a reset state.
     pub fn push(&mut self, raw: &RawSample) -> Result<Option<Detection>, Error> {
-        self.window.push(self.quant.quantize(raw));
-        self.pending += 1;
-        if !self.window.is_full() || self.pending < self.config.stride {
+        self.session
+            .set_step_input_i8(0, &self.quant.quantize(raw))?;
+        self.session.invoke_step()?;
+        self.steps += 1;
+        let complete = self.steps == WINDOW;
+        if !complete && !self.steps.is_multiple_of(self.config.stride) {
             return Ok(None);
         }
-        self.pending = 0;
-
-        let mut input = [0i8; WINDOW * CHANNELS];
-        self.window.unroll(&mut input);
-        self.session.set_input_i8(0, &input)?;
-        self.session.invoke()?;
-        let det = self.argmax()?;
+        let det = self.argmax(complete)?;
+        if complete {
+            self.session.reset()?;
+            self.steps = 0;
+        }
 
         let on = det.class == self.config.led_class;
         if on {
@@ -252,25 +225,28 @@ impl<'m, 'a, I2C: I2c, LED: OutputPin> Detector<'m, 'a, I2C, LED> {
         Ok(Some(det))
     }
 
-    /// Argmax over output 0. With a positive scale the codes order like the logits, so only the
-    /// winner is dequantized.
-    fn argmax(&self) -> Result<Detection, Error> {
-        let info = self.session.model().output(0)?;
+    /// Argmax over step output 0. With a positive scale the codes order like the logits, so only
+    /// the winner is dequantized.
+    fn argmax(&self, complete: bool) -> Result<Detection, Error> {
+        let info = self.session.model().step_output(0)?;
         let dequant = |q: i32| info.scale * (q - info.zero_point) as f32;
         let best = match info.dtype {
-            DType::I8 => {
-                best_by(self.session.output_i8(0)?, |&q| i32::from(q)).map(|(i, q)| (i, dequant(q)))
-            }
-            DType::I16 => best_by(self.session.output_i16(0)?, |&q| i32::from(q))
+            DType::I8 => best_by(self.session.step_output_i8(0)?, |&q| i32::from(q))
                 .map(|(i, q)| (i, dequant(q))),
-            DType::F32 => best_by(self.session.output_f32(0)?, |&v| v),
+            DType::I16 => best_by(self.session.step_output_i16(0)?, |&q| i32::from(q))
+                .map(|(i, q)| (i, dequant(q))),
+            DType::F32 => best_by(self.session.step_output_f32(0)?, |&v| v),
             _ => return Err(Error::Model("output is not i8, i16 or f32")),
         };
         if info.dtype != DType::F32 && (info.scale.is_nan() || info.scale <= 0.0) {
             return Err(Error::Model("output scale is not positive"));
         }
         let (class, logit) = best.ok_or(Error::Model("output is empty"))?;
-        Ok(Detection { class, logit })
+        Ok(Detection {
+            class,
+            logit,
+            complete,
+        })
     }
 
     pub fn release(self) -> (I2C, LED) {

@@ -53,7 +53,7 @@ fn main() -> ! {
         }
     };
     defmt::info!(
-        "sampling at 10 Hz; first class after 10 s, then every {=usize} samples; LED = {=str}",
+        "streaming at 10 Hz; a class every {=usize} samples, a complete one every 100; LED = {=str}",
         config.stride,
         CLASSES.get(config.led_class).copied().unwrap_or("?")
     );
@@ -61,10 +61,11 @@ fn main() -> ! {
     loop {
         match detector.poll() {
             Ok(Some(d)) => defmt::info!(
-                "class={=str} ({=usize}) logit={=f32}",
+                "class={=str} ({=usize}) logit={=f32} complete={=bool}",
                 d.name(),
                 d.class,
-                d.logit
+                d.logit,
+                d.complete
             ),
             Ok(None) => {}
             // A bus glitch costs one sample; keep going.

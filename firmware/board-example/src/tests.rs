@@ -176,20 +176,6 @@ fn quantizer_matches_float_rounding() {
 }
 
 #[test]
-fn window_unrolls_oldest_first() {
-    let mut w = Window::default();
-    for t in 0..(WINDOW + 37) {
-        assert_eq!(w.is_full(), t >= WINDOW);
-        w.push([(t % 128) as i8; CHANNELS]);
-    }
-    let mut out = [0i8; WINDOW * CHANNELS];
-    w.unroll(&mut out);
-    for (k, row) in out.chunks_exact(CHANNELS).enumerate() {
-        assert_eq!(row, [((37 + k) % 128) as i8; CHANNELS]);
-    }
-}
-
-#[test]
 fn rejects_a_small_arena() {
     let m = model();
     let mut small = vec![0u8; m.arena_bytes() / 2];
@@ -207,7 +193,7 @@ fn rejects_a_small_arena() {
 }
 
 #[test]
-fn runs_every_stride_samples_once_full_and_drives_the_led() {
+fn answers_every_stride_and_at_each_segment_end_and_drives_the_led() {
     let m = model();
     let mut arena = arena();
     let led = FakeLed::default();
@@ -215,7 +201,7 @@ fn runs_every_stride_samples_once_full_and_drives_the_led() {
     let mut fake = FakeImu::new(ADDR_SA0_LOW);
     fake.samples = vec![still; 200];
     let config = Config {
-        stride: 25,
+        stride: 30,
         ..Config::default()
     };
     let mut det = Detector::new(fake, led.clone(), &m, &mut arena, config).expect("new");
@@ -228,16 +214,63 @@ fn runs_every_stride_samples_once_full_and_drives_the_led() {
         }
     }
     let at: Vec<usize> = runs.iter().map(|r| r.0).collect();
-    assert_eq!(at, [100, 125, 150, 175, 200]);
-    // Same input every time: same answer, and the LED says whether it is the LED class.
-    let first = runs[0].1;
-    assert!(first.class < CLASSES.len() && first.logit.is_finite());
-    assert!(runs.iter().all(|r| r.1 == first));
+    assert_eq!(at, [30, 60, 90, 100, 130, 160, 190, 200]);
+    let complete: Vec<usize> = runs.iter().filter(|r| r.1.complete).map(|r| r.0).collect();
+    assert_eq!(complete, [100, 200]);
+    // The state is reset between segments: the second segment answers exactly as the first.
+    for k in 0..4 {
+        assert_eq!(runs[k].1, runs[k + 4].1, "answer {k}");
+    }
     let levels = led.0.borrow().clone();
     assert_eq!(levels.len(), 1 + runs.len());
-    assert!(levels[1..]
-        .iter()
-        .all(|&on| on == (first.class == config.led_class)));
+    for (on, r) in levels[1..].iter().zip(&runs) {
+        assert_eq!(*on, r.1.class == config.led_class);
+    }
+}
+
+#[test]
+fn a_streamed_segment_answers_exactly_as_the_whole_window() {
+    // The same 100 varying samples, streamed by the detector and fed as one window to a second
+    // session: the logit codes must agree bit for bit.
+    let m = model();
+    let mut arena1 = arena();
+    let samples: Vec<RawSample> = (0..WINDOW as i32)
+        .map(|t| {
+            let v = |k: i32| ((t * 37 + k * 101) % 4001 - 2000) as i16;
+            RawSample([v(0), v(1), v(2) + 4096, v(3), v(4), v(5)])
+        })
+        .collect();
+    let mut fake = FakeImu::new(ADDR_SA0_LOW);
+    fake.samples = samples.clone();
+    let config = Config {
+        stride: WINDOW,
+        ..Config::default()
+    };
+    let mut det = Detector::new(fake, FakeLed::default(), &m, &mut arena1, config).expect("new");
+    let mut streamed = None;
+    for _ in 0..WINDOW {
+        streamed = det.poll().expect("poll").or(streamed);
+    }
+    let streamed = streamed.expect("an answer at the segment end");
+    assert!(streamed.complete);
+
+    let input = m.input(0).unwrap();
+    let quant = InputQuant::new(input.scale, input.zero_point).unwrap();
+    let window: Vec<i8> = samples.iter().flat_map(|s| quant.quantize(s)).collect();
+    let mut arena2 = arena();
+    let mut whole = Session::new(&m, &mut arena2).unwrap();
+    whole.set_input_i8(0, &window).unwrap();
+    whole.invoke().unwrap();
+    let logits = whole.output_i8(0).unwrap();
+    let best = (0..logits.len())
+        .max_by_key(|&i| (logits[i], std::cmp::Reverse(i)))
+        .unwrap();
+    let info = m.output(0).unwrap();
+    assert_eq!(streamed.class, best);
+    assert_eq!(
+        streamed.logit,
+        info.scale * (i32::from(logits[best]) - info.zero_point) as f32
+    );
 }
 
 /// Minimal .npy reader: little-endian f32 or i64, C order; returns the payload.
