@@ -292,3 +292,56 @@ fn a_non_zero_initial_state_is_refused() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_streaming_only_session_needs_only_the_state_and_one_steps_buffers() {
+    let bytes = convert("motion_lstm", Precision::Int8);
+    let aligned = AlignedBytes::from_slice(&bytes);
+    let model = Model::from_bytes(aligned.as_slice()).unwrap();
+    let info = model.stream().unwrap();
+    assert!(
+        info.step_arena_bytes * 4 < model.arena_bytes(),
+        "step arena {} vs whole {}",
+        info.step_arena_bytes,
+        model.arena_bytes()
+    );
+    let frame_len = model.step_input(0).unwrap().len();
+    let frames: Vec<Vec<i8>> = (0..60)
+        .map(|t| {
+            (0..frame_len)
+                .map(|c| ((t * 7 + c * 13) % 200) as i8)
+                .collect()
+        })
+        .collect();
+    let run = |session: &mut Session| -> Vec<i8> {
+        frames
+            .iter()
+            .flat_map(|f| {
+                session.set_step_input_i8(0, f).unwrap();
+                session.invoke_step().unwrap();
+                session.step_output_i8(0).unwrap().to_vec()
+            })
+            .collect()
+    };
+    let mut big = vec![0u8; model.arena_bytes() + 16];
+    let full = run(&mut Session::new(&model, &mut big).unwrap());
+    // An arena exactly the step arena from a 16-byte aligned start: a `u128` buffer guarantees it.
+    let mut words = vec![0u128; info.step_arena_bytes.div_ceil(16)];
+    let small: &mut [u8] = bytemuck::cast_slice_mut(&mut words);
+    let mut session = Session::new_streaming(&model, &mut small[..info.step_arena_bytes]).unwrap();
+    assert_eq!(
+        run(&mut session),
+        full,
+        "a streaming-only session answers the same"
+    );
+    assert_eq!(session.invoke(), Err(Error::StreamingOnly));
+    assert!(session
+        .set_input_i8(0, &vec![0; model.input(0).unwrap().len()])
+        .is_err());
+    let mut words = vec![0u128; info.step_arena_bytes.div_ceil(16)];
+    let small: &mut [u8] = bytemuck::cast_slice_mut(&mut words);
+    assert!(matches!(
+        Session::new_streaming(&model, &mut small[..info.step_arena_bytes - 1]),
+        Err(Error::ArenaTooSmall { .. })
+    ));
+}

@@ -83,12 +83,15 @@ fn rust_source(model: &Model, bytes: &[u8], source: &str) -> Result<String> {
          /// Arena the model needs (activations, scratch and state), from a 16-byte aligned start.\n\
          pub const ARENA_BYTES: usize = {arena};\n\
          /// Part of the arena that holds streaming state.\n\
-         pub const STATE_BYTES: usize = {state};\n\n\
+         pub const STATE_BYTES: usize = {state};\n\
+         /// Arena for a session that only streams (`Session::new_streaming`; 0: cannot stream).\n\
+         pub const STEP_ARENA_BYTES: usize = {step};\n\n\
          /// The model: `rill_runtime::Model::from_bytes(&MODEL.0)`.\n\
          pub static MODEL: Aligned<MODEL_BYTES> = Aligned([\n{rows}]);\n",
         len = bytes.len(),
         arena = model.arena_bytes(),
         state = model.state_bytes(),
+        step = model.stream().map_or(0, |i| i.step_arena_bytes),
         rows = hex_rows(bytes, "    "),
     );
     Ok(s)
@@ -103,11 +106,13 @@ fn c_source(model: &Model, bytes: &[u8], name: &str, source: &str) -> Result<Str
         "#ifndef {up}_RILL_H\n#define {up}_RILL_H\n\n#include <stdint.h>\n\n\
          #define {up}_MODEL_BYTES {len}u\n\
          #define {up}_ARENA_BYTES {arena}u\n\
-         #define {up}_STATE_BYTES {state}u\n\n\
+         #define {up}_STATE_BYTES {state}u\n\
+         #define {up}_STEP_ARENA_BYTES {step}u\n\n\
          _Alignas(16) static const uint8_t {low}_model[{up}_MODEL_BYTES] = {{\n{rows}}};\n\n#endif\n",
         len = bytes.len(),
         arena = model.arena_bytes(),
         state = model.state_bytes(),
+        step = model.stream().map_or(0, |i| i.step_arena_bytes),
         rows = hex_rows(bytes, "    "),
     );
     Ok(s)

@@ -43,6 +43,7 @@ pub struct Summary {
 pub enum StreamSummary {
     Streams {
         state_bytes: usize,
+        step_arena_bytes: usize,
         latency: usize,
         window_len: usize,
         step_ops: usize,
@@ -69,6 +70,7 @@ fn stream_summary(model: &Model) -> Result<StreamSummary> {
             }
             StreamSummary::Streams {
                 state_bytes: info.state_bytes,
+                step_arena_bytes: info.step_arena_bytes,
                 latency: info.latency,
                 window_len: info.window_len,
                 step_ops: file.ops.len() - file.window_ops(),
@@ -405,12 +407,13 @@ impl Summary {
         match &self.stream {
             StreamSummary::Streams {
                 state_bytes,
+                step_arena_bytes,
                 latency,
                 window_len,
                 step_ops,
                 step_macs,
             } => format!(
-                "yes: {step_ops} ops and {step_macs} MACs per step ({:.1}x less than a {window_len}-step window), {state_bytes} state bytes, latency {latency} steps",
+                "yes: {step_ops} ops and {step_macs} MACs per step ({:.1}x less than a {window_len}-step window), {state_bytes} state bytes, {step_arena_bytes} arena bytes when only streaming, latency {latency} steps",
                 self.macs as f64 / (*step_macs).max(1) as f64
             ),
             StreamSummary::Blocked { node, reason } => match node {
@@ -500,8 +503,8 @@ impl Summary {
             "state_bytes": self.state_bytes,
             "macs": self.macs,
             "streaming": match &self.stream {
-                StreamSummary::Streams { state_bytes, latency, window_len, step_ops, step_macs } => serde_json::json!({
-                    "streams": true, "state_bytes": state_bytes, "latency_steps": latency,
+                StreamSummary::Streams { state_bytes, step_arena_bytes, latency, window_len, step_ops, step_macs } => serde_json::json!({
+                    "streams": true, "state_bytes": state_bytes, "step_arena_bytes": step_arena_bytes, "latency_steps": latency,
                     "window_len": window_len, "step_ops": step_ops, "step_macs": step_macs,
                 }),
                 StreamSummary::Blocked { node, reason } => serde_json::json!({

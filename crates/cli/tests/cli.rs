@@ -933,6 +933,12 @@ fn codegen_emits_rust_and_c_that_compile_and_hold_the_model() {
     ))
     .unwrap();
     let arena = inspect["arena_bytes"].as_u64().unwrap();
+    let state = inspect["state_bytes"].as_u64().unwrap();
+    let step_arena = inspect["streaming"]["step_arena_bytes"].as_u64().unwrap();
+    assert!(
+        state > 0 && step_arena > state && step_arena < arena,
+        "{inspect}"
+    );
     // Sum of bytes (mod 2^32) as an independent digest of the contents.
     let sum: u32 = bytes.iter().map(|&b| b as u32).fold(0, u32::wrapping_add);
 
@@ -940,7 +946,8 @@ fn codegen_emits_rust_and_c_that_compile_and_hold_the_model() {
         dir.path("main.rs"),
         format!(
             "mod model;\nfn main() {{\n  let b = &model::MODEL.0;\n  assert_eq!(b.as_ptr() as usize % 16, 0);\n  \
-             assert_eq!(b.len(), {len});\n  assert_eq!(model::ARENA_BYTES, {arena});\n  assert_eq!(model::STATE_BYTES, 0);\n  \
+             assert_eq!(b.len(), {len});\n  assert_eq!(model::ARENA_BYTES, {arena});\n  assert_eq!(model::STATE_BYTES, {state});\n  \
+             assert_eq!(model::STEP_ARENA_BYTES, {step_arena});\n  \
              assert_eq!(b.iter().map(|&x| x as u32).fold(0u32, u32::wrapping_add), {sum});\n}}\n",
             len = bytes.len()
         ),
@@ -968,6 +975,7 @@ fn codegen_emits_rust_and_c_that_compile_and_hold_the_model() {
             "#include \"lstm.h\"\n#include <stdint.h>\nint main(void) {{\n  uint32_t s = 0;\n  \
              for (unsigned i = 0; i < LSTM_MODEL_BYTES; i++) s += lstm_model[i];\n  \
              return !((uintptr_t)lstm_model % 16 == 0 && LSTM_MODEL_BYTES == {len}u && LSTM_ARENA_BYTES == {arena}u \
+             && LSTM_STEP_ARENA_BYTES == {step_arena}u && LSTM_STATE_BYTES == {state}u \
              && s == {sum}u);\n}}\n",
             len = bytes.len()
         ),

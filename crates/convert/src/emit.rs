@@ -130,6 +130,7 @@ pub fn emit(
                 state: &state,
                 window_len: s.window_len,
                 latency: 0,
+                step_arena_bytes: plan.step_arena_bytes,
                 input_axes: &s.input_axes,
                 output_axes: &s.output_axes,
             })?;

@@ -19,6 +19,8 @@ pub struct Plan {
     pub live_bound_bytes: usize,
     /// Bytes of the streaming state at the arena's start (0 without a step program).
     pub state_bytes: usize,
+    /// The state plus the step program's buffers: what a session that only streams needs.
+    pub step_arena_bytes: usize,
 }
 
 fn aligned(n: usize) -> usize {
@@ -43,6 +45,7 @@ pub fn plan_with_stream(g: &Graph, stream: Option<&Stream>) -> Plan {
         stream.map_or_else(HashSet::new, |s| s.state.iter().copied().collect());
     let window = place(g, &g.nodes, &g.inputs, &g.outputs, &state);
     let step = stream.map(|s| place(g, &s.nodes, &s.inputs, &s.outputs, &state));
+    let step_arena_bytes = aligned(state_bytes + step.as_ref().map_or(0, |s| s.arena));
     let mut arena = window.arena;
     let mut live = window.live_bound_bytes;
     for part in std::iter::once(&window).chain(step.as_ref()) {
@@ -66,6 +69,7 @@ pub fn plan_with_stream(g: &Graph, stream: Option<&Stream>) -> Plan {
         arena_bytes: aligned(state_bytes + arena),
         live_bound_bytes: state_bytes + live,
         state_bytes,
+        step_arena_bytes,
     }
 }
 

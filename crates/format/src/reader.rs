@@ -305,6 +305,13 @@ impl<'a> ModelFile<'a> {
         if window_ops == self.ops.len() {
             return Err(bad("a streamable model has no step program"));
         }
+        if s.step_arena_bytes > self.graph.arena_bytes
+            || s.step_arena_bytes < self.graph.state_bytes
+        {
+            return Err(bad(
+                "step arena is not between the state and the whole arena",
+            ));
+        }
         if s.n_inputs as usize > MAX_STREAM_IO
             || s.n_outputs as usize > MAX_STREAM_IO
             || s.n_inputs != self.graph.n_inputs

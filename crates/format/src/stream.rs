@@ -32,7 +32,9 @@ pub struct StreamRecord {
     pub block_op: u32,
     /// A number qualifying `block` (e.g. the future steps a non-causal padding needs).
     pub block_detail: u32,
-    pub reserved0: u32,
+    /// Arena bytes a session that only streams needs: the state region plus the step program's
+    /// buffers, all below this bound (the whole-window program may need more).
+    pub step_arena_bytes: u32,
     /// Time axis of each graph input (whole-window shapes), `NONE` past `n_inputs`.
     pub input_axes: [u32; MAX_STREAM_IO],
     /// Time axis of each graph output, or `NONE` for an output with none (a many-to-one model's

@@ -58,6 +58,8 @@ pub struct StreamSpec<'a> {
     pub state: &'a [u32],
     pub window_len: usize,
     pub latency: usize,
+    /// State bytes plus the step program's buffers.
+    pub step_arena_bytes: usize,
     pub input_axes: &'a [Option<usize>],
     pub output_axes: &'a [Option<usize>],
 }
@@ -280,6 +282,7 @@ impl FileBuilder {
         self.operands.extend_from_slice(s.state);
         rec.window_len = u32_of(s.window_len, "window length")?;
         rec.latency = u32_of(s.latency, "latency")?;
+        rec.step_arena_bytes = u32_of(s.step_arena_bytes, "step arena")?;
         rec.block_op = NONE;
         let axes = |v: &[Option<usize>]| -> Result<[u32; MAX_STREAM_IO], WriteError> {
             let mut out = [NONE; MAX_STREAM_IO];

@@ -49,6 +49,9 @@ pub enum Error {
     },
     /// The file carries no streaming information (written by a converter without it).
     NoStream,
+    /// The session was bound with [`Session::new_streaming`](crate::Session::new_streaming): its
+    /// arena holds only the step program, so whole-window runs (and their tensors) are out of reach.
+    StreamingOnly,
 }
 
 /// What is wrong with one op.
@@ -129,6 +132,7 @@ impl core::fmt::Display for Error {
                 Ok(())
             }
             Error::NoStream => f.write_str("the file has no step program (convert it again to stream)"),
+            Error::StreamingOnly => f.write_str("this session's arena holds only the step program: bind it with Session::new for whole-window runs"),
         }
     }
 }
@@ -171,6 +175,7 @@ impl defmt::Format for Error {
                 defmt::write!(f, "cannot stream: {=str}", block.message())
             }
             Error::NoStream => defmt::write!(f, "no step program"),
+            Error::StreamingOnly => defmt::write!(f, "streaming-only session"),
         }
     }
 }

@@ -15,6 +15,8 @@ pub struct StreamInfo {
     pub latency: usize,
     /// Arena bytes that persist between steps.
     pub state_bytes: usize,
+    /// Arena bytes a session that only streams needs ([`crate::Session::new_streaming`]).
+    pub step_arena_bytes: usize,
     /// Time axis of each graph input (`None` past the last input).
     pub input_axes: [Option<usize>; rill_format::MAX_STREAM_IO],
     /// Time axis of each graph output; `None` for an output without one (a many-to-one answer).
@@ -172,6 +174,7 @@ impl<'a> Model<'a> {
             window_len: s.window_len as usize,
             latency: s.latency as usize,
             state_bytes: self.state_bytes(),
+            step_arena_bytes: s.step_arena_bytes as usize,
             input_axes: s.input_axes.map(axis),
             output_axes: s.output_axes.map(axis),
         })

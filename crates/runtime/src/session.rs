@@ -11,14 +11,36 @@ use crate::model::Model;
 pub struct Session<'m, 'a> {
     model: &'m Model<'m>,
     arena: &'a mut [u8],
+    /// Bound by [`Session::new_streaming`] to an arena too small for the whole-window program.
+    step_only: bool,
 }
 
 impl<'m, 'a> Session<'m, 'a> {
     /// Binds `model` to `arena`. The arena may start anywhere: the session skips to the next 16-byte
     /// boundary, and the slice must hold [`Model::arena_bytes`] bytes after that.
     pub fn new(model: &'m Model<'m>, arena: &'a mut [u8]) -> Result<Session<'m, 'a>, Error> {
+        Session::bind(model, arena, model.arena_bytes(), false)
+    }
+
+    /// A session that only streams ([`Session::step`]; [`Session::invoke`] refuses): the arena needs
+    /// just [`StreamInfo::step_arena_bytes`](crate::StreamInfo) — the state and one step's buffers,
+    /// often a small fraction of [`Model::arena_bytes`]. Errors if the model cannot stream.
+    pub fn new_streaming(
+        model: &'m Model<'m>,
+        arena: &'a mut [u8],
+    ) -> Result<Session<'m, 'a>, Error> {
+        let info = model.stream()?;
+        Session::bind(model, arena, info.step_arena_bytes, true)
+    }
+
+    fn bind(
+        model: &'m Model<'m>,
+        arena: &'a mut [u8],
+        bytes: usize,
+        step_only: bool,
+    ) -> Result<Session<'m, 'a>, Error> {
         let skip = arena.as_ptr().align_offset(ALIGN);
-        let needed = skip.saturating_add(model.arena_bytes());
+        let needed = skip.saturating_add(bytes);
         if skip > arena.len() || arena.len() < needed {
             return Err(Error::ArenaTooSmall {
                 needed,
@@ -27,7 +49,11 @@ impl<'m, 'a> Session<'m, 'a> {
         }
         let arena = &mut arena[skip..needed];
         arena.fill(0);
-        let mut session = Session { model, arena };
+        let mut session = Session {
+            model,
+            arena,
+            step_only,
+        };
         session.reset()?;
         Ok(session)
     }
@@ -69,6 +95,11 @@ impl<'m, 'a> Session<'m, 'a> {
         t.offset..t.offset + t.size
     }
 
+    /// The arena bytes of `t`, or an error if a streaming-only arena does not reach them.
+    fn bytes_of(&self, t: &TensorInfo<'_>) -> Result<&[u8], Error> {
+        self.arena.get(self.region(t)).ok_or(Error::StreamingOnly)
+    }
+
     fn input_info(&self, i: usize, dtype: DType) -> Result<TensorInfo<'m>, Error> {
         self.typed_input(self.model.input(i)?, i, dtype)
     }
@@ -93,7 +124,8 @@ impl<'m, 'a> Session<'m, 'a> {
     pub fn input_f32_mut(&mut self, i: usize) -> Result<&mut [f32], Error> {
         let t = self.input_info(i, DType::F32)?;
         let range = self.region(&t);
-        bytemuck::try_cast_slice_mut(&mut self.arena[range]).map_err(|_| Error::WrongLength {
+        let bytes = self.arena.get_mut(range).ok_or(Error::StreamingOnly)?;
+        bytemuck::try_cast_slice_mut(bytes).map_err(|_| Error::WrongLength {
             index: i,
             expected: t.len(),
             actual: 0,
@@ -130,7 +162,10 @@ impl<'m, 'a> Session<'m, 'a> {
             });
         }
         let range = self.region(&t);
-        self.arena[range].copy_from_slice(bytemuck::cast_slice(data));
+        self.arena
+            .get_mut(range)
+            .ok_or(Error::StreamingOnly)?
+            .copy_from_slice(bytemuck::cast_slice(data));
         Ok(())
     }
 
@@ -255,6 +290,9 @@ impl<'m, 'a> Session<'m, 'a> {
     /// [`Session::invoke`], calling `observe(op, session)` after each op, when that op's outputs
     /// are valid in [`Session::tensor_bytes`] (calibration and per-layer error reports use it).
     pub fn invoke_observed(&mut self, mut observe: impl FnMut(usize, &Self)) -> Result<(), Error> {
+        if self.step_only {
+            return Err(Error::StreamingOnly);
+        }
         for i in 0..self.model.file().window_ops() {
             self.run_op(i)?;
             observe(i, self);
@@ -294,7 +332,7 @@ impl<'m, 'a> Session<'m, 'a> {
                 found: t.dtype,
             });
         }
-        Ok(&self.arena[self.region(&t)])
+        self.bytes_of(&t)
     }
 
     /// Graph output `i` as f32 (valid after [`Session::invoke`]).
