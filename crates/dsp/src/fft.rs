@@ -1,8 +1,9 @@
 //! In-place fixed-point complex FFT (radix 2, decimation in time) on i32 data with Q30 twiddles.
 //!
-//! No per-stage scaling: the caller keeps every input magnitude below `2^31 / n` (the front end
-//! normalises its frames to below `2^21` for n <= 512), which bounds every intermediate and output
-//! magnitude by `2^31` since a radix-2 stage at most doubles the largest magnitude. Products are formed in
+//! No per-stage scaling: every intermediate value of a decimation-in-time FFT is the DFT of a
+//! sub-sequence of the input, so its magnitude is at most the input's L1 norm (sum of magnitudes). The
+//! caller keeps that norm below `2^30` (the front end normalises each frame so), which leaves room in i32
+//! for the rounding of up to 9 stages. Products are formed in
 //! i64 and rounded to nearest, so the error is about one LSB per stage instead of the 1-bit-per-stage loss
 //! of a scaled Q15 FFT.
 

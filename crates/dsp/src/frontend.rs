@@ -8,13 +8,10 @@ use crate::tables::Tables;
 /// Fractional bits of the MFCC values the front end emits: a feature `v` stands for `v / 65536`.
 pub const MFCC_FRAC_BITS: u32 = LN_FRAC_BITS;
 
-/// Bit length the windowed frame is normalised to before the FFT: `512 * 2^21 = 2^30` keeps every FFT
-/// value inside i32 (see `fft`), and 21 bits of signal keep the rounding noise ~120 dB below the peak.
-const NORM_BITS: i32 = 21;
-
-/// Bit length the largest bin power is reduced to before the mel sums: `2^38 * 2^15` (Q15 weight) times
-/// at most 257 bins stays below `2^64`.
-const POWER_BITS: u32 = 38;
+/// Bit length the L1 norm of the windowed frame is normalised to before the FFT: it bounds every FFT value
+/// (see `fft`), so `< 2^30` keeps them in i32. Normalising the norm rather than the peak gives speech
+/// frames 2-3 more bits than the `2^31 / 512` a peak bound would allow.
+const NORM_BITS: i32 = 30;
 
 /// Converts one fixed-point MFCC value (Q16, [`MFCC_FRAC_BITS`]) to f32, for host code and models that take
 /// float features.
@@ -34,7 +31,7 @@ pub fn mfcc_slice_to_f32(src: &[i32], dst: &mut [f32]) -> usize {
 /// Streaming fixed-point MFCC front end (see the crate docs for the pipeline and its accuracy).
 ///
 /// Holds its tables, the last `frame_len` samples and the FFT scratch in fixed arrays sized by
-/// [`MAX_FFT_LEN`] / [`MAX_MELS`]: about 10 KiB, no heap. Every call after [`Frontend::new`] uses integer
+/// [`MAX_FFT_LEN`] / [`MAX_MELS`]: under 13 KiB, no heap. Every call after [`Frontend::new`] uses integer
 /// arithmetic only, so a given sample stream gives bit-identical features on every target.
 #[derive(Clone, Debug)]
 pub struct Frontend {
@@ -141,35 +138,34 @@ impl Frontend {
         let (fl, nf) = (cfg.frame_len, cfg.fft_len);
         let t = &self.t;
 
-        // Window: x (Q15) * w (Q15) is exact in i32, |y| <= 2^30.
-        let mut max = 0u32;
+        // Window: x (Q15) * w (Q30) is exact in i64, |y| <= 2^45 and the L1 norm below 2^54.
+        let mut l1 = 0u64;
+        for (&x, &w) in self.ring[..fl].iter().zip(&t.window[..fl]) {
+            l1 += (x as i64 * w as i64).unsigned_abs();
+        }
+        // Block floating point: scale the frame so its L1 norm has NORM_BITS bits whatever the input
+        // level, and carry the scale 2^shift into the log energy's exponent instead. (Rounding the right
+        // shift raises the norm by at most fl / 2, well inside the headroom to 2^31.)
+        let shift = if l1 == 0 {
+            0
+        } else {
+            NORM_BITS - (64 - l1.leading_zeros() as i32)
+        };
         for ((r, &x), &w) in self
             .re
             .iter_mut()
             .zip(&self.ring[..fl])
             .zip(&t.window[..fl])
         {
-            *r = x as i32 * w as i32;
-            max = max.max(r.unsigned_abs());
+            let y = x as i64 * w as i64;
+            *r = if shift >= 0 {
+                y << shift
+            } else {
+                (y + (1 << (-shift - 1))) >> -shift
+            } as i32;
         }
         self.re[fl..nf].fill(0);
         self.im[..nf].fill(0);
-
-        // Block floating point: scale the frame so its peak has NORM_BITS bits whatever the input level,
-        // and carry the scale 2^shift into the log energy's exponent instead.
-        let shift = if max == 0 {
-            0
-        } else {
-            NORM_BITS - (32 - max.leading_zeros() as i32)
-        };
-        if shift > 0 {
-            self.re[..fl].iter_mut().for_each(|v| *v <<= shift);
-        } else if shift < 0 {
-            let s = -shift;
-            self.re[..fl]
-                .iter_mut()
-                .for_each(|v| *v = (*v + (1 << (s - 1))) >> s);
-        }
 
         fft_q30(&mut self.re[..nf], &mut self.im[..nf], &t.cos, &t.sin);
 
@@ -179,28 +175,25 @@ impl Frontend {
             (r * r + i * i) as u64
         };
         let n_mels = cfg.n_mels;
-        let mut pmax = 0u64;
-        for m in 0..n_mels {
-            let s = t.mel_start[m] as usize;
-            for k in s..s + t.mel_len[m] as usize {
-                pmax = pmax.max(power(k));
-            }
-        }
-        // Second block exponent, on the powers, so the Q15-weighted sums fit u64.
-        let pshift = (64 - pmax.leading_zeros()).saturating_sub(POWER_BITS);
-
-        // Real energy = sum * 2^exp: the FFT value is X / 2^(30 + shift) (Q15 sample times Q15 window,
-        // then the normalising shift), squared, times the pshift and the Q15 weights.
-        let exp = pshift as i32 - 15 - 60 - 2 * shift;
+        // Real energy = sum * 2^exp: the FFT value is X / 2^(45 + shift) (Q15 sample times Q30 window,
+        // then the normalising shift), squared, times the Q30 weights. A power is below 2^62 and a filter
+        // spans at most 257 bins, so the u128 sum is below 2^101: exact, then cut to a 64-bit mantissa.
+        let exp = -30 - 90 - 2 * shift;
         for m in 0..n_mels {
             let (s, off) = (t.mel_start[m] as usize, t.mel_off[m] as usize);
             let ws = &t.mel_w[off..off + t.mel_len[m] as usize];
-            let e: u64 = ws
+            let e: u128 = ws
                 .iter()
                 .enumerate()
-                .map(|(j, &w)| (power(s + j) >> pshift) * w as u64)
+                .map(|(j, &w)| power(s + j) as u128 * w as u128)
                 .sum();
-            self.logmel[m] = ln_sum_q16(e, exp, t.floor_mant, t.floor_exp);
+            let cut = (128 - e.leading_zeros()).saturating_sub(64);
+            self.logmel[m] = ln_sum_q16(
+                (e >> cut) as u64,
+                exp + cut as i32,
+                t.floor_mant,
+                t.floor_exp,
+            );
         }
 
         // Orthonormal DCT-II: C_i = s_i sum_m L_m cos(pi i (2m + 1) / (2 n_mels)); the cosine argument is
