@@ -77,6 +77,14 @@ fn demo_wav_matches_numpy_reference() {
         worst / cfg.n_mfcc,
         worst % cfg.n_mfcc
     );
+    // tools/mcu-frontend.sh compares this with the Cortex-M4 run's hash of the same features.
+    let fnv = got
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    println!("host fnv={fnv:016x}");
     assert!(max <= MAX_ABS_ERR, "max abs err {max} > {MAX_ABS_ERR}");
     assert!(mean <= MEAN_ABS_ERR, "mean abs err {mean} > {MEAN_ABS_ERR}");
 }
