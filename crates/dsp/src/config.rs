@@ -135,6 +135,8 @@ pub enum FrontendError {
     OutputTooShort { needed: usize, got: usize },
 }
 
+impl core::error::Error for FrontendError {}
+
 impl fmt::Display for FrontendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {

@@ -80,6 +80,8 @@ pub enum DetectorError {
     ScoresLen { expected: usize, got: usize },
 }
 
+impl core::error::Error for DetectorError {}
+
 impl fmt::Display for DetectorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
