@@ -1,7 +1,7 @@
 //! The streaming MFCC front end: sample buffer, per-frame fixed-point pipeline, whole-clip helper.
 
 use crate::config::{FrontendConfig, FrontendError, MAX_FFT_LEN, MAX_MELS};
-use crate::fft::fft_q30;
+use crate::fft::{fft_q30, real_bin_x2};
 use crate::log::{ln_sum_q16, LN_FRAC_BITS};
 use crate::tables::Tables;
 
@@ -30,8 +30,9 @@ pub fn mfcc_slice_to_f32(src: &[i32], dst: &mut [f32]) -> usize {
 
 /// Streaming fixed-point MFCC front end (see the crate docs for the pipeline and its accuracy).
 ///
-/// Holds its tables, the last `frame_len` samples and the FFT scratch in fixed arrays sized by
-/// [`MAX_FFT_LEN`] / [`MAX_MELS`]: under 13 KiB, no heap. Every call after [`Frontend::new`] uses integer
+/// Holds its tables, the last `frame_len` samples and the FFT scratch (half the FFT length: the real frame
+/// is packed into a complex one of half the length) in fixed arrays sized by
+/// [`MAX_FFT_LEN`] / [`MAX_MELS`]: about 11 KiB, no heap. Every call after [`Frontend::new`] uses integer
 /// arithmetic only, so a given sample stream gives bit-identical features on every target.
 #[derive(Clone, Debug)]
 pub struct Frontend {
@@ -39,8 +40,8 @@ pub struct Frontend {
     t: Tables,
     ring: [i16; MAX_FFT_LEN],
     filled: usize,
-    re: [i32; MAX_FFT_LEN],
-    im: [i32; MAX_FFT_LEN],
+    re: [i32; MAX_FFT_LEN / 2],
+    im: [i32; MAX_FFT_LEN / 2],
     logmel: [i32; MAX_MELS],
     mfcc: [i32; MAX_MELS],
 }
@@ -54,8 +55,8 @@ impl Frontend {
             cfg,
             ring: [0; MAX_FFT_LEN],
             filled: 0,
-            re: [0; MAX_FFT_LEN],
-            im: [0; MAX_FFT_LEN],
+            re: [0; MAX_FFT_LEN / 2],
+            im: [0; MAX_FFT_LEN / 2],
             logmel: [0; MAX_MELS],
             mfcc: [0; MAX_MELS],
         })
@@ -151,41 +152,52 @@ impl Frontend {
         } else {
             NORM_BITS - (64 - l1.leading_zeros() as i32)
         };
-        for ((r, &x), &w) in self
-            .re
-            .iter_mut()
-            .zip(&self.ring[..fl])
-            .zip(&t.window[..fl])
-        {
+        // Pack the real frame as z[m] = y[2m] + i y[2m+1] for the half-length complex FFT.
+        let half = nf / 2;
+        self.re[..half].fill(0);
+        self.im[..half].fill(0);
+        for (n, (&x, &w)) in self.ring[..fl].iter().zip(&t.window[..fl]).enumerate() {
             let y = x as i64 * w as i64;
-            *r = if shift >= 0 {
+            let v = if shift >= 0 {
                 y << shift
             } else {
                 (y + (1 << (-shift - 1))) >> -shift
             } as i32;
+            let dst = if n % 2 == 0 {
+                &mut self.re
+            } else {
+                &mut self.im
+            };
+            dst[n / 2] = v;
         }
-        self.re[fl..nf].fill(0);
-        self.im[..nf].fill(0);
 
-        fft_q30(&mut self.re[..nf], &mut self.im[..nf], &t.cos, &t.sin);
+        fft_q30(
+            &mut self.re[..half],
+            &mut self.im[..half],
+            &t.cos,
+            &t.sin,
+            2,
+        );
 
-        let (re, im) = (&self.re, &self.im);
-        let power = |k: usize| {
-            let (r, i) = (re[k] as i64, im[k] as i64);
-            (r * r + i * i) as u64
+        let (re, im) = (&self.re[..half], &self.im[..half]);
+        // |2X|^2 = 4 |X|^2; each component of 2X is below 2^31, so the sum fits u64.
+        let power_x4 = |k: usize| {
+            let (r, i) = real_bin_x2(re, im, &t.cos, &t.sin, k);
+            (r * r) as u64 + (i * i) as u64
         };
         let n_mels = cfg.n_mels;
         // Real energy = sum * 2^exp: the FFT value is X / 2^(45 + shift) (Q15 sample times Q30 window,
-        // then the normalising shift), squared, times the Q30 weights. A power is below 2^62 and a filter
-        // spans at most 257 bins, so the u128 sum is below 2^101: exact, then cut to a 64-bit mantissa.
-        let exp = -30 - 90 - 2 * shift;
+        // then the normalising shift), squared (and times 4, see power_x4), times the Q30 weights. A power
+        // is below 2^64 and a filter spans at most 257 bins, so the u128 sum is below 2^103: exact, then
+        // cut to a 64-bit mantissa.
+        let exp = -2 - 30 - 90 - 2 * shift;
         for m in 0..n_mels {
             let (s, off) = (t.mel_start[m] as usize, t.mel_off[m] as usize);
             let ws = &t.mel_w[off..off + t.mel_len[m] as usize];
             let e: u128 = ws
                 .iter()
                 .enumerate()
-                .map(|(j, &w)| power(s + j) as u128 * w as u128)
+                .map(|(j, &w)| power_x4(s + j) as u128 * w as u128)
                 .sum();
             let cut = (128 - e.leading_zeros()).saturating_sub(64);
             self.logmel[m] = ln_sum_q16(

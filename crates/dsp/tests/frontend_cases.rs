@@ -71,11 +71,11 @@ fn features(cfg: FrontendConfig, clip: &[i16]) -> Vec<Vec<f64>> {
     out
 }
 
-/// Bound for ordinary signals (noise, speech-like): measured 2.8e-5..4.7e-5.
+/// Bound for ordinary signals (noise, quiet tones): measured 2.8e-5..4.7e-5.
 const TOL: f64 = 1e-4;
 /// Bound for spectra spanning more than ~120 dB (a loud pure tone, square wave or DC, whose far mel bands
 /// sit around 1e-8, below the 1e-6 log floor): there the fixed-point rounding noise, ~2^-30 of the
-/// frame's L1 norm, is a visible fraction of those bands. Measured 2.9e-4 (square) to 1.1e-3.
+/// frame's L1 norm, is a visible fraction of those bands. Measured 3.2e-4 (square) to 1.3e-3.
 const TOL_EXTREME: f64 = 2e-3;
 
 /// Max |rill - reference| over all frames of `clip`.
@@ -187,7 +187,7 @@ fn frames_are_emitted_at_frame_len_then_every_hop() {
 #[test]
 fn state_fits_the_documented_size() {
     assert!(
-        std::mem::size_of::<Frontend>() < 13 * 1024,
+        std::mem::size_of::<Frontend>() < 11 * 1024 + 512,
         "{}",
         std::mem::size_of::<Frontend>()
     );
