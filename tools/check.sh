@@ -37,12 +37,12 @@ host=$(rustc -vV | sed -n 's/^host: //p')
     cargo test --locked --release --target "$host")
 
 step "no_std crates for thumbv7em-none-eabihf (Cortex-M4F)"
-cargo build --locked --release -p rill-format -p rill-kernels -p rill-runtime \
+cargo build --locked --release -p rill-format -p rill-kernels -p rill-runtime -p rill-dsp \
     --no-default-features --target thumbv7em-none-eabihf
 
 # No FPU, no atomic read-modify-write, no 64-bit multiply instructions: what the smallest parts lack.
 step "no_std crates for thumbv6m-none-eabi (Cortex-M0+)"
-cargo build --locked --release -p rill-format -p rill-kernels -p rill-runtime \
+cargo build --locked --release -p rill-format -p rill-kernels -p rill-runtime -p rill-dsp \
     --no-default-features --target thumbv6m-none-eabi
 
 step "tests"
@@ -55,6 +55,9 @@ done
 
 step "kernel instructions per MAC on a Cortex-M4F, next to CMSIS-NN"
 tools/mcu-kernels.sh
+
+step "audio front end on a Cortex-M4F: against numpy, bit-exact with the host"
+tools/mcu-frontend.sh
 
 step "the demo (README's first command)"
 tools/demo.sh >/dev/null
