@@ -164,6 +164,7 @@ pub fn run(a: Args) -> Result<()> {
             "warnings": r.warnings,
             "precision": r.precision.name(),
             "errors": r.errors.iter().map(|(p, e)| serde_json::json!({"precision": p.name(), "relative_rms": e})).collect::<Vec<_>>(),
+            "int16_layers": r.promoted.iter().map(|(n, d)| serde_json::json!({"node": n, "int8_sqnr_drop_db": d})).collect::<Vec<_>>(),
             "rejected_layers": r.rejected_layers.iter().map(|(p, l)| serde_json::json!({"precision": p.name(), "worst_layers": l})).collect::<Vec<_>>(),
             "summary": summary.to_json(),
         });
@@ -186,6 +187,12 @@ pub fn run(a: Args) -> Result<()> {
                     " > --max-error"
                 }
             );
+        }
+        if !r.promoted.is_empty() {
+            println!("  int16 layers (the rest int8), by the SQNR their int8 form loses:");
+            for (node, drop) in &r.promoted {
+                println!("    {drop:>6.1} dB  {node}");
+            }
         }
         for (p, layers) in &r.rejected_layers {
             println!("  {} rejected; its worst layers (SQNR vs float):", p.name());

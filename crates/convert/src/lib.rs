@@ -89,6 +89,8 @@ pub struct ConvertReport {
     pub rejected_layers: Vec<(Precision, Vec<verify::LayerError>)>,
     /// Whether the model runs step by step: its state bytes, or what prevents it.
     pub stream: StreamStatus,
+    /// `auto` chose int8 with these layers in int16: (node, its SQNR drop in int8, dB), worst first.
+    pub promoted: Vec<(String, f64)>,
 }
 
 /// The converter's verdict on streaming.
@@ -210,7 +212,13 @@ fn convert_named(
         passes::fuse_activations(&mut g, &mut folded, opts.precision != Precision::F32);
     }
     passes::remove_unused(&mut g);
-    let (mut g, precision, errors, rejected_layers) = fixed_point(g, opts)?;
+    let FixedPoint {
+        graph: mut g,
+        precision,
+        errors,
+        rejected: rejected_layers,
+        promoted,
+    } = fixed_point(g, opts)?;
     if let Some(a) = opts.time_axis {
         for &x in &g.inputs {
             let t = &g.tensors[x];
@@ -260,24 +268,35 @@ fn convert_named(
             errors,
             rejected_layers,
             stream,
+            promoted,
         },
     })
 }
 
 /// A graph in its chosen precision, with the error of every precision tried.
-type FixedPoint = (
-    ir::Graph,
-    Precision,
-    Vec<(Precision, f64)>,
-    Vec<(Precision, Vec<verify::LayerError>)>,
-);
+struct FixedPoint {
+    graph: ir::Graph,
+    precision: Precision,
+    errors: Vec<(Precision, f64)>,
+    rejected: Vec<(Precision, Vec<verify::LayerError>)>,
+    promoted: Vec<(String, f64)>,
+}
 
-/// The float graph `g` in the requested precision: calibrated and quantized, or (auto) the narrowest
-/// precision whose outputs stay within the error budget on the calibration data.
+/// The float graph `g` in the requested precision: calibrated and quantized, or (auto) the
+/// narrowest arithmetic whose outputs stay within the error budget on the calibration data: int8;
+/// else int8 with the layers that lose the most in int8 promoted to int16 (1, 2, 4, ... of them);
+/// else int16; else f32.
 fn fixed_point(g: ir::Graph, opts: &ConvertOptions) -> Result<FixedPoint, ConvertError> {
     use quantize::Mode;
+    let done = |graph, precision, errors, rejected, promoted| FixedPoint {
+        graph,
+        precision,
+        errors,
+        rejected,
+        promoted,
+    };
     if opts.precision == Precision::F32 {
-        return Ok((g, Precision::F32, vec![], vec![]));
+        return Ok(done(g, Precision::F32, vec![], vec![], vec![]));
     }
     if opts.calibration.is_empty() {
         return Err(ConvertError::Input(format!(
@@ -285,41 +304,123 @@ fn fixed_point(g: ir::Graph, opts: &ConvertOptions) -> Result<FixedPoint, Conver
             opts.precision.name()
         )));
     }
-    let candidates: &[(Precision, Mode)] = match opts.precision {
-        Precision::Int8 => &[(Precision::Int8, Mode::I8)],
-        Precision::Int16 => &[(Precision::Int16, Mode::I16)],
-        _ => &[(Precision::Int8, Mode::I8), (Precision::Int16, Mode::I16)],
-    };
-    let auto = opts.precision == Precision::Auto;
-    let reference = if auto {
-        Some(quantize::run_graph(&g, &opts.calibration)?)
-    } else {
-        None
-    };
-    let mut errors = Vec::new();
-    let mut rejected = Vec::new();
-    for &(precision, mode) in candidates {
-        let levels = if mode == Mode::I8 { 256 } else { 65536 };
-        let ranges = quantize::observe(&g, &opts.calibration, opts.calibration_method, levels)?;
-        let wide = mode == Mode::I16 && opts.weight_bits.unwrap_or(16) == 16;
-        let mut q = quantize::quantize(&g, &ranges, mode, wide).map_err(ConvertError::Nodes)?;
-        if opts.bias_correction {
+    let wide = opts.weight_bits.unwrap_or(16) == 16;
+    let observe =
+        |levels| quantize::observe(&g, &opts.calibration, opts.calibration_method, levels);
+    let finish = |mut q: ir::Graph| -> Result<ir::Graph, ConvertError> {
+        // Bias correction pairs nodes of g and q by position: not for graphs with Requant ops.
+        if opts.bias_correction && q.nodes.len() == g.nodes.len() {
             quantize::bias::correct(&g, &mut q, &opts.calibration)?;
         }
-        let Some(reference) = &reference else {
-            return Ok((q, precision, errors, rejected));
-        };
-        let ours = quantize::run_graph(&q, &opts.calibration)?;
-        let err = quantize::relative_rms(&ours, reference);
-        errors.push((precision, err));
-        if err <= opts.max_error {
-            return Ok((q, precision, errors, rejected));
+        Ok(q)
+    };
+    let single = |mode: Mode, ranges: &quantize::Ranges| -> Result<ir::Graph, ConvertError> {
+        let q = quantize::quantize(&g, ranges, mode, wide && mode == Mode::I16)
+            .map_err(ConvertError::Nodes)?;
+        finish(q)
+    };
+    match opts.precision {
+        Precision::Int8 => {
+            let q = single(Mode::I8, &observe(256)?)?;
+            return Ok(done(q, Precision::Int8, vec![], vec![], vec![]));
         }
-        let mut worst = quantize::layer_errors(&g, &q, &opts.calibration)?;
-        worst.truncate(5);
-        rejected.push((precision, worst));
+        Precision::Int16 => {
+            let q = single(Mode::I16, &observe(65536)?)?;
+            return Ok(done(q, Precision::Int16, vec![], vec![], vec![]));
+        }
+        _ => {}
     }
-    Ok((g, Precision::F32, errors, rejected))
+    let reference = quantize::run_graph(&g, &opts.calibration)?;
+    let error_of = |q: &ir::Graph| -> Result<f64, ConvertError> {
+        Ok(quantize::relative_rms(
+            &quantize::run_graph(q, &opts.calibration)?,
+            &reference,
+        ))
+    };
+    let (r8, r16) = (observe(256)?, observe(65536)?);
+    let mut errors = Vec::new();
+    let mut rejected = Vec::new();
+
+    let q8 = single(Mode::I8, &r8)?;
+    let e8 = error_of(&q8)?;
+    errors.push((Precision::Int8, e8));
+    if e8 <= opts.max_error {
+        return Ok(done(q8, Precision::Int8, errors, rejected, vec![]));
+    }
+    let layers = quantize::layer_errors(&g, &q8, &opts.calibration)?;
+    let order = promotion_order(&g, &layers);
+    let mut n = 1;
+    while n < order.len() {
+        let mut modes = vec![Mode::I8; g.nodes.len()];
+        for &(i, _) in &order[..n] {
+            modes[i] = Mode::I16;
+        }
+        let q =
+            quantize::quantize_mixed(&g, &r8, &r16, &modes, wide).map_err(ConvertError::Nodes)?;
+        let q = finish(q)?;
+        let e = error_of(&q)?;
+        errors.push((Precision::Mixed, e));
+        if e <= opts.max_error {
+            let promoted = order[..n]
+                .iter()
+                .map(|&(i, drop)| (g.nodes[i].name.clone(), drop))
+                .collect();
+            return Ok(done(q, Precision::Mixed, errors, rejected, promoted));
+        }
+        n *= 2;
+    }
+    let mut worst = layers;
+    worst.truncate(5);
+    rejected.push((Precision::Int8, worst));
+
+    let q16 = single(Mode::I16, &r16)?;
+    let e16 = error_of(&q16)?;
+    errors.push((Precision::Int16, e16));
+    if e16 <= opts.max_error {
+        return Ok(done(q16, Precision::Int16, errors, rejected, vec![]));
+    }
+    let mut worst = quantize::layer_errors(&g, &q16, &opts.calibration)?;
+    worst.truncate(5);
+    rejected.push((Precision::Int16, worst));
+    Ok(done(g, Precision::F32, errors, rejected, vec![]))
+}
+
+/// Nodes of `g` ordered by how much SQNR their int8 form loses (`layers`: the int8 graph's
+/// per-layer SQNR against float): a layer's SQNR minus the lowest SQNR among the layers feeding
+/// it, largest drop first. Layers whose output is compared only.
+fn promotion_order(g: &ir::Graph, layers: &[verify::LayerError]) -> Vec<(usize, f64)> {
+    use std::collections::HashMap;
+    let sqnr: HashMap<&str, f64> = layers
+        .iter()
+        .map(|l| (l.node.as_str(), l.sqnr_db))
+        .collect();
+    let producer: HashMap<ir::TId, usize> = g
+        .nodes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, n)| n.outputs.iter().flatten().map(move |&t| (t, i)))
+        .collect();
+    let mut order: Vec<(usize, f64)> = g
+        .nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| {
+            let own = *sqnr.get(n.name.as_str())?;
+            let before = n
+                .inputs
+                .iter()
+                .flatten()
+                .filter_map(|&t| producer.get(&g.root(t)))
+                .filter_map(|&p| sqnr.get(g.nodes[p].name.as_str()).copied())
+                .fold(f64::INFINITY, f64::min);
+            // A first layer is judged against the quantized input's own SQNR, which int8 keeps
+            // near 48 dB for a full-range input.
+            let before = if before.is_finite() { before } else { 48.0 };
+            Some((i, (before - own).max(0.0)))
+        })
+        .collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1));
+    order
 }
 
 /// The names of an ONNX model's graph inputs (initializers listed as inputs excluded), in order.

@@ -318,6 +318,12 @@ impl<'g> Deriver<'g> {
                 let y = self.only_output(&n, i)?;
                 self.simple(i, Op::Unary(p), y, inner(&xs, a))
             }
+            Op::Requant(mut p) => {
+                let a = x_axis.ok_or(blocked(StreamBlock::MixesSteps, i))?;
+                p.len /= self.t_len as u32;
+                let y = self.only_output(&n, i)?;
+                self.simple(i, Op::Requant(p), y, inner(&xs, a))
+            }
             Op::Binary(p) => self.binary(i, &n, &p, &tms),
             Op::Softmax(mut p) => {
                 let a = x_axis.ok_or(blocked(StreamBlock::MixesSteps, i))?;

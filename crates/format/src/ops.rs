@@ -31,6 +31,7 @@ macro_rules! for_each_op {
             (13, Copy, CopyParams),
             (14, Window, WindowParams),
             (15, RnnStep, RnnParams),
+            (16, Requant, RequantParams),
         }
     };
 }
@@ -479,6 +480,15 @@ impl WindowParams {
     }
 }
 
+/// Mixed precision: `len` codes of one type re-expressed as codes of another scale, zero point and
+/// type (i8 <-> i16) where an int8 layer meets an int16 one. Inputs: x, aux i32 `[lo, hi, m0, shift]`
+/// (`y = clamp(z_y + round((x - z_x) * M), lo, hi)`). Output: y.
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+pub struct RequantParams {
+    pub len: u32,
+}
+
 /// `RnnStep` (streaming) takes an [`RnnParams`] record with `seq_len == 1` and advances a forward
 /// layer one step in place: operands as `Rnn`'s, except that initial_h and initial_c are absent and
 /// y_h (and, for an LSTM, y_c) are required state tensors holding the previous step's hidden (and
@@ -516,6 +526,7 @@ pub mod rnn_operand {
 /// | Concat | i32 `[lo, hi, (m0, shift) x inputs]` |
 /// | LayerNorm | i32 `[lo, hi, m0, shift, eps (low word, high word)]`; scale is i16 codes of one scale, bias i32 (see `rill_kernels::norm::fixed`) |
 /// | Rnn | i32 `[header (RNN_AUX_HEADER), w_bias x rows, r_bias x rows, w_mul (m0, shift) x rows, r_mul x rows]`, rows = dirs x gates x hidden; the b and p operands are absent, initial_c and y_c are i16, scratch is i32 |
+/// | Requant | i32 `[lo, hi, m0, shift]`: x's codes to y's (types may differ) |
 /// | Pool, Copy, Gather | none: codes pass through with the input's scale and zero point |
 ///
 /// `[lo, hi]` is the output clamp (the code range intersected with a fused Relu/Clip).

@@ -28,6 +28,7 @@ pub mod gather;
 pub mod norm;
 pub mod pool;
 pub mod reduce;
+pub mod requant;
 pub mod rnn;
 pub mod softmax;
 pub mod window;

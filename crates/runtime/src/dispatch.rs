@@ -81,6 +81,10 @@ impl<'f, 's> Operands<'f, 's> {
         self.file.tensor(self.view.input(kk)?).map(|t| t.dtype)
     }
 
+    pub(crate) fn output_dtype(&self, w: usize) -> Option<rill_format::DType> {
+        self.file.tensor(self.view.output(w)?).map(|t| t.dtype)
+    }
+
     pub(crate) fn view(&self) -> &'f OpView<'s> {
         self.view
     }
@@ -124,8 +128,10 @@ pub fn run_op<'s>(
     }
     let arena = ArenaViews::split(arena, &writes[..=n_out])?;
     let mut o = Operands { file, view, arena };
-    if let Op::Window(p) = view.op {
-        return window(&mut o, &p);
+    match view.op {
+        Op::Window(p) => return window(&mut o, &p),
+        Op::Requant(p) => return crate::fixed::requant(&mut o, &p),
+        _ => {}
     }
     match crate::model::fixed_code_type(view, |t| file.tensor(t).map(|i| i.dtype)) {
         Some(rill_format::DType::I8) => return crate::fixed::run::<i8>(&mut o),
@@ -233,6 +239,7 @@ pub fn run_op<'s>(
             }
         }
         Op::Window(p) => window(&mut o, &p),
+        Op::Requant(_) => Err(OpError::Unsupported),
     }
 }
 

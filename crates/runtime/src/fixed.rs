@@ -161,7 +161,7 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
         }
         Op::Rnn(p) => rnn::<T>(o, &p),
         Op::RnnStep(p) => rnn_step::<T>(o, &p),
-        Op::Window(_) => Err(OpError::Unsupported),
+        Op::Window(_) | Op::Requant(_) => Err(OpError::Unsupported),
         Op::LayerNorm(p) => {
             let (x, g, b, aux) = (
                 o.req::<T>(0)?,
@@ -335,4 +335,30 @@ fn step_rows<T: QAct, W: QAct>(
         }
     }
     Ok(())
+}
+
+/// Codes of one type and scale to another (mixed precision), whatever the two code types are.
+pub(crate) fn requant(
+    o: &mut Operands<'_, '_>,
+    p: &rill_format::RequantParams,
+) -> Result<(), OpError> {
+    fn typed<X: QAct, Y: QAct>(
+        o: &mut Operands<'_, '_>,
+        p: &rill_format::RequantParams,
+    ) -> Result<(), OpError> {
+        let (x, aux) = (o.req::<X>(0)?, o.req::<i32>(1)?);
+        let (out, rest) = clamp(aux, o.out_zero_point(0))?;
+        let m = one(muls(rest)?)?;
+        let z_x = o.zero_point(0);
+        k::requant::requant(p, x, z_x, m, out, o.out::<Y>(0)?).map_err(OpError::Kernel)
+    }
+    use rill_format::DType;
+    let y = o.view().output(0).and_then(|_| o.output_dtype(0));
+    match (o.input_dtype(0), y) {
+        (Some(DType::I8), Some(DType::I16)) => typed::<i8, i16>(o, p),
+        (Some(DType::I16), Some(DType::I8)) => typed::<i16, i8>(o, p),
+        (Some(DType::I8), Some(DType::I8)) => typed::<i8, i8>(o, p),
+        (Some(DType::I16), Some(DType::I16)) => typed::<i16, i16>(o, p),
+        _ => Err(OpError::Unsupported),
+    }
 }

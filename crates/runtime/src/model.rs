@@ -42,6 +42,7 @@ fn arity(kind: OpKind) -> (usize, usize, usize) {
         OpKind::LayerNorm => (2, 4, 1),
         OpKind::Rnn | OpKind::RnnStep => (3, 8, 3),
         OpKind::Window => (1, 1, 3),
+        OpKind::Requant => (2, 2, 1),
         OpKind::Concat => (1, 9, 1),
     }
 }
@@ -80,7 +81,12 @@ fn fixed_min_inputs(op: &Op) -> usize {
         Op::Dense(_) | Op::Conv(_) => 4,
         Op::MatMul(_) | Op::Binary(_) => 3,
         Op::Rnn(_) | Op::RnnStep(_) => rill_format::qaux::RNN_POSITION + 1,
-        Op::Unary(_) | Op::Reduce(_) | Op::Softmax(_) | Op::Gather(_) | Op::Concat(_) => 2,
+        Op::Unary(_)
+        | Op::Reduce(_)
+        | Op::Softmax(_)
+        | Op::Gather(_)
+        | Op::Concat(_)
+        | Op::Requant(_) => 2,
         Op::LayerNorm(_) => 4,
         Op::Pool(_) | Op::Copy(_) | Op::Window(_) => 1,
     }
@@ -231,6 +237,7 @@ impl<'a> Model<'a> {
             }
             Op::RnnStep(p) => self.check_rnn_step(v, &p)?,
             Op::Window(_) => self.check_window(v)?,
+            Op::Requant(_) => self.check_requant(v)?,
             _ => {
                 v.output(0)
                     .ok_or(OpError::MissingOperand { output: true, k: 0 })?;
@@ -244,7 +251,7 @@ impl<'a> Model<'a> {
         }
         let code = fixed_code_type(v, |t| self.file.tensor(t).map(|i| i.dtype));
         match code {
-            _ if matches!(v.op, Op::Window(_)) => {}
+            _ if matches!(v.op, Op::Window(_) | Op::Requant(_)) => {}
             Some(code) => self.check_fixed_types(v, code)?,
             None => self.check_float_types(v)?,
         }
@@ -305,6 +312,37 @@ impl<'a> Model<'a> {
                 None if !needed => {}
                 _ => return Err(OpError::MissingOperand { output: true, k }),
             }
+        }
+        Ok(())
+    }
+
+    /// Codes in, codes out (i8 or i16 each), and the constant i32 aux `[lo, hi, m0, shift]`.
+    fn check_requant(&self, v: &OpView<'a>) -> Result<(), OpError> {
+        let code = |output: bool, k: usize| -> Result<(), OpError> {
+            let t = if output { v.output(k) } else { v.input(k) };
+            let t = t
+                .and_then(|t| self.file.tensor(t))
+                .ok_or(OpError::MissingOperand { output, k })?;
+            match t.dtype {
+                DType::I8 | DType::I16 => Ok(()),
+                found => Err(OpError::DType { output, k, found }),
+            }
+        };
+        code(false, 0)?;
+        code(true, 0)?;
+        let aux = v
+            .input(1)
+            .and_then(|t| self.file.tensor(t))
+            .ok_or(OpError::MissingOperand {
+                output: false,
+                k: 1,
+            })?;
+        if aux.dtype != DType::I32 || aux.storage != Storage::Const || aux.len() != 4 {
+            return Err(OpError::DType {
+                output: false,
+                k: 1,
+                found: aux.dtype,
+            });
         }
         Ok(())
     }

@@ -25,8 +25,11 @@ pub enum Precision {
     Int8,
     /// i16 activations (symmetric), i8 weights: "16x8".
     Int16,
-    /// The narrowest of int8, int16 and f32 whose error on the calibration data meets the budget.
+    /// The narrowest of int8, int8 with some layers in int16, int16 and f32 whose error on the
+    /// calibration data meets the budget.
     Auto,
+    /// int8 with the layers named in the report in int16 (what `Auto` may choose).
+    Mixed,
 }
 
 impl Precision {
@@ -36,12 +39,13 @@ impl Precision {
             Precision::Int8 => "int8",
             Precision::Int16 => "int16",
             Precision::Auto => "auto",
+            Precision::Mixed => "int8+int16",
         }
     }
 }
 
 /// The code type of a fixed-point mode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mode {
     I8,
     I16,
@@ -177,6 +181,23 @@ pub fn quantize(
 ) -> Result<Graph, Vec<NodeIssue>> {
     let mut q = ops::Quantizer::new(g, ranges, mode);
     q.wide_weights = wide_weights && mode == Mode::I16;
+    q.run()
+}
+
+/// Rewrites `g` into fixed point with a mode per node (mixed precision): Requant ops convert
+/// activations where an int8 node meets an int16 one. `wide_weights`: i16 weights in int16 nodes.
+pub fn quantize_mixed(
+    g: &Graph,
+    ranges_i8: &Ranges,
+    ranges_i16: &Ranges,
+    modes: &[Mode],
+    wide_weights: bool,
+) -> Result<Graph, Vec<NodeIssue>> {
+    let mut q = ops::Quantizer::new(g, ranges_i8, Mode::I8);
+    q.modes = modes.to_vec();
+    q.ranges_i8 = ranges_i8;
+    q.ranges_i16 = ranges_i16;
+    q.wide_when_i16 = wide_weights;
     q.run()
 }
 

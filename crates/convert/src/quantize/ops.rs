@@ -1,9 +1,11 @@
 //! Each op's integer form: parameters of its outputs, its constants as codes, and its aux operand.
-use rill_format::{ActKind, ActParams, BinaryKind, DType, Op, ReduceKind};
+use std::collections::HashMap;
+
+use rill_format::{ActKind, ActParams, BinaryKind, DType, Op, ReduceKind, RequantParams};
 use rill_kernels::act::fixed::{build_lut_i16, build_lut_i8};
 
 use super::{const_i32, encode, issue, push_mul, qmul, quantize_rows, rnn, Mode, Ranges};
-use crate::ir::{Data, Graph, Quant, TId};
+use crate::ir::{Data, Graph, Node, Quant, TId};
 use crate::NodeIssue;
 
 pub struct Quantizer<'a> {
@@ -13,6 +15,18 @@ pub struct Quantizer<'a> {
     pub mode: Mode,
     /// Dense, Conv and recurrent weights as i16 codes (int16 mode only).
     pub wide_weights: bool,
+    /// Mixed precision: each node's mode (empty: `mode` everywhere), the ranges calibrated for
+    /// each mode, and whether int16 nodes take i16 weights.
+    pub modes: Vec<Mode>,
+    pub ranges_i8: &'a Ranges,
+    pub ranges_i16: &'a Ranges,
+    pub wide_when_i16: bool,
+    /// Requant outputs -> the tensor they convert (for its calibrated range).
+    origin: HashMap<TId, TId>,
+    /// (tensor, mode) -> its Requant output, shared by every consumer in that mode.
+    converted: HashMap<(TId, Mode), TId>,
+    /// Requant nodes to insert before each node.
+    before: Vec<Vec<Node>>,
 }
 
 impl<'a> Quantizer<'a> {
@@ -23,20 +37,122 @@ impl<'a> Quantizer<'a> {
             ranges,
             mode,
             wide_weights: false,
+            modes: Vec::new(),
+            ranges_i8: ranges,
+            ranges_i16: ranges,
+            wide_when_i16: false,
+            origin: HashMap::new(),
+            converted: HashMap::new(),
+            before: vec![Vec::new(); src.nodes.len()],
         }
+    }
+
+    /// Switches to node `i`'s mode (mixed precision).
+    fn enter(&mut self, i: usize) {
+        if let Some(&m) = self.modes.get(i) {
+            self.mode = m;
+            self.ranges = if m == Mode::I8 {
+                self.ranges_i8
+            } else {
+                self.ranges_i16
+            };
+            self.wide_weights = self.wide_when_i16 && m == Mode::I16;
+        }
+    }
+
+    /// Re-expresses node `i`'s activation inputs quantized in the other code type in this node's
+    /// type, through a Requant node (inserted before it) with this mode's parameters for the range.
+    fn convert_inputs(&mut self, i: usize) -> Result<(), String> {
+        let is_rnn = matches!(self.g.nodes[i].op, Op::Rnn(_));
+        for k in 0..self.g.nodes[i].inputs.len() {
+            let Some(t) = self.g.nodes[i].inputs[k] else {
+                continue;
+            };
+            let r = self.g.root(t);
+            let dtype = self.g.tensors[r].dtype;
+            // An LSTM's initial cell state is i16 in both modes.
+            if !matches!(dtype, DType::I8 | DType::I16)
+                || dtype == self.mode.dtype()
+                || (is_rnn && k == 5)
+                || !matches!(self.g.tensors[r].data, Data::Act)
+            {
+                continue;
+            }
+            let y = match self.converted.get(&(t, self.mode)) {
+                Some(&y) => y,
+                None => self.requant(i, t)?,
+            };
+            self.g.nodes[i].inputs[k] = Some(y);
+        }
+        Ok(())
+    }
+
+    fn requant(&mut self, i: usize, t: TId) -> Result<TId, String> {
+        let xq = self.q(t)?;
+        let yq = self.mode.params(self.range(t));
+        let src = &self.g.tensors[t];
+        let (name, shape) = (
+            format!(
+                "{}@{}",
+                src.name,
+                if self.mode == Mode::I8 { "i8" } else { "i16" }
+            ),
+            src.shape.clone(),
+        );
+        let len = shape.iter().product::<usize>();
+        let y = self.g.add(name, shape, self.mode.dtype(), Data::Act);
+        self.g.tensors[y].quant = Some(yq.clone());
+        self.origin
+            .insert(y, self.origin.get(&t).copied().unwrap_or(t));
+        self.converted.insert((t, self.mode), y);
+        let (lo, hi) = self.mode.range();
+        let mut aux = vec![lo, hi];
+        push_mul(
+            &mut aux,
+            qmul(xq.scale as f64 / yq.scale as f64, "requantization")?,
+        );
+        let node = self.g.nodes[i].name.clone();
+        let aux = const_i32(&mut self.g, format!("{node}.requant.aux"), aux);
+        self.before[i].push(Node {
+            name: format!("{node}.requant"),
+            onnx_op: "Requant".into(),
+            op: Op::Requant(RequantParams { len: len as u32 }),
+            inputs: vec![Some(t), Some(aux)],
+            outputs: vec![Some(y)],
+            scratch: None,
+        });
+        Ok(y)
     }
 
     pub fn run(mut self) -> Result<Graph, Vec<NodeIssue>> {
         let mut issues = Vec::new();
         for t in self.g.inputs.clone() {
             if self.g.tensors[t].dtype == DType::F32 {
-                let range = self.ranges.of(self.src, t).unwrap_or((0.0, 0.0));
+                // Mixed: in the mode of the first node reading it.
+                let first = (0..self.g.nodes.len()).find(|&i| {
+                    self.g.nodes[i]
+                        .inputs
+                        .iter()
+                        .flatten()
+                        .any(|&v| self.g.root(v) == t)
+                });
+                self.enter(first.unwrap_or(0));
+                let range = self.range(t);
                 self.set_act(t, self.mode.params(range));
             }
         }
         for i in 0..self.g.nodes.len() {
-            if let Err(reason) = self.node(i) {
+            self.enter(i);
+            let r = self.convert_inputs(i).and_then(|()| self.node(i));
+            if let Err(reason) = r {
                 issues.push(issue(&self.g, i, reason));
+            }
+        }
+        if self.before.iter().any(|b| !b.is_empty()) {
+            let nodes = std::mem::take(&mut self.g.nodes);
+            for (node, before) in nodes.into_iter().zip(std::mem::take(&mut self.before)) {
+                self.g.nodes.extend(before);
+                self.g.nodes.push(node);
             }
         }
         // Aliases carry their root's type and parameters.
@@ -76,6 +192,10 @@ impl<'a> Quantizer<'a> {
     /// The observed range of `t`; unobserved tensors (never written on the calibration data) get
     /// the degenerate range [0, 0].
     pub fn range(&self, t: TId) -> (f32, f32) {
+        let t = self.origin.get(&t).copied().unwrap_or(t);
+        if t >= self.src.tensors.len() {
+            return (0.0, 0.0);
+        }
         self.ranges.of(self.src, t).unwrap_or((0.0, 0.0))
     }
 
@@ -270,7 +390,7 @@ impl<'a> Quantizer<'a> {
                 Ok(())
             }
             Op::Rnn(p) => rnn::quantize_rnn(self, i, &p),
-            Op::Window(_) | Op::RnnStep(_) => {
+            Op::Window(_) | Op::RnnStep(_) | Op::Requant(_) => {
                 Err("a step-program op in the graph being quantized".into())
             }
             Op::Softmax(p) => self.softmax(i, p.log != 0),
