@@ -144,6 +144,7 @@ fn record_sizes_are_frozen() {
         (OpKind::Copy, 56),
         (OpKind::Window, 16),
         (OpKind::RnnStep, 112),
+        (OpKind::Requant, 4),
     ];
     assert_eq!(OpKind::ALL.len(), expected.len());
     for (kind, len) in expected {
