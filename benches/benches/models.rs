@@ -1,8 +1,10 @@
 //! One inference of each shipped model through the runtime, as `rill run` does it: f32, and int8 and
 //! int16 calibrated on the model's calib.npy.
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use rill_convert::tensor::read_npy;
-use rill_convert::{convert_path, exec, ConvertOptions, Precision};
+use rill_convert::{exec, Precision};
 use rill_format::writer::AlignedBytes;
 use rill_runtime::{Model, Session};
 
@@ -22,17 +24,7 @@ fn models(c: &mut Criterion) {
             .unwrap_or_default();
         let input = read_npy(&dir.join("input.npy")).expect("input");
         for precision in [Precision::F32, Precision::Int8, Precision::Int16] {
-            let calibration = match precision {
-                Precision::F32 => vec![],
-                _ => vec![read_npy(&dir.join("calib.npy")).expect("calib.npy")],
-            };
-            let opts = ConvertOptions {
-                precision,
-                calibration,
-                ..ConvertOptions::default()
-            };
-            let converted = convert_path(&dir.join("model.onnx"), &opts).expect("convert");
-            let bytes = AlignedBytes::from_slice(&converted.bytes);
+            let bytes = AlignedBytes::from_slice(&common::converted(&dir, precision));
             let model = Model::from_bytes(bytes.as_slice()).expect("load");
             let mut arena = vec![0u8; model.arena_bytes() + 16];
             let mut session = Session::new(&model, &mut arena).expect("session");

@@ -1,9 +1,11 @@
 //! What one new time step costs: a step through the step program (recurrent state and conv rings
 //! kept in the arena) against recomputing the whole window, as a windowed deployment must, for an
 //! LSTM (motion_lstm, 100 steps) and a causal dilated TCN (tcn, 64 steps), in f32 and int8.
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use rill_convert::tensor::read_npy;
-use rill_convert::{convert_path, exec, ConvertOptions, Precision};
+use rill_convert::{exec, Precision};
 use rill_format::writer::AlignedBytes;
 use rill_runtime::{DType, Model, Session};
 
@@ -14,17 +16,7 @@ fn streaming(c: &mut Criterion) {
         let dir = root.join(name);
         let input = read_npy(&dir.join("input.npy")).expect("input");
         for precision in [Precision::F32, Precision::Int8] {
-            let calibration = match precision {
-                Precision::F32 => vec![],
-                _ => vec![read_npy(&dir.join("calib.npy")).expect("calib.npy")],
-            };
-            let opts = ConvertOptions {
-                precision,
-                calibration,
-                ..ConvertOptions::default()
-            };
-            let converted = convert_path(&dir.join("model.onnx"), &opts).expect("convert");
-            let bytes = AlignedBytes::from_slice(&converted.bytes);
+            let bytes = AlignedBytes::from_slice(&common::converted(&dir, precision));
             let model = Model::from_bytes(bytes.as_slice()).expect("load");
             let mut arena = vec![0u8; model.arena_bytes() + 16];
             let mut session = Session::new(&model, &mut arena).expect("session");

@@ -275,16 +275,7 @@ impl<'m, 'a> Session<'m, 'a> {
     pub fn step(&mut self, frame: &[f32], output: &mut [f32]) -> Result<(), Error> {
         self.set_step_input_f32(0, frame)?;
         self.invoke_step()?;
-        let y = self.step_output_f32(0)?;
-        if y.len() != output.len() {
-            return Err(Error::WrongLength {
-                index: 0,
-                expected: y.len(),
-                actual: output.len(),
-            });
-        }
-        output.copy_from_slice(y);
-        Ok(())
+        copy_out(self.step_output_f32(0)?, output)
     }
 
     /// [`Session::invoke`], calling `observe(op, session)` after each op, when that op's outputs
@@ -368,17 +359,21 @@ impl<'m, 'a> Session<'m, 'a> {
     pub fn run(&mut self, input: &[f32], output: &mut [f32]) -> Result<(), Error> {
         self.set_input_f32(0, input)?;
         self.invoke()?;
-        let y = self.output_f32(0)?;
-        if y.len() != output.len() {
-            return Err(Error::WrongLength {
-                index: 0,
-                expected: y.len(),
-                actual: output.len(),
-            });
-        }
-        output.copy_from_slice(y);
-        Ok(())
+        copy_out(self.output_f32(0)?, output)
     }
+}
+
+/// Copies output 0's values `y` into the caller's buffer of the same length.
+fn copy_out(y: &[f32], output: &mut [f32]) -> Result<(), Error> {
+    if y.len() != output.len() {
+        return Err(Error::WrongLength {
+            index: 0,
+            expected: y.len(),
+            actual: output.len(),
+        });
+    }
+    output.copy_from_slice(y);
+    Ok(())
 }
 
 fn cast_out<T: bytemuck::Pod>(bytes: &[u8], i: usize, dtype: DType) -> Result<&[T], Error> {
