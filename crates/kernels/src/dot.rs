@@ -26,6 +26,19 @@ pub(crate) fn dot_rows<T: QAct, W: QAct>(
     mut f: impl FnMut(usize, i64),
 ) {
     let k = x.len();
+    // The common case, cast once: i8 weights, rows within one block, all `n` rows present.
+    if !W::WIDE && k > 0 && k <= BLOCK_I16 && w.len() >= n * k {
+        if let Ok(w) = bytemuck::try_cast_slice::<W, i8>(&w[..n * k]) {
+            // The type flag first: a slice of i16 would also cast to (twice as many) i8.
+            if !T::WIDE {
+                if let Ok(x) = bytemuck::try_cast_slice::<T, i8>(x) {
+                    return rows(x, w, f, block4_i8, block1_i8);
+                }
+            } else if let Ok(x) = bytemuck::try_cast_slice::<T, i16>(x) {
+                return rows(x, w, f, block4_i16, block1_i16);
+            }
+        }
+    }
     let row = |j: usize| w.get(j * k..).and_then(|r| r.get(..k)).unwrap_or(&[]);
     let quads = n - n % 4;
     for j in (0..quads).step_by(4) {
@@ -36,6 +49,35 @@ pub(crate) fn dot_rows<T: QAct, W: QAct>(
     }
     for j in quads..n {
         f(j, dot1(x, row(j)));
+    }
+}
+
+/// [`dot_rows`] for `w` exactly `n` rows of `k = x.len() > 0` codes, `k` within one block: each
+/// group of four rows is split off by length, so the loops see equal, known lengths.
+#[inline(always)]
+fn rows<X: Copy>(
+    x: &[X],
+    w: &[i8],
+    mut f: impl FnMut(usize, i64),
+    four: impl Fn(&[X], [&[i8]; 4]) -> [i32; 4],
+    one: impl Fn(&[X], &[i8]) -> i32,
+) {
+    let k = x.len();
+    let groups = w.chunks_exact(4 * k);
+    let rest = groups.remainder();
+    let mut j = 0;
+    for g in groups {
+        let (r0, g) = g.split_at(k);
+        let (r1, g) = g.split_at(k);
+        let (r2, r3) = g.split_at(k);
+        for (t, a) in four(x, [r0, r1, r2, r3]).into_iter().enumerate() {
+            f(j + t, a as i64);
+        }
+        j += 4;
+    }
+    for r in rest.chunks_exact(k) {
+        f(j, one(x, r) as i64);
+        j += 1;
     }
 }
 
@@ -96,6 +138,10 @@ fn blocks4<X: Copy>(
     block: usize,
     f: impl Fn(&[X], [&[i8]; 4]) -> [i32; 4],
 ) -> [i64; 4] {
+    if x.len() <= block {
+        // One block (every realistic row): no block loop to set up.
+        return f(x, w).map(i64::from);
+    }
     let mut acc = [0i64; 4];
     let [w0, w1, w2, w3] = w.map(|r| r.chunks(block));
     for ((((xb, b0), b1), b2), b3) in x.chunks(block).zip(w0).zip(w1).zip(w2).zip(w3) {
@@ -108,6 +154,9 @@ fn blocks4<X: Copy>(
 
 #[inline(always)]
 fn blocks1<X: Copy>(x: &[X], w: &[i8], block: usize, f: impl Fn(&[X], &[i8]) -> i32) -> i64 {
+    if x.len() <= block {
+        return f(x, w) as i64;
+    }
     x.chunks(block)
         .zip(w.chunks(block))
         .fold(0i64, |a, (xb, wb)| a.wrapping_add(f(xb, wb) as i64))

@@ -59,7 +59,17 @@ fn rounding_shift(v: i64, bits: u32) -> i64 {
 pub fn requantize(acc: i32, m: QMul) -> i32 {
     let shift = m.shift.clamp(MIN_SHIFT, MAX_SHIFT);
     let prod = acc as i64 * m.m0 as i64;
-    rounding_shift(prod, (31 - shift) as u32).clamp(i32::MIN as i64, i32::MAX as i64) as i32
+    let bits = (31 - shift) as u32;
+    if bits >= 32 {
+        // Multipliers below 1/2 (the usual case): as `rounding_shift`, split as
+        // (v >> 32) >> (bits - 32), exact for an arithmetic shift; |v| <= 2^62 so the high word
+        // is the result's whole range and no saturation is needed. On a 32-bit core this avoids
+        // the 64-bit variable shift and the 64-bit clamp.
+        let v = prod + (1i64 << (bits - 1)) - (prod < 0) as i64;
+        ((v >> 32) as i32) >> (bits - 32)
+    } else {
+        rounding_shift(prod, bits).clamp(i32::MIN as i64, i32::MAX as i64) as i32
+    }
 }
 
 /// `acc * M` for 64-bit accumulators (16-bit activation kernels). The mantissa is reduced to Q15 so
