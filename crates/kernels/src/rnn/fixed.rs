@@ -110,7 +110,7 @@ pub fn rshift_round(v: i64, bits: u32) -> i64 {
 }
 
 #[inline(always)]
-fn sat16(v: i64) -> i32 {
+pub(super) fn sat16(v: i64) -> i32 {
     v.clamp(i16::MIN as i64, i16::MAX as i64) as i32
 }
 
@@ -170,7 +170,7 @@ fn finish<T: QAct, W: QAct>(bias: &[i32], muls: &[QMul], row: usize, dot: i64) -
 
 /// One direction slot's cell, checked: its parts of the weights, biases and multipliers.
 #[derive(Clone, Copy, Debug)]
-struct Cell<'a, W> {
+pub(super) struct Cell<'a, W> {
     kind: CellKind,
     input: usize,
     hidden: usize,
@@ -196,7 +196,7 @@ fn bad(what: &'static str) -> KernelError {
 impl<'a, W: QAct> Cell<'a, W> {
     /// Checks the record, the slot's activations, `cell_k` and the layer's W, R, biases and
     /// multipliers, and cuts out slot `slot`'s parts.
-    fn new(
+    pub(super) fn new(
         p: &RnnParams,
         q: &RnnQ<'a>,
         w: &'a [W],
@@ -261,7 +261,7 @@ impl<'a, W: QAct> Cell<'a, W> {
     }
 
     #[inline(always)]
-    fn clip(&self, p: i32) -> i32 {
+    pub(super) fn clip(&self, p: i32) -> i32 {
         if self.clip > 0 {
             p.clamp(-self.clip, self.clip)
         } else {
@@ -271,7 +271,7 @@ impl<'a, W: QAct> Cell<'a, W> {
 
     /// The input part of row `row`, Q3.12.
     #[inline(always)]
-    fn px<T: QAct>(&self, row: usize, x: &[T]) -> i32 {
+    pub(super) fn px<T: QAct>(&self, row: usize, x: &[T]) -> i32 {
         let wr = &self.w[row * self.input..][..self.input];
         pre::<T, W>(
             self.w_bias[row],
@@ -283,14 +283,14 @@ impl<'a, W: QAct> Cell<'a, W> {
 
     /// The recurrent part of row `row` over hidden values `v` (codes, or GRU's `rh`), Q3.12.
     #[inline(always)]
-    fn ph<T: QAct>(&self, row: usize, v: impl Iterator<Item = i32>) -> i32 {
+    pub(super) fn ph<T: QAct>(&self, row: usize, v: impl Iterator<Item = i32>) -> i32 {
         let rr = &self.r[row * self.hidden..][..self.hidden];
         pre::<T, W>(self.r_bias[row], v, rr, self.r_mul[row])
     }
 
     /// The clipped pre-activations `sat16(px + ph)` of the `g.len()` rows from `first` into `g`:
     /// the input parts, then the recurrent parts added, each four rows per pass over `x` or `h`.
-    fn gates<T: QAct>(&self, first: usize, x: &[T], h: &[T], g: &mut [i32]) {
+    pub(super) fn gates<T: QAct>(&self, first: usize, x: &[T], h: &[T], g: &mut [i32]) {
         let n = g.len();
         let w = self.w.get(first * self.input..).unwrap_or(&[]);
         dot_rows(x, w, n, |j, dot| {
