@@ -32,10 +32,10 @@ pub(crate) fn dot_rows<T: QAct, W: QAct>(
             // The type flag first: a slice of i16 would also cast to (twice as many) i8.
             if !T::WIDE {
                 if let Ok(x) = bytemuck::try_cast_slice::<T, i8>(x) {
-                    return rows(x, w, f, block4_i8, block1_i8);
+                    return rows_x8(x, w, f);
                 }
             } else if let Ok(x) = bytemuck::try_cast_slice::<T, i16>(x) {
-                return rows(x, w, f, block4_i16, block1_i16);
+                return rows_x16(x, w, f);
             }
         }
     }
@@ -53,33 +53,36 @@ pub(crate) fn dot_rows<T: QAct, W: QAct>(
 }
 
 /// [`dot_rows`] for `w` exactly `n` rows of `k = x.len() > 0` codes, `k` within one block: each
-/// group of four rows is split off by length, so the loops see equal, known lengths.
-#[inline(always)]
-fn rows<X: Copy>(
-    x: &[X],
-    w: &[i8],
-    mut f: impl FnMut(usize, i64),
-    four: impl Fn(&[X], [&[i8]; 4]) -> [i32; 4],
-    one: impl Fn(&[X], &[i8]) -> i32,
-) {
-    let k = x.len();
-    let groups = w.chunks_exact(4 * k);
-    let rest = groups.remainder();
-    let mut j = 0;
-    for g in groups {
-        let (r0, g) = g.split_at(k);
-        let (r1, g) = g.split_at(k);
-        let (r2, r3) = g.split_at(k);
-        for (t, a) in four(x, [r0, r1, r2, r3]).into_iter().enumerate() {
-            f(j + t, a as i64);
+/// group of four rows is split off by length, so the loops see equal, known lengths. A macro
+/// rather than a function taking the block kernels as closures, which LLVM does not always
+/// inline.
+macro_rules! rows {
+    ($name:ident, $x:ty, $four:ident, $one:ident) => {
+        #[inline(always)]
+        fn $name(x: &[$x], w: &[i8], mut f: impl FnMut(usize, i64)) {
+            let k = x.len();
+            let groups = w.chunks_exact(4 * k);
+            let rest = groups.remainder();
+            let mut j = 0;
+            for g in groups {
+                let (r0, g) = g.split_at(k);
+                let (r1, g) = g.split_at(k);
+                let (r2, r3) = g.split_at(k);
+                for (t, a) in $four(x, [r0, r1, r2, r3]).into_iter().enumerate() {
+                    f(j + t, a as i64);
+                }
+                j += 4;
+            }
+            for r in rest.chunks_exact(k) {
+                f(j, $one(x, r) as i64);
+                j += 1;
+            }
         }
-        j += 4;
-    }
-    for r in rest.chunks_exact(k) {
-        f(j, one(x, r) as i64);
-        j += 1;
-    }
+    };
 }
+
+rows!(rows_x8, i8, block4_i8, block1_i8);
+rows!(rows_x16, i16, block4_i16, block1_i16);
 
 /// `sum x[i] w[i]` for four rows at once (pairs up to the shorter slice), exact.
 #[inline(always)]
