@@ -21,6 +21,10 @@ const PW_MAX_CIN: usize = 256;
 /// of this many codes.
 const DW_BUF: usize = 1024;
 
+/// Other convolutions gather each output pixel's receptive field (`c_in / groups * k_h * k_w`
+/// codes) into a stack buffer of this many codes; larger fields take the generic loop.
+const COL_MAX: usize = 512;
+
 /// The padded input rows of a band of depthwise output rows: `rows` output rows per band, each
 /// padded input row `width` codes (column `c` is input column `c - pad_left`).
 #[derive(Clone, Copy, Debug)]
@@ -152,7 +156,7 @@ pub fn conv<T: QAct, W: QAct>(
         } else if g.depthwise() {
             k.depthwise(xb, yb);
         } else {
-            k.generic(xb, yb);
+            k.im2col(xb, yb);
         }
     }
     Ok(())
@@ -305,7 +309,7 @@ impl<W: QAct> Conv<'_, W> {
         let z_code = (T::MIN as i64..=T::MAX as i64).contains(&self.z);
         let band = DwBand::new(g).filter(|_| z_code);
         let Some(band) = band else {
-            return self.generic(x, y);
+            return self.im2col(x, y);
         };
         let mut buf = [0i16; DW_BUF];
         for (o, yp) in y.chunks_exact_mut(g.out_plane).enumerate() {
@@ -353,6 +357,64 @@ impl<W: QAct> Conv<'_, W> {
                 }
             }
             *yv = chan.code(acc);
+        }
+    }
+
+    /// One batch row, any grouping, through a column buffer: per output pixel, the group's
+    /// receptive field in the weights' order, `z_x` at padding taps (what they read, so no
+    /// correction), then a dense product with the group's weight rows, four per pass. The generic
+    /// loop when the field does not fit [`COL_MAX`] or `z_x` is no code.
+    fn im2col<T: QAct>(&self, x: &[T], y: &mut [T]) {
+        let g = &self.g;
+        let len = g.cin_g * g.k_plane;
+        let z_code = (T::MIN as i64..=T::MAX as i64).contains(&self.z);
+        if !z_code || len == 0 || len > COL_MAX || g.k_w == 0 {
+            return self.generic(x, y);
+        }
+        let z = T::sat(self.z as i32);
+        let mut col = [T::default(); COL_MAX];
+        let col = &mut col[..len];
+        let groups = g.c_out / g.cout_g.max(1);
+        for grp in 0..groups {
+            let xg = part(x, grp, g.cin_g * g.in_plane);
+            let wg = part(self.w, grp, g.cout_g * len);
+            for oh in 0..g.out_h {
+                for ow in 0..g.out_w {
+                    self.gather(xg, oh, ow, z, col);
+                    let px = oh * g.out_w + ow;
+                    dot_rows(col, wg, g.cout_g, |j, dot| {
+                        let o = grp * g.cout_g + j;
+                        if let Some(yv) = y.get_mut(o * g.out_plane + px) {
+                            *yv = self.code(o, dot);
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    /// The receptive field of output pixel `(oh, ow)` over the group's planes `xg` into `col`
+    /// (`c, kh, kw` order), `z` where a tap falls outside the input.
+    fn gather<T: QAct>(&self, xg: &[T], oh: usize, ow: usize, z: T, col: &mut [T]) {
+        let g = &self.g;
+        let p = &g.p;
+        let k_h = g.k_h.max(1);
+        // i64: positions may be negative (padding) or past the input.
+        let ih0 = oh as i64 * i64::from(p.stride_h) - i64::from(p.pad_top);
+        let iw0 = ow as i64 * i64::from(p.stride_w) - i64::from(p.pad_left);
+        let (dh, dw) = (i64::from(p.dil_h), i64::from(p.dil_w));
+        for (ckh, cr) in col.chunks_exact_mut(g.k_w).enumerate() {
+            let (c, kh) = (ckh / k_h, ckh % k_h);
+            let ih = ih0 + kh as i64 * dh;
+            let row = usize::try_from(ih)
+                .ok()
+                .filter(|&ih| ih < g.in_h)
+                .map_or(&[][..], |ih| part(part(xg, c, g.in_plane), ih, g.in_w));
+            for (kw, v) in cr.iter_mut().enumerate() {
+                let iw = iw0 + kw as i64 * dw;
+                let at = usize::try_from(iw).ok().and_then(|iw| row.get(iw));
+                *v = at.copied().unwrap_or(z);
+            }
         }
     }
 

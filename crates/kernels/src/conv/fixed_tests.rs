@@ -715,4 +715,28 @@ fn generic_grouped_conv_equals_the_reference() {
             );
         }
     }
+    // 1-D dilated (a TCN layer), and a receptive field past the column buffer (60 * 9 > 512:
+    // the generic loop).
+    all_types(
+        &cp(17, (1, 20), 5, (1, 20), (1, 3), (1, 1), (1, 4), (0, 8), 1),
+        3100,
+    );
+    all_types(
+        &cp(60, (3, 3), 5, (3, 3), (3, 3), (1, 1), (1, 1), (1, 1), 1),
+        3101,
+    );
+}
+
+#[test]
+fn column_buffer_with_a_zero_point_outside_the_code_range_takes_the_generic_loop() {
+    let p = cp(3, (4, 4), 2, (4, 4), (3, 3), (1, 1), (1, 1), (1, 1), 1);
+    let mut rng = Rng::new(10);
+    let x: Vec<i8> = codes_in(&mut rng, 48, 2);
+    let w: Vec<i8> = codes_in(&mut rng, 54, 2);
+    let (bias, muls) = ([5, -7], [qm(0.01); 2]);
+    let out = OutQ::plain::<i8>(0);
+    let want = conv_reference(&p, &x, -1000, &w, &bias, &muls, out);
+    let mut y = [0i8; 32];
+    conv::<i8, i8>(&p, &x, -1000, &w, &bias, &muls, out, &mut y).unwrap();
+    assert_eq!(y.iter().map(|&v| v as i32).collect::<Vec<_>>(), want);
 }
