@@ -124,12 +124,12 @@ impl Taps {
         let lo = if start >= pad {
             0
         } else {
-            (pad - start).div_ceil(dil)
+            div_ceil(pad - start, dil)
         };
         let hi = if start >= end {
             0
         } else {
-            (end - start).div_ceil(dil)
+            div_ceil(end - start, dil)
         }
         .min(u64::from(k));
         if lo >= hi {
@@ -149,6 +149,19 @@ impl Taps {
 
     pub(crate) fn count(self) -> usize {
         self.hi - self.lo
+    }
+}
+
+/// `a.div_ceil(d)` for `d > 0` without a 64-bit division where none is needed: a 32-bit MCU has
+/// no instruction for one (a library call of a hundred instructions or more).
+#[inline(always)]
+fn div_ceil(a: u64, d: u64) -> u64 {
+    if d == 1 {
+        a
+    } else if let (Ok(a), Ok(d)) = (u32::try_from(a), u32::try_from(d)) {
+        u64::from(a.div_ceil(d))
+    } else {
+        a.div_ceil(d)
     }
 }
 

@@ -1,9 +1,106 @@
 //! Fixed-point convolution with i8 weights, see `docs/numerics.md`.
+//!
+//! Three loops compute the same sums (exact integer arithmetic, so the order of the terms does not
+//! matter): pointwise convolutions (1x1, stride 1, no padding, one group) are a dense layer per
+//! pixel; depthwise ones (`groups = c_in = c_out`) run an unchecked-tap loop over the interior,
+//! where every tap is inside the input, and the generic loop only on the border; everything else
+//! takes the generic loop, which visits the valid taps of each output and sums over channels.
 use rill_format::ConvParams;
 
-use crate::fixed::{requant_acc, OutQ, QAct, QMul};
+use crate::arch::smlad;
+use crate::dot::dot_rows;
+use crate::fixed::{requant_acc, OutQ, QAct, QMul, RequantAcc};
 use crate::util::{exact, mul, nonzero, product, us, Taps};
 use crate::KernelError;
+
+/// Pointwise convolutions gather one pixel's channels into a stack buffer of this many codes;
+/// wider inputs take the generic loop.
+const PW_MAX_CIN: usize = 256;
+
+/// Depthwise convolutions copy the input rows of a band of output rows, padded, into a stack buffer
+/// of this many codes.
+const DW_BUF: usize = 1024;
+
+/// Other convolutions gather each output pixel's receptive field (`c_in / groups * k_h * k_w`
+/// codes) into a stack buffer of this many codes; larger fields take the generic loop.
+const COL_MAX: usize = 512;
+
+/// The padded input rows of a band of depthwise output rows: `rows` output rows per band, each
+/// padded input row `width` codes (column `c` is input column `c - pad_left`).
+#[derive(Clone, Copy, Debug)]
+struct DwBand {
+    rows: usize,
+    width: usize,
+}
+
+impl DwBand {
+    /// `None` when not even one output row's padded input rows fit the buffer.
+    fn new(g: &Geo) -> Option<DwBand> {
+        let p = &g.p;
+        let extent = |n: usize, s: u32, d: u32, k: usize| -> Option<usize> {
+            let taps = (k.checked_sub(1)?).checked_mul(us(d))?;
+            n.checked_sub(1)?
+                .checked_mul(us(s))?
+                .checked_add(taps)?
+                .checked_add(1)
+        };
+        let width = extent(g.out_w, p.stride_w, p.dil_w, g.k_w)?;
+        let one_row = extent(1, p.stride_h, p.dil_h, g.k_h)?;
+        if width == 0 || one_row.checked_mul(width)? > DW_BUF {
+            return None;
+        }
+        // Rows r of a band read padded rows up to (r - 1) stride + span.
+        let span = one_row;
+        let fit = DW_BUF / width;
+        let rows = (fit - span) / us(p.stride_h) + 1;
+        Some(DwBand {
+            rows: rows.min(g.out_h).max(1),
+            width,
+        })
+    }
+
+    /// Fills `buf` with the padded input rows of the band starting at output row `oh0` of plane
+    /// `xp`, `z` where the taps fall outside the input; returns the filled part.
+    /// The buffer holds i16 whatever the code type, so that two neighbouring codes are one word
+    /// for SMLAD.
+    fn fill<'b, T: QAct>(
+        &self,
+        g: &Geo,
+        xp: &[T],
+        oh0: usize,
+        buf: &'b mut [i16],
+        z: i16,
+    ) -> &'b [i16] {
+        let p = &g.p;
+        let span = (g.k_h.max(1) - 1) * us(p.dil_h) + 1;
+        let n_rows = ((self.rows - 1) * us(p.stride_h) + span).min(buf.len() / self.width);
+        let top = (oh0 * us(p.stride_h)) as i64 - i64::from(p.pad_top);
+        let pad_left = us(p.pad_left);
+        let buf = buf.get_mut(..n_rows * self.width).unwrap_or(&mut []);
+        for (r, br) in buf.chunks_exact_mut(self.width).enumerate() {
+            let ih = top + r as i64;
+            let row = usize::try_from(ih).ok().filter(|&ih| ih < g.in_h);
+            let Some(xr) = row
+                .and_then(|ih| xp.get(ih * g.in_w..))
+                .and_then(|r| r.get(..g.in_w))
+            else {
+                br.fill(z);
+                continue;
+            };
+            // Columns: `pad_left` of padding, the input row, padding to the right.
+            let lead = pad_left.min(self.width);
+            let (left, rest) = br.split_at_mut(lead);
+            left.fill(z);
+            let n = xr.len().min(rest.len());
+            let (mid, right) = rest.split_at_mut(n);
+            mid.iter_mut()
+                .zip(xr)
+                .for_each(|(m, v)| *m = v.get() as i16);
+            right.fill(z);
+        }
+        buf
+    }
+}
 
 /// `y = out(requant(bias[o] + sum q_x q_w, mul[o]))` per output channel. The converter folds
 /// `-z_x * sum w[o]` into `bias[o]`, which is exact where every tap is inside the input; a padding
@@ -21,77 +118,374 @@ pub fn conv<T: QAct, W: QAct>(
     y: &mut [T],
 ) -> Result<(), KernelError> {
     crate::dense::fixed::wide_weights::<T, W>()?;
-    nonzero(p.stride_h, "conv stride")?;
-    nonzero(p.stride_w, "conv stride")?;
-    nonzero(p.dil_h, "conv dilation")?;
-    nonzero(p.dil_w, "conv dilation")?;
-    let groups = nonzero(p.groups, "conv groups")?;
-    let (c_in, c_out) = (us(p.c_in), us(p.c_out));
-    if c_in % groups != 0 || c_out % groups != 0 {
-        return Err(KernelError::BadParam {
-            what: "conv groups must divide c_in and c_out",
-        });
-    }
-    let (cin_g, cout_g) = (c_in / groups, c_out / groups);
-    let (in_h, in_w, out_h, out_w) = (us(p.in_h), us(p.in_w), us(p.out_h), us(p.out_w));
-    let (k_h, k_w) = (us(p.k_h), us(p.k_w));
+    let g = Geo::new(p)?;
     let batch = us(p.batch);
     exact(
         "conv x",
-        product(&[batch, c_in, in_h, in_w], "conv x")?,
+        product(&[batch, g.c_in, g.in_h, g.in_w], "conv x")?,
         x.len(),
     )?;
     exact(
         "conv w",
-        product(&[c_out, cin_g, k_h, k_w], "conv w")?,
+        product(&[g.c_out, g.cin_g, g.k_h, g.k_w], "conv w")?,
         w.len(),
     )?;
-    exact("conv bias", c_out, bias.len())?;
-    exact("conv multipliers", c_out, muls.len())?;
+    exact("conv bias", g.c_out, bias.len())?;
+    exact("conv multipliers", g.c_out, muls.len())?;
     exact(
         "conv y",
-        product(&[batch, c_out, out_h, out_w], "conv y")?,
+        product(&[batch, g.c_out, g.out_h, g.out_w], "conv y")?,
         y.len(),
     )?;
     if y.is_empty() {
         return Ok(());
     }
-    let (in_plane, out_plane) = (mul(in_h, in_w, "conv x")?, out_h * out_w);
-    let k_plane = mul(k_h, k_w, "conv w")?;
-    let z = z_x as i64;
-    for (bo, y_plane) in y.chunks_exact_mut(out_plane).enumerate() {
-        let (b, o) = (bo / c_out, bo % c_out);
-        let x_group = &x[(b * c_in + o / cout_g * cin_g) * in_plane..][..cin_g * in_plane];
-        let w_out = &w[o * cin_g * k_plane..][..cin_g * k_plane];
-        let w_sum: i64 = w_out.iter().map(|&v| v.get() as i64).sum();
-        for oh in 0..out_h {
-            let th = Taps::new(oh, p.stride_h, p.dil_h, p.pad_top, p.in_h, p.k_h);
-            for ow in 0..out_w {
-                let tw = Taps::new(ow, p.stride_w, p.dil_w, p.pad_left, p.in_w, p.k_w);
-                let border = z != 0 && (th.count() < k_h || tw.count() < k_w);
-                let mut acc = bias[o] as i64;
-                let mut inside = 0i64;
-                for c in 0..cin_g {
-                    let xc = &x_group[c * in_plane..][..in_plane];
-                    let wc = &w_out[c * k_plane..][..k_plane];
-                    for kh in th.lo..th.hi {
-                        let ih = th.first + (kh - th.lo) * us(p.dil_h);
-                        let xr = &xc[ih * in_w..][..in_w];
-                        let wr = &wc[kh * k_w..][..k_w];
-                        for kw in tw.lo..tw.hi {
-                            let iw = tw.first + (kw - tw.lo) * us(p.dil_w);
-                            let wv = wr[kw].get() as i64;
-                            acc += wv * xr[iw].get() as i64;
-                            inside += wv;
-                        }
-                    }
-                }
-                if border {
-                    acc += z * (w_sum - inside);
-                }
-                y_plane[oh * out_w + ow] = out.apply(requant_acc::<T>(acc, muls[o]));
-            }
+    let k = Conv {
+        g,
+        z: z_x as i64,
+        w,
+        bias,
+        muls,
+        out,
+    };
+    let (x_batch, y_batch) = (g.c_in * g.in_plane, g.c_out * g.out_plane);
+    for (b, yb) in y.chunks_exact_mut(y_batch).enumerate() {
+        let xb = part(x, b, x_batch);
+        if g.pointwise() {
+            k.pointwise(xb, yb);
+        } else if g.depthwise() {
+            k.depthwise(xb, yb);
+        } else {
+            k.im2col(xb, yb);
         }
     }
     Ok(())
+}
+
+/// The checked shape of a convolution, in `usize`.
+#[derive(Clone, Copy, Debug)]
+struct Geo {
+    p: ConvParams,
+    c_in: usize,
+    c_out: usize,
+    cin_g: usize,
+    cout_g: usize,
+    in_h: usize,
+    in_w: usize,
+    out_h: usize,
+    out_w: usize,
+    k_h: usize,
+    k_w: usize,
+    in_plane: usize,
+    out_plane: usize,
+    k_plane: usize,
+}
+
+impl Geo {
+    fn new(p: &ConvParams) -> Result<Geo, KernelError> {
+        nonzero(p.stride_h, "conv stride")?;
+        nonzero(p.stride_w, "conv stride")?;
+        nonzero(p.dil_h, "conv dilation")?;
+        nonzero(p.dil_w, "conv dilation")?;
+        let groups = nonzero(p.groups, "conv groups")?;
+        let (c_in, c_out) = (us(p.c_in), us(p.c_out));
+        if c_in % groups != 0 || c_out % groups != 0 {
+            return Err(KernelError::BadParam {
+                what: "conv groups must divide c_in and c_out",
+            });
+        }
+        let (in_h, in_w, out_h, out_w) = (us(p.in_h), us(p.in_w), us(p.out_h), us(p.out_w));
+        let (k_h, k_w) = (us(p.k_h), us(p.k_w));
+        Ok(Geo {
+            p: *p,
+            c_in,
+            c_out,
+            cin_g: c_in / groups,
+            cout_g: c_out / groups,
+            in_h,
+            in_w,
+            out_h,
+            out_w,
+            k_h,
+            k_w,
+            in_plane: mul(in_h, in_w, "conv x")?,
+            out_plane: mul(out_h, out_w, "conv y")?,
+            k_plane: mul(k_h, k_w, "conv w")?,
+        })
+    }
+
+    /// Every output pixel is the dense product of the same input pixel's channels.
+    fn pointwise(&self) -> bool {
+        let p = &self.p;
+        (
+            p.k_h, p.k_w, p.stride_h, p.stride_w, p.pad_top, p.pad_left, p.groups,
+        ) == (1, 1, 1, 1, 0, 0, 1)
+            && (self.out_h, self.out_w) == (self.in_h, self.in_w)
+            && (1..=PW_MAX_CIN).contains(&self.c_in)
+    }
+
+    fn depthwise(&self) -> bool {
+        self.cin_g == 1 && self.cout_g == 1
+    }
+
+    /// The valid taps of output pixel `(oh, ow)`.
+    fn taps(&self, oh: usize, ow: usize) -> (Taps, Taps) {
+        let p = &self.p;
+        (
+            Taps::new(oh, p.stride_h, p.dil_h, p.pad_top, p.in_h, p.k_h),
+            Taps::new(ow, p.stride_w, p.dil_w, p.pad_left, p.in_w, p.k_w),
+        )
+    }
+}
+
+/// One output channel's bias and requantization.
+#[derive(Clone, Copy, Debug)]
+struct Chan {
+    bias: i64,
+    r: RequantAcc,
+    out: OutQ,
+}
+
+impl Chan {
+    /// The code of a sum of products: as [`Conv::code`].
+    #[inline(always)]
+    fn code<T: QAct>(&self, dot: i64) -> T {
+        self.out
+            .apply(self.r.apply::<T>(self.bias.wrapping_add(dot)))
+    }
+}
+
+/// A checked convolution's constant operands.
+struct Conv<'a, W> {
+    g: Geo,
+    z: i64,
+    w: &'a [W],
+    bias: &'a [i32],
+    muls: &'a [QMul],
+    out: OutQ,
+}
+
+impl<W: QAct> Conv<'_, W> {
+    /// Output channel `o`'s code from its sum of products.
+    #[inline(always)]
+    fn code<T: QAct>(&self, o: usize, dot: i64) -> T {
+        let b = self.bias.get(o).copied().unwrap_or(0) as i64;
+        let m = self.muls.get(o).copied().unwrap_or_default();
+        self.out.apply(requant_acc::<T>(b.wrapping_add(dot), m))
+    }
+
+    /// Output channel `o`'s bias and requantization, for the many pixels of its plane.
+    fn chan(&self, o: usize) -> Chan {
+        Chan {
+            bias: self.bias.get(o).copied().unwrap_or(0) as i64,
+            r: RequantAcc::new(self.muls.get(o).copied().unwrap_or_default()),
+            out: self.out,
+        }
+    }
+
+    /// One batch row, 1x1: the pixel's channels (strided by a plane in NCHW) are gathered once and
+    /// reused by every output channel, four weight rows per pass.
+    fn pointwise<T: QAct>(&self, x: &[T], y: &mut [T]) {
+        let g = &self.g;
+        let mut col = [T::default(); PW_MAX_CIN];
+        let col = &mut col[..g.c_in.min(PW_MAX_CIN)];
+        for px in 0..g.out_plane {
+            let xs = x.get(px..).unwrap_or(&[]).iter().step_by(g.in_plane);
+            col.iter_mut().zip(xs).for_each(|(c, &v)| *c = v);
+            dot_rows(col, self.w, g.c_out, |o, dot| {
+                if let Some(yv) = y.get_mut(o * g.out_plane + px) {
+                    *yv = self.code(o, dot);
+                }
+            });
+        }
+    }
+
+    /// One batch row, one channel per group. Bands of output rows are computed from a copy of the
+    /// input rows they read, padded with `z_x` (what the padding taps read, so no per-tap checks
+    /// and no correction); outputs whose padded row does not fit [`DW_BUF`] take the generic loop.
+    fn depthwise<T: QAct>(&self, x: &[T], y: &mut [T]) {
+        let g = &self.g;
+        // A zero point outside the code range (a malformed file) cannot be stored as padding.
+        let z_code = (T::MIN as i64..=T::MAX as i64).contains(&self.z);
+        let band = DwBand::new(g).filter(|_| z_code);
+        let Some(band) = band else {
+            return self.im2col(x, y);
+        };
+        let mut buf = [0i16; DW_BUF];
+        for (o, yp) in y.chunks_exact_mut(g.out_plane).enumerate() {
+            let (xp, wk) = (part(x, o, g.in_plane), part(self.w, o, g.k_plane));
+            let chan = self.chan(o);
+            for (b, yb) in yp.chunks_mut(band.rows * g.out_w).enumerate() {
+                let oh0 = b * band.rows;
+                let used = band.fill(g, xp, oh0, &mut buf, self.z as i16);
+                for (r, yr) in yb.chunks_exact_mut(g.out_w).enumerate() {
+                    let base = r * us(g.p.stride_h) * band.width;
+                    self.dw_row(band, used.get(base..).unwrap_or(&[]), wk, &chan, yr);
+                }
+            }
+        }
+    }
+
+    /// One output row from padded rows `buf` (starting at the row of its first tap).
+    #[inline(always)]
+    fn dw_row<T: QAct>(&self, band: DwBand, buf: &[i16], wk: &[W], chan: &Chan, yr: &mut [T]) {
+        let p = &self.g.p;
+        let (sw, dw, dh) = (us(p.stride_w), us(p.dil_w), us(p.dil_h));
+        let row = |r: usize| buf.get(r * band.width..).unwrap_or(&[]);
+        if let ([w0, w1, w2, w3, w4, w5, w6, w7, w8], 1, 1, 1, false) = (wk, sw, dw, dh, T::WIDE) {
+            // The common 3x3, stride 1, no dilation, i8: three rows, a sliding window, the first
+            // two taps of each row by one SMLAD (i8 products: no overflow in i32).
+            let pair = |a: &W, b: &W| a.get() as u16 as u32 | (b.get() as u16 as u32) << 16;
+            let (w01, w34, w67) = (pair(w0, w1), pair(w3, w4), pair(w6, w7));
+            let (w2, w5, w8) = (w2.get(), w5.get(), w8.get());
+            let (r0, r1, r2) = (row(0).windows(3), row(1).windows(3), row(2).windows(3));
+            for (((a, b), c), yv) in r0.zip(r1).zip(r2).zip(yr.iter_mut()) {
+                let acc = tap3(a, w01, w2, 0);
+                let acc = tap3(b, w34, w5, acc);
+                let acc = tap3(c, w67, w8, acc);
+                *yv = chan.code(acc as i64);
+            }
+            return;
+        }
+        let k_w = self.g.k_w.max(1);
+        for (ow, yv) in yr.iter_mut().enumerate() {
+            let mut acc = 0i64;
+            for (kh, wr) in wk.chunks_exact(k_w).enumerate() {
+                let xs = row(kh * dh).get(ow * sw..).unwrap_or(&[]);
+                for (&xv, &wv) in xs.iter().step_by(dw).zip(wr) {
+                    acc += xv as i64 * wv.get() as i64;
+                }
+            }
+            *yv = chan.code(acc);
+        }
+    }
+
+    /// One batch row, any grouping, through a column buffer: per output pixel, the group's
+    /// receptive field in the weights' order, `z_x` at padding taps (what they read, so no
+    /// correction), then a dense product with the group's weight rows, four per pass. The generic
+    /// loop when the field does not fit [`COL_MAX`] or `z_x` is no code.
+    fn im2col<T: QAct>(&self, x: &[T], y: &mut [T]) {
+        let g = &self.g;
+        let len = g.cin_g * g.k_plane;
+        let z_code = (T::MIN as i64..=T::MAX as i64).contains(&self.z);
+        if !z_code || len == 0 || len > COL_MAX || g.k_w == 0 {
+            return self.generic(x, y);
+        }
+        let z = T::sat(self.z as i32);
+        let mut col = [T::default(); COL_MAX];
+        let col = &mut col[..len];
+        let groups = g.c_out / g.cout_g.max(1);
+        for grp in 0..groups {
+            let xg = part(x, grp, g.cin_g * g.in_plane);
+            let wg = part(self.w, grp, g.cout_g * len);
+            for oh in 0..g.out_h {
+                for ow in 0..g.out_w {
+                    self.gather(xg, oh, ow, z, col);
+                    let px = oh * g.out_w + ow;
+                    dot_rows(col, wg, g.cout_g, |j, dot| {
+                        let o = grp * g.cout_g + j;
+                        if let Some(yv) = y.get_mut(o * g.out_plane + px) {
+                            *yv = self.code(o, dot);
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    /// The receptive field of output pixel `(oh, ow)` over the group's planes `xg` into `col`
+    /// (`c, kh, kw` order), `z` where a tap falls outside the input.
+    fn gather<T: QAct>(&self, xg: &[T], oh: usize, ow: usize, z: T, col: &mut [T]) {
+        let g = &self.g;
+        let p = &g.p;
+        let k_h = g.k_h.max(1);
+        // i64: positions may be negative (padding) or past the input.
+        let ih0 = oh as i64 * i64::from(p.stride_h) - i64::from(p.pad_top);
+        let iw0 = ow as i64 * i64::from(p.stride_w) - i64::from(p.pad_left);
+        let (dh, dw) = (i64::from(p.dil_h), i64::from(p.dil_w));
+        for (ckh, cr) in col.chunks_exact_mut(g.k_w).enumerate() {
+            let (c, kh) = (ckh / k_h, ckh % k_h);
+            let ih = ih0 + kh as i64 * dh;
+            let row = usize::try_from(ih)
+                .ok()
+                .filter(|&ih| ih < g.in_h)
+                .map_or(&[][..], |ih| part(part(xg, c, g.in_plane), ih, g.in_w));
+            for (kw, v) in cr.iter_mut().enumerate() {
+                let iw = iw0 + kw as i64 * dw;
+                let at = usize::try_from(iw).ok().and_then(|iw| row.get(iw));
+                *v = at.copied().unwrap_or(z);
+            }
+        }
+    }
+
+    /// One batch row, any grouping: per output pixel, the valid taps, each summed over the group's
+    /// channels.
+    fn generic<T: QAct>(&self, x: &[T], y: &mut [T]) {
+        let g = &self.g;
+        let (xg_len, wo_len) = (g.cin_g * g.in_plane, g.cin_g * g.k_plane);
+        for (o, yp) in y.chunks_exact_mut(g.out_plane).enumerate() {
+            let (xg, wo) = (part(x, o / g.cout_g, xg_len), part(self.w, o, wo_len));
+            let (w_sum, chan) = (weight_sum(wo), self.chan(o));
+            for (oh, yr) in yp.chunks_exact_mut(g.out_w).enumerate() {
+                for (ow, yv) in yr.iter_mut().enumerate() {
+                    *yv = chan.code(self.pixel(xg, wo, w_sum, oh, ow));
+                }
+            }
+        }
+    }
+
+    /// The sum of products of output pixel `(oh, ow)` over its valid taps and the group's channels
+    /// (`xg`: the group's input planes, `wo`: the output channel's kernels, summing to `w_sum`),
+    /// plus the padding correction `z_x * (sum of the kernel's weights outside the input)`.
+    fn pixel<T: QAct>(&self, xg: &[T], wo: &[W], w_sum: i64, oh: usize, ow: usize) -> i64 {
+        let g = &self.g;
+        let p = &g.p;
+        let (th, tw) = g.taps(oh, ow);
+        let (dh, dw) = (us(p.dil_h), us(p.dil_w));
+        let border = th.count() < g.k_h || tw.count() < g.k_w;
+        let mut acc = 0i64;
+        let mut inside = 0i64;
+        for kh in th.lo..th.hi {
+            let ih = th.first + (kh - th.lo) * dh;
+            for kw in tw.lo..tw.hi {
+                let iw = tw.first + (kw - tw.lo) * dw;
+                let xs = xg.get(ih * g.in_w + iw..).unwrap_or(&[]);
+                let ws = wo.get(kh * g.k_w + kw..).unwrap_or(&[]);
+                let taps = xs.iter().step_by(g.in_plane.max(1));
+                for (&xv, &wv) in taps.zip(ws.iter().step_by(g.k_plane.max(1))) {
+                    acc += xv.get() as i64 * wv.get() as i64;
+                    if border {
+                        inside += wv.get() as i64;
+                    }
+                }
+            }
+        }
+        if border && self.z != 0 {
+            acc += self.z * (w_sum - inside);
+        }
+        acc
+    }
+}
+
+/// Part `i` of `v` cut in parts of `len` (empty past the end: only for zero-sized inputs, whose
+/// taps are all padding).
+fn part<V>(v: &[V], i: usize, len: usize) -> &[V] {
+    v.get(i * len..).and_then(|r| r.get(..len)).unwrap_or(&[])
+}
+
+fn weight_sum<W: QAct>(w: &[W]) -> i64 {
+    w.iter().map(|&v| v.get() as i64).sum()
+}
+
+/// `acc + v0 w0 + v1 w1 + v2 w2` for a window `v` of three codes and weights `w01` (a halfword
+/// pair) and `w2`.
+#[inline(always)]
+fn tap3(v: &[i16], w01: u32, w2: i32, acc: i32) -> i32 {
+    match *v {
+        [a, b, c] => {
+            let x01 = a as u16 as u32 | (b as u16 as u32) << 16;
+            smlad(x01, w01, acc).wrapping_add((c as i32).wrapping_mul(w2))
+        }
+        _ => acc,
+    }
 }

@@ -455,3 +455,288 @@ fn errors() {
     ));
     assert_eq!(y, [5; 8]);
 }
+
+/// The convolution as it was before the fast paths: per output, every channel and valid tap in
+/// i64, and the padding correction from the whole kernel's weight sum.
+#[allow(clippy::too_many_arguments)]
+fn conv_reference<T: QAct, W: QAct>(
+    p: &ConvParams,
+    x: &[T],
+    z_x: i32,
+    w: &[W],
+    bias: &[i32],
+    muls: &[QMul],
+    out: OutQ,
+) -> Vec<i32> {
+    let u = |v: u32| v as i64;
+    let (c_in, c_out, groups) = (u(p.c_in), u(p.c_out), u(p.groups));
+    let (cin_g, cout_g) = (c_in / groups, c_out / groups);
+    let (in_h, in_w, k_h, k_w) = (u(p.in_h), u(p.in_w), u(p.k_h), u(p.k_w));
+    let mut y = Vec::new();
+    for b in 0..u(p.batch) {
+        for o in 0..c_out {
+            let grp = o / cout_g;
+            for oh in 0..u(p.out_h) {
+                for ow in 0..u(p.out_w) {
+                    let mut acc = bias[o as usize] as i64;
+                    for c in 0..cin_g {
+                        for kh in 0..k_h {
+                            for kw in 0..k_w {
+                                let ih = oh * u(p.stride_h) + kh * u(p.dil_h) - u(p.pad_top);
+                                let iw = ow * u(p.stride_w) + kw * u(p.dil_w) - u(p.pad_left);
+                                let wv =
+                                    w[(((o * cin_g + c) * k_h + kh) * k_w + kw) as usize].get();
+                                let xv = if (0..in_h).contains(&ih) && (0..in_w).contains(&iw) {
+                                    let ci = b * c_in + grp * cin_g + c;
+                                    x[((ci * in_h + ih) * in_w + iw) as usize].get()
+                                } else {
+                                    z_x
+                                };
+                                acc += wv as i64 * xv as i64;
+                            }
+                        }
+                    }
+                    let v = crate::fixed::requant_acc::<T>(acc, muls[o as usize]);
+                    y.push(out.apply::<T>(v).get());
+                }
+            }
+        }
+    }
+    y
+}
+
+/// Codes all at the minimum (mode 0), all at the maximum (1), or random.
+fn codes_in<T: QAct>(rng: &mut Rng, len: usize, mode: u64) -> Vec<T> {
+    (0..len)
+        .map(|_| {
+            T::sat(match mode {
+                0 => T::MIN,
+                1 => T::MAX,
+                _ => T::MIN + rng.below((T::MAX - T::MIN + 1) as u64) as i32,
+            })
+        })
+        .collect()
+}
+
+/// The kernel against [`conv_reference`] on random codes (sometimes all at an extreme), zero points
+/// at the code range's ends and inside, and three output stages (full range at either end's zero
+/// point, a narrow clamp).
+fn fast_vs_reference<T: QAct, W: QAct>(p: &ConvParams, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let (c_in, c_out) = (p.c_in as usize, p.c_out as usize);
+    let x_len = p.batch as usize * c_in * (p.in_h * p.in_w) as usize;
+    let w_len = c_out * c_in / p.groups as usize * (p.k_h * p.k_w) as usize;
+    let (mx, mw) = (rng.below(5), rng.below(5));
+    let x: Vec<T> = codes_in(&mut rng, x_len, mx);
+    let w: Vec<W> = codes_in(&mut rng, w_len, mw);
+    let bias: Vec<i32> = (0..c_out)
+        .map(|_| rng.below(1 << 16) as i32 - (1 << 15))
+        .collect();
+    let muls: Vec<QMul> = (0..c_out)
+        .map(|_| qm(1.0 / (1 + rng.below(1 << 14)) as f64))
+        .collect();
+    let y_len = p.batch as usize * c_out * (p.out_h * p.out_w) as usize;
+    for z_x in [T::MIN, T::MAX, 0, 3] {
+        for out in [
+            OutQ::plain::<T>(T::MIN),
+            OutQ::plain::<T>(T::MAX),
+            OutQ {
+                z: -2,
+                lo: -9,
+                hi: 30,
+            },
+        ] {
+            let want = conv_reference(p, &x, z_x, &w, &bias, &muls, out);
+            let mut y = vec![T::default(); y_len];
+            conv::<T, W>(p, &x, z_x, &w, &bias, &muls, out, &mut y).unwrap();
+            let got: Vec<i32> = y.iter().map(|v| v.get()).collect();
+            assert_eq!(got, want, "{p:?} z_x {z_x} out {out:?} seed {seed}");
+        }
+    }
+}
+
+fn all_types(p: &ConvParams, seed: u64) {
+    fast_vs_reference::<i8, i8>(p, seed);
+    fast_vs_reference::<i16, i8>(p, seed);
+    fast_vs_reference::<i16, i16>(p, seed);
+}
+
+const CHANNELS: [u32; 6] = [1, 3, 4, 5, 17, 64];
+
+#[test]
+fn pointwise_fast_path_equals_the_reference() {
+    let mut seed = 0;
+    for &c_in in &CHANNELS {
+        for &c_out in &CHANNELS {
+            for (h, w) in [(1, 1), (3, 5), (7, 7)] {
+                seed += 1;
+                all_types(
+                    &cp(
+                        c_in,
+                        (h, w),
+                        c_out,
+                        (h, w),
+                        (1, 1),
+                        (1, 1),
+                        (1, 1),
+                        (0, 0),
+                        1,
+                    ),
+                    seed,
+                );
+            }
+        }
+    }
+    // Batch 2, and past the gather buffer (c_in > 256: the generic loop).
+    let mut p = cp(5, (2, 3), 6, (2, 3), (1, 1), (1, 1), (1, 1), (0, 0), 1);
+    p.batch = 2;
+    all_types(&p, 500);
+    all_types(
+        &cp(300, (1, 2), 3, (1, 2), (1, 1), (1, 1), (1, 1), (0, 0), 1),
+        501,
+    );
+    // 1x1 that is not pointwise: stride 2, padding, an output past the input.
+    all_types(
+        &cp(4, (5, 5), 3, (3, 3), (1, 1), (2, 2), (1, 1), (0, 0), 1),
+        502,
+    );
+    all_types(
+        &cp(4, (3, 3), 3, (5, 5), (1, 1), (1, 1), (1, 1), (1, 1), 1),
+        503,
+    );
+}
+
+#[test]
+fn depthwise_fast_path_equals_the_reference() {
+    let mut seed = 1000;
+    // (in, out, kernel, stride, dilation, padding)
+    type Case = (
+        (u32, u32),
+        (u32, u32),
+        (u32, u32),
+        (u32, u32),
+        (u32, u32),
+        (u32, u32),
+    );
+    let cases: [Case; 12] = [
+        ((25, 5), (25, 5), (3, 3), (1, 1), (1, 1), (1, 1)),
+        ((5, 6), (3, 4), (3, 3), (1, 1), (1, 1), (0, 0)),
+        ((1, 1), (1, 1), (3, 3), (1, 1), (1, 1), (1, 1)),
+        ((6, 7), (3, 4), (3, 3), (2, 2), (1, 1), (1, 1)),
+        ((7, 7), (7, 7), (3, 3), (1, 1), (2, 2), (2, 2)),
+        ((8, 5), (4, 3), (3, 2), (2, 2), (2, 1), (1, 0)),
+        ((4, 4), (6, 6), (5, 5), (1, 1), (1, 1), (3, 3)),
+        ((9, 1), (9, 1), (3, 1), (1, 1), (1, 1), (1, 0)),
+        ((6, 6), (8, 8), (2, 2), (1, 1), (1, 1), (2, 2)),
+        ((3, 3), (3, 3), (1, 1), (1, 1), (1, 1), (0, 0)),
+        ((4, 4), (2, 2), (3, 3), (3, 3), (1, 1), (0, 0)),
+        ((2, 3), (4, 5), (3, 3), (1, 1), (1, 1), (2, 2)),
+    ];
+    for &c in &CHANNELS[..5] {
+        for &(i, o, k, s, d, pad) in &cases {
+            seed += 1;
+            all_types(&cp(c, i, c, o, k, s, d, pad, c), seed);
+        }
+    }
+    // Several bands per plane (a tall plane), and a row wider than the band buffer (generic).
+    all_types(
+        &cp(2, (600, 3), 2, (600, 3), (3, 3), (1, 1), (1, 1), (1, 1), 2),
+        2000,
+    );
+    all_types(
+        &cp(
+            1,
+            (3, 1100),
+            1,
+            (3, 1100),
+            (3, 3),
+            (1, 1),
+            (1, 1),
+            (1, 1),
+            1,
+        ),
+        2001,
+    );
+    // Channel multiplier 2 (groups = c_in < c_out) is not depthwise: the generic loop.
+    all_types(
+        &cp(3, (4, 4), 6, (4, 4), (3, 3), (1, 1), (1, 1), (1, 1), 3),
+        2002,
+    );
+}
+
+#[test]
+fn depthwise_zero_point_outside_the_code_range_takes_the_generic_loop() {
+    // A malformed zero point cannot be stored as padding: the result must still be the formula's.
+    let p = cp(2, (4, 4), 2, (4, 4), (3, 3), (1, 1), (1, 1), (1, 1), 2);
+    let mut rng = Rng::new(9);
+    let x: Vec<i8> = codes_in(&mut rng, 32, 2);
+    let w: Vec<i8> = codes_in(&mut rng, 18, 2);
+    let (bias, muls) = ([5, -7], [qm(0.01); 2]);
+    let out = OutQ::plain::<i8>(0);
+    let want = conv_reference(&p, &x, 1000, &w, &bias, &muls, out);
+    let mut y = [0i8; 32];
+    conv::<i8, i8>(&p, &x, 1000, &w, &bias, &muls, out, &mut y).unwrap();
+    assert_eq!(y.iter().map(|&v| v as i32).collect::<Vec<_>>(), want);
+}
+
+#[test]
+fn generic_grouped_conv_equals_the_reference() {
+    let mut seed = 3000;
+    for (c_in, c_out, groups) in [(4, 6, 2), (6, 4, 2), (5, 5, 1), (3, 6, 3)] {
+        for pad in [(0, 0), (1, 2)] {
+            seed += 1;
+            all_types(
+                &cp(
+                    c_in,
+                    (5, 4),
+                    c_out,
+                    (4, 5),
+                    (3, 2),
+                    (1, 1),
+                    (1, 2),
+                    pad,
+                    groups,
+                ),
+                seed,
+            );
+            all_types(
+                &cp(
+                    c_in,
+                    (7, 6),
+                    c_out,
+                    (3, 3),
+                    (2, 3),
+                    (2, 2),
+                    (2, 1),
+                    pad,
+                    groups,
+                ),
+                seed + 50,
+            );
+        }
+    }
+    // 1-D dilated (a TCN layer), and a receptive field past the column buffer (60 * 9 > 512:
+    // the generic loop).
+    all_types(
+        &cp(17, (1, 20), 5, (1, 20), (1, 3), (1, 1), (1, 4), (0, 8), 1),
+        3100,
+    );
+    all_types(
+        &cp(60, (3, 3), 5, (3, 3), (3, 3), (1, 1), (1, 1), (1, 1), 1),
+        3101,
+    );
+}
+
+#[test]
+fn column_buffer_with_a_zero_point_outside_the_code_range_takes_the_generic_loop() {
+    let p = cp(3, (4, 4), 2, (4, 4), (3, 3), (1, 1), (1, 1), (1, 1), 1);
+    let mut rng = Rng::new(10);
+    let x: Vec<i8> = codes_in(&mut rng, 48, 2);
+    let w: Vec<i8> = codes_in(&mut rng, 54, 2);
+    let (bias, muls) = ([5, -7], [qm(0.01); 2]);
+    let out = OutQ::plain::<i8>(0);
+    let want = conv_reference(&p, &x, -1000, &w, &bias, &muls, out);
+    let mut y = [0i8; 32];
+    conv::<i8, i8>(&p, &x, -1000, &w, &bias, &muls, out, &mut y).unwrap();
+    assert_eq!(y.iter().map(|&v| v as i32).collect::<Vec<_>>(), want);
+}

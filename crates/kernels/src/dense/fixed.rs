@@ -2,13 +2,15 @@
 use rill_format::{DenseParams, MatMulParams};
 
 use super::MAX_BATCH_RANK;
+use crate::dot::dot_rows;
 use crate::fixed::{requant_acc, OutQ, QAct, QMul};
 use crate::util::{at_least, exact, extent, mul, offset, product, rank, us};
 use crate::KernelError;
 
 /// `y[m, n] = out(requant(bias[n] + sum_k x[m, k] w[n, k], mul[n]))`, weights i8 (or i16 with i16
 /// activations): the converter folds the input
-/// zero point into `bias`, so the inner loop is a plain dot product of codes. Lengths, exactly: x
+/// zero point into `bias`, so the inner loop is a plain dot product of codes ([`dot_rows`]: four
+/// weight rows per pass over `x`). Lengths, exactly: x
 /// `m*k`, w `n*k`, bias and mul `n`, y `m*n`.
 pub fn dense<T: QAct, W: QAct>(
     p: &DenseParams,
@@ -31,13 +33,11 @@ pub fn dense<T: QAct, W: QAct>(
     }
     for (i, yr) in y.chunks_exact_mut(n).enumerate() {
         let xr = &x[i * k..][..k];
-        for (j, yv) in yr.iter_mut().enumerate() {
-            let wr = &w[j * k..][..k];
-            let acc = xr.iter().zip(wr).fold(bias[j] as i64, |acc, (&a, &b)| {
-                acc + a.get() as i64 * b.get() as i64
-            });
-            *yv = out.apply(requant_acc::<T>(acc, muls[j]));
-        }
+        dot_rows(xr, w, n, |j, dot| {
+            if let (Some(yv), Some(&b), Some(&m)) = (yr.get_mut(j), bias.get(j), muls.get(j)) {
+                *yv = out.apply(requant_acc::<T>((b as i64).wrapping_add(dot), m));
+            }
+        });
     }
     Ok(())
 }

@@ -557,3 +557,97 @@ fn i16_weights() {
     assert!(matches!(r, Err(crate::KernelError::BadParam { .. })));
     assert_eq!(y8, [7]);
 }
+
+/// The dense kernel as it was before the grouped dot products: one row at a time, i64.
+fn dense_reference<T: QAct, W: QAct>(
+    (m, k, n): (usize, usize, usize),
+    x: &[T],
+    w: &[W],
+    bias: &[i32],
+    muls: &[QMul],
+    out: OutQ,
+) -> Vec<T> {
+    let mut y = vec![T::default(); m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let acc = (0..k).fold(bias[j] as i64, |a, t| {
+                a + x[i * k + t].get() as i64 * w[j * k + t].get() as i64
+            });
+            y[i * n + j] = out.apply(crate::fixed::requant_acc::<T>(acc, muls[j]));
+        }
+    }
+    y
+}
+
+/// All-minimum (mode 0), all-maximum (1) or random codes.
+fn extreme_codes<T: QAct>(rng: &mut Rng, len: usize, mode: u64) -> Vec<T> {
+    (0..len)
+        .map(|_| {
+            T::sat(match mode {
+                0 => T::MIN,
+                1 => T::MAX,
+                _ => T::MIN + rng.below((T::MAX - T::MIN + 1) as u64) as i32,
+            })
+        })
+        .collect()
+}
+
+fn dense_fast_vs_reference<T: QAct, W: QAct>(seed: u64, (m, k, n): (usize, usize, usize)) {
+    let mut rng = Rng::new(seed);
+    let (mx, mw) = (rng.below(4), rng.below(4));
+    let x: Vec<T> = extreme_codes(&mut rng, m * k, mx);
+    let w: Vec<W> = extreme_codes(&mut rng, n * k, mw);
+    let bias: Vec<i32> = (0..n)
+        .map(|_| rng.below(1 << 20) as i32 - (1 << 19))
+        .collect();
+    let muls: Vec<QMul> = (0..n)
+        .map(|_| qm(1.0 / (1 + rng.below(1 << 16)) as f64))
+        .collect();
+    for out in [
+        OutQ::plain::<T>(T::MIN),
+        OutQ::plain::<T>(T::MAX),
+        OutQ {
+            z: 3,
+            lo: -20,
+            hi: 40,
+        },
+    ] {
+        let want = dense_reference((m, k, n), &x, &w, &bias, &muls, out);
+        let mut y = vec![T::default(); m * n];
+        super::fixed::dense::<T, W>(
+            &dp(m as u32, k as u32, n as u32),
+            &x,
+            &w,
+            &bias,
+            &muls,
+            out,
+            &mut y,
+        )
+        .unwrap();
+        let codes = |v: &[T]| v.iter().map(|c| c.get()).collect::<Vec<_>>();
+        assert_eq!(
+            codes(&y),
+            codes(&want),
+            "seed {seed} m {m} k {k} n {n} out {out:?}"
+        );
+    }
+}
+
+#[test]
+fn grouped_rows_match_the_row_at_a_time_reference() {
+    let sizes = [1, 3, 4, 5, 17, 64];
+    let mut seed = 0;
+    for &k in &sizes {
+        for &n in &sizes {
+            for m in [1, 2] {
+                seed += 1;
+                dense_fast_vs_reference::<i8, i8>(seed, (m, k, n));
+                dense_fast_vs_reference::<i16, i8>(seed, (m, k, n));
+                dense_fast_vs_reference::<i16, i16>(seed, (m, k, n));
+            }
+        }
+    }
+    // Past the i16 x i8 block of 256 and the zero-length row.
+    dense_fast_vs_reference::<i16, i8>(1000, (1, 600, 6));
+    dense_fast_vs_reference::<i8, i8>(1001, (2, 0, 5));
+}

@@ -9,7 +9,7 @@ pub mod tables;
 #[cfg(test)]
 mod tests;
 
-pub use requant::{quantize_multiplier, requantize, requantize_i64, QMul};
+pub use requant::{quantize_multiplier, requantize, requantize_i64, QMul, Requant};
 
 /// Activation code types of the fixed-point kernels: `i8` (int8 mode, asymmetric) and `i16` (int16
 /// mode, symmetric). Kernels are generic over it; `WIDE` selects 64-bit accumulation.
@@ -89,6 +89,33 @@ pub fn requant_acc<T: QAct>(acc: i64, m: QMul) -> i32 {
         requantize_i64(acc, m)
     } else {
         requantize(acc.clamp(i32::MIN as i64, i32::MAX as i64) as i32, m)
+    }
+}
+
+/// [`requant_acc`] for one multiplier applied to many accumulators (see [`Requant`]).
+#[derive(Clone, Copy, Debug)]
+pub struct RequantAcc {
+    m: QMul,
+    r: Requant,
+}
+
+impl RequantAcc {
+    pub fn new(m: QMul) -> RequantAcc {
+        RequantAcc {
+            m,
+            r: Requant::new(m),
+        }
+    }
+
+    /// Bit for bit `requant_acc::<T>(acc, m)`.
+    #[inline(always)]
+    pub fn apply<T: QAct>(&self, acc: i64) -> i32 {
+        if T::WIDE {
+            requantize_i64(acc, self.m)
+        } else {
+            self.r
+                .apply(acc.clamp(i32::MIN as i64, i32::MAX as i64) as i32)
+        }
     }
 }
 

@@ -47,12 +47,11 @@ pub fn quantize_multiplier(real: f64) -> Option<QMul> {
 /// `round_half_away_from_zero(v / 2^bits)` for `bits` in `1..=62`.
 #[inline(always)]
 fn rounding_shift(v: i64, bits: u32) -> i64 {
+    // Branch-free: for v < 0, -((h - v) >> b) = -floor((h - v) / 2^b) = ceil((v - h) / 2^b)
+    // = floor((v - h + 2^b - 1) / 2^b) = (v + h - 1) >> b, as 2^b - h = h. `v + h` cannot overflow
+    // for |v| <= 2^62 (the largest product of an i32 accumulator and a Q31 mantissa).
     let half = 1i64 << (bits - 1);
-    if v >= 0 {
-        (v + half) >> bits
-    } else {
-        -((half - v) >> bits)
-    }
+    (v + half - (v < 0) as i64) >> bits
 }
 
 /// `acc * M`, rounded half away from zero and saturated to i32.
@@ -60,7 +59,17 @@ fn rounding_shift(v: i64, bits: u32) -> i64 {
 pub fn requantize(acc: i32, m: QMul) -> i32 {
     let shift = m.shift.clamp(MIN_SHIFT, MAX_SHIFT);
     let prod = acc as i64 * m.m0 as i64;
-    rounding_shift(prod, (31 - shift) as u32).clamp(i32::MIN as i64, i32::MAX as i64) as i32
+    let bits = (31 - shift) as u32;
+    if bits >= 32 {
+        // Multipliers below 1/2 (the usual case): as `rounding_shift`, split as
+        // (v >> 32) >> (bits - 32), exact for an arithmetic shift; |v| <= 2^62 so the high word
+        // is the result's whole range and no saturation is needed. On a 32-bit core this avoids
+        // the 64-bit variable shift and the 64-bit clamp.
+        let v = prod + (1i64 << (bits - 1)) - (prod < 0) as i64;
+        ((v >> 32) as i32) >> (bits - 32)
+    } else {
+        rounding_shift(prod, bits).clamp(i32::MIN as i64, i32::MAX as i64) as i32
+    }
 }
 
 /// `acc * M` for 64-bit accumulators (16-bit activation kernels). The mantissa is reduced to Q15 so
@@ -81,4 +90,44 @@ pub fn requantize_i64(acc: i64, m: QMul) -> i32 {
             .clamp(i64::MIN as i128, i64::MAX as i128) as i64
     };
     v.clamp(i32::MIN as i64, i32::MAX as i64) as i32
+}
+
+/// [`requantize`] with the work that depends only on the multiplier done once, for kernels that
+/// apply one multiplier to many accumulators. Bit for bit [`requantize`].
+#[derive(Clone, Copy, Debug)]
+pub struct Requant {
+    m: QMul,
+    m0: i64,
+    half: i64,
+    /// `bits - 32` where the shift is at least 32 bits.
+    sh: u32,
+    /// `bits >= 32` (multipliers below 1/2): the result is the high word of the rounded product
+    /// shifted right, which always fits i32, so neither 64-bit shift nor saturation is needed.
+    wide_shift: bool,
+}
+
+impl Requant {
+    pub fn new(m: QMul) -> Requant {
+        let bits = (31 - m.shift.clamp(MIN_SHIFT, MAX_SHIFT)) as u32;
+        Requant {
+            m,
+            m0: m.m0 as i64,
+            half: 1i64 << (bits - 1),
+            sh: bits.saturating_sub(32),
+            wide_shift: bits >= 32,
+        }
+    }
+
+    #[inline(always)]
+    pub fn apply(&self, acc: i32) -> i32 {
+        if self.wide_shift {
+            // As `rounding_shift`, split as (v >> 32) >> (bits - 32), exact for an arithmetic
+            // shift; |v| <= 2^62 so v >> 32 fits i32.
+            let prod = acc as i64 * self.m0;
+            let v = prod + self.half - (prod < 0) as i64;
+            ((v >> 32) as i32) >> self.sh
+        } else {
+            requantize(acc, self.m)
+        }
+    }
 }

@@ -117,3 +117,76 @@ fn requantize_i64_matches_exact_within_the_q15_mantissa() {
         i32::MAX
     );
 }
+
+#[test]
+fn branch_free_rounding_equals_exact_at_the_extremes() {
+    // Every shift, accumulators and mantissas at and near their extremes, both signs, and ties.
+    let accs = [
+        i32::MIN,
+        i32::MIN + 1,
+        -3,
+        -2,
+        -1,
+        0,
+        1,
+        2,
+        3,
+        i32::MAX - 1,
+        i32::MAX,
+    ];
+    let m0s = [i32::MIN, -(1 << 30), 1 << 30, (1 << 30) + 1, i32::MAX];
+    for shift in MIN_SHIFT..=MAX_SHIFT {
+        for &m0 in &m0s {
+            let m = QMul { m0, shift };
+            for &acc in &accs {
+                let want = exact(acc as i64, m, 31).clamp(i32::MIN as i128, i32::MAX as i128);
+                assert_eq!(requantize(acc, m) as i128, want, "acc {acc} m {m:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn requant_plan_equals_requantize() {
+    let mut rng = crate::testutil::Rng::new(5);
+    let accs = [
+        i32::MIN,
+        i32::MIN + 1,
+        -(1 << 20) - 1,
+        -3,
+        -2,
+        -1,
+        0,
+        1,
+        2,
+        3,
+        i32::MAX,
+    ];
+    for shift in MIN_SHIFT - 2..=MAX_SHIFT + 2 {
+        for m0 in [
+            i32::MIN,
+            -(1 << 30),
+            0,
+            1 << 30,
+            (1 << 30) + 12345,
+            i32::MAX,
+        ] {
+            let m = QMul { m0, shift };
+            let plan = Requant::new(m);
+            let random = (0..200).map(|_| rng.next() as i32 >> rng.below(31));
+            for acc in accs.into_iter().chain(random) {
+                assert_eq!(plan.apply(acc), requantize(acc, m), "acc {acc} m {m:?}");
+            }
+            // Ties: accumulators whose product is an odd multiple of half the divisor.
+            let bits = 31 - shift.clamp(MIN_SHIFT, MAX_SHIFT);
+            if m0 == 1 << 30 && bits <= 31 + 30 {
+                for k in [-3i64, -1, 1, 3] {
+                    let acc = (k << (bits - 1)) >> 30;
+                    if let Ok(acc) = i32::try_from(acc) {
+                        assert_eq!(plan.apply(acc), requantize(acc, m), "tie acc {acc} m {m:?}");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -35,6 +35,7 @@ use rill_format::{ActKind, CellKind, RnnParams};
 
 use super::{gates, CellDims, Layer};
 use crate::dense::fixed::wide_weights;
+use crate::dot::dot_rows;
 use crate::fixed::tables::{SIGMOID_Q12, TANH_Q12};
 use crate::fixed::{requantize, requantize_i64, QAct, QMul};
 use crate::util::{at_least, exact, mul};
@@ -109,7 +110,7 @@ pub fn rshift_round(v: i64, bits: u32) -> i64 {
 }
 
 #[inline(always)]
-fn sat16(v: i64) -> i32 {
+pub(super) fn sat16(v: i64) -> i32 {
     v.clamp(i16::MIN as i64, i16::MAX as i64) as i32
 }
 
@@ -154,9 +155,22 @@ fn pre<T: QAct, W: QAct>(bias: i32, v: impl Iterator<Item = i32>, row: &[W], m: 
     }
 }
 
+/// [`pre`] from an exact sum of products `dot` of row `row`: the same wrapping i32 (i8) or i64
+/// (i16) result, as the exact sum reduced modulo 2^32 or 2^64.
+#[inline(always)]
+fn finish<T: QAct, W: QAct>(bias: &[i32], muls: &[QMul], row: usize, dot: i64) -> i32 {
+    let b = bias.get(row).copied().unwrap_or(0) as i64;
+    let m = muls.get(row).copied().unwrap_or_default();
+    if T::WIDE || W::WIDE {
+        requantize_i64(b.wrapping_add(dot), m)
+    } else {
+        requantize(b.wrapping_add(dot) as i32, m)
+    }
+}
+
 /// One direction slot's cell, checked: its parts of the weights, biases and multipliers.
 #[derive(Clone, Copy, Debug)]
-struct Cell<'a, W> {
+pub(super) struct Cell<'a, W> {
     kind: CellKind,
     input: usize,
     hidden: usize,
@@ -182,7 +196,7 @@ fn bad(what: &'static str) -> KernelError {
 impl<'a, W: QAct> Cell<'a, W> {
     /// Checks the record, the slot's activations, `cell_k` and the layer's W, R, biases and
     /// multipliers, and cuts out slot `slot`'s parts.
-    fn new(
+    pub(super) fn new(
         p: &RnnParams,
         q: &RnnQ<'a>,
         w: &'a [W],
@@ -247,7 +261,7 @@ impl<'a, W: QAct> Cell<'a, W> {
     }
 
     #[inline(always)]
-    fn clip(&self, p: i32) -> i32 {
+    pub(super) fn clip(&self, p: i32) -> i32 {
         if self.clip > 0 {
             p.clamp(-self.clip, self.clip)
         } else {
@@ -257,7 +271,7 @@ impl<'a, W: QAct> Cell<'a, W> {
 
     /// The input part of row `row`, Q3.12.
     #[inline(always)]
-    fn px<T: QAct>(&self, row: usize, x: &[T]) -> i32 {
+    pub(super) fn px<T: QAct>(&self, row: usize, x: &[T]) -> i32 {
         let wr = &self.w[row * self.input..][..self.input];
         pre::<T, W>(
             self.w_bias[row],
@@ -269,16 +283,28 @@ impl<'a, W: QAct> Cell<'a, W> {
 
     /// The recurrent part of row `row` over hidden values `v` (codes, or GRU's `rh`), Q3.12.
     #[inline(always)]
-    fn ph<T: QAct>(&self, row: usize, v: impl Iterator<Item = i32>) -> i32 {
+    pub(super) fn ph<T: QAct>(&self, row: usize, v: impl Iterator<Item = i32>) -> i32 {
         let rr = &self.r[row * self.hidden..][..self.hidden];
         pre::<T, W>(self.r_bias[row], v, rr, self.r_mul[row])
     }
 
-    /// Row `row`'s clipped pre-activation `sat16(px + ph)`.
-    #[inline(always)]
-    fn gate<T: QAct>(&self, row: usize, x: &[T], h: &[T]) -> i32 {
-        let p = self.px(row, x) as i64 + self.ph::<T>(row, h.iter().map(|v| v.get())) as i64;
-        self.clip(sat16(p))
+    /// The clipped pre-activations `sat16(px + ph)` of the `g.len()` rows from `first` into `g`:
+    /// the input parts, then the recurrent parts added, each four rows per pass over `x` or `h`.
+    pub(super) fn gates<T: QAct>(&self, first: usize, x: &[T], h: &[T], g: &mut [i32]) {
+        let n = g.len();
+        let w = self.w.get(first * self.input..).unwrap_or(&[]);
+        dot_rows(x, w, n, |j, dot| {
+            if let Some(gv) = g.get_mut(j) {
+                *gv = finish::<T, W>(self.w_bias, self.w_mul, first + j, dot);
+            }
+        });
+        let r = self.r.get(first * self.hidden..).unwrap_or(&[]);
+        dot_rows(h, r, n, |j, dot| {
+            if let Some(gv) = g.get_mut(j) {
+                let ph = finish::<T, W>(self.r_bias, self.r_mul, first + j, dot);
+                *gv = self.clip(sat16(*gv as i64 + ph as i64));
+            }
+        });
     }
 
     #[inline(always)]
@@ -289,9 +315,13 @@ impl<'a, W: QAct> Cell<'a, W> {
     /// Lengths are checked: `x` = I, `h` = H, `g` >= H.
     fn rnn<T: QAct>(&self, x: &[T], h: &mut [T], g: &mut [i32]) {
         let n = self.hidden;
-        for (j, gv) in g[..n].iter_mut().enumerate() {
-            let p = self.gate(j, x, h);
-            *gv = if self.relu { p.max(0) } else { tanh_q15(p) };
+        self.gates(0, x, h, &mut g[..n]);
+        for gv in g[..n].iter_mut() {
+            *gv = if self.relu {
+                (*gv).max(0)
+            } else {
+                tanh_q15(*gv)
+            };
         }
         for (hv, &gv) in h.iter_mut().zip(&g[..n]) {
             *hv = self.out(gv);
@@ -303,8 +333,9 @@ impl<'a, W: QAct> Cell<'a, W> {
         let n = self.hidden;
         let (zr, rest) = g[..4 * n].split_at_mut(2 * n);
         let (cand, rh) = rest.split_at_mut(n);
-        for (row, gv) in zr.iter_mut().enumerate() {
-            *gv = sigmoid_q15(self.gate(row, x, h));
+        self.gates(0, x, h, zr);
+        for gv in zr.iter_mut() {
+            *gv = sigmoid_q15(*gv);
         }
         let (z, r) = zr.split_at(n);
         if !self.lbr {
@@ -338,14 +369,10 @@ impl<'a, W: QAct> Cell<'a, W> {
     fn lstm<T: QAct>(&self, x: &[T], h: &mut [T], c: &mut [i16], g: &mut [i32]) {
         let n = self.hidden;
         let g = &mut g[..4 * n];
-        for (row, gv) in g.iter_mut().enumerate() {
-            let p = self.gate(row, x, h);
-            *gv = if row < 3 * n {
-                sigmoid_q15(p)
-            } else {
-                tanh_q15(p)
-            };
-        }
+        self.gates(0, x, h, g);
+        let (sig, cand) = g.split_at_mut(3 * n);
+        sig.iter_mut().for_each(|gv| *gv = sigmoid_q15(*gv));
+        cand.iter_mut().for_each(|gv| *gv = tanh_q15(*gv));
         let k = self.k;
         for j in 0..n {
             let (i, o, f, gg) = (

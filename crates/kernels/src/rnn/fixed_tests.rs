@@ -956,3 +956,83 @@ fn i16_weights_need_i16_activations() {
     .unwrap();
     assert_eq!(h, [2197]);
 }
+
+/// The gate pre-activations four rows per pass against the row-at-a-time `px` + `ph` (the old
+/// loop), for every cell kind, i8 and i16 activations and weights, sizes around the unroll of 4,
+/// and codes at the extremes.
+fn gates_vs_rows<T: QAct, W: QAct>(cell: u32, input: usize, hidden: usize, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let p = params(cell, 0, 1, 1, input as u32, hidden as u32);
+    let rows = [1, 3, 4][cell as usize] * hidden;
+    let mode = rng.below(4);
+    let code = |rng: &mut Rng, lo: i32, hi: i32| match mode {
+        0 => lo,
+        1 => hi,
+        _ => lo + rng.below((hi - lo + 1) as u64) as i32,
+    };
+    let mut codes = |n: usize, lo: i32, hi: i32| -> Vec<i32> {
+        (0..n).map(|_| code(&mut rng, lo, hi)).collect()
+    };
+    let x: Vec<T> = codes(input, T::MIN, T::MAX)
+        .into_iter()
+        .map(T::sat)
+        .collect();
+    let h: Vec<T> = codes(hidden, T::MIN, T::MAX)
+        .into_iter()
+        .map(T::sat)
+        .collect();
+    let w: Vec<W> = codes(rows * input, W::MIN, W::MAX)
+        .into_iter()
+        .map(W::sat)
+        .collect();
+    let r: Vec<W> = codes(rows * hidden, W::MIN, W::MAX)
+        .into_iter()
+        .map(W::sat)
+        .collect();
+    let bias: Vec<i32> = codes(rows, -(1 << 20), 1 << 20);
+    let muls: Vec<QMul> = (0..rows)
+        .map(|j| quantize_multiplier(1.0 / (1u64 << (8 + j % 20)) as f64).unwrap())
+        .collect();
+    let q = RnnQ {
+        z_x: 0,
+        z_h: 3,
+        w_bias: &bias,
+        r_bias: &bias,
+        w_mul: &muls,
+        r_mul: &muls,
+        h_mul: pow2(-23),
+        h_to_q15: pow2(0),
+        cell_k: 4,
+        clip_q12: if seed.is_multiple_of(2) { 0 } else { 3 << 12 },
+    };
+    let c = Cell::new(&p, &q, &w, &r, 0).unwrap();
+    let mut got = vec![0i32; rows];
+    c.gates(0, &x, &h, &mut got);
+    let want: Vec<i32> = (0..rows)
+        .map(|j| {
+            let ph = c.ph::<T>(j, h.iter().map(|v| v.get()));
+            c.clip(sat16(c.px(j, &x) as i64 + ph as i64))
+        })
+        .collect();
+    assert_eq!(
+        got, want,
+        "cell {cell} input {input} hidden {hidden} seed {seed}"
+    );
+}
+
+#[test]
+fn grouped_gate_rows_equal_the_row_at_a_time_loop() {
+    let mut seed = 0;
+    for cell in 0..3 {
+        for input in [1, 3, 4, 5, 17, 40] {
+            for hidden in [1, 3, 4, 5, 17, 64] {
+                seed += 1;
+                gates_vs_rows::<i8, i8>(cell, input, hidden, seed);
+                gates_vs_rows::<i16, i8>(cell, input, hidden, seed);
+                gates_vs_rows::<i16, i16>(cell, input, hidden, seed);
+            }
+        }
+    }
+    // Past the i16 x i8 block of 256.
+    gates_vs_rows::<i16, i8>(2, 300, 5, 999);
+}

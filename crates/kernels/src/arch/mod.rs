@@ -1,0 +1,22 @@
+//! Target-specific instructions behind portable functions of identical semantics, so the host runs
+//! (and the tests check) the same code paths as the MCU.
+//!
+//! This is the only module allowed `unsafe` (for `asm!`): the crate root is `#![deny(unsafe_code)]`
+//! rather than `forbid` (a `forbid` could not be relaxed here), and `rill-kernels` sets its own lints
+//! in its `Cargo.toml` instead of inheriting the workspace's `unsafe_code = "forbid"`.
+//!
+//! The Cortex-M DSP instructions (SMLAD, SXTB16) are used on ARMv7E-M targets (`thumbv7em-*`, the
+//! `rill_dsp` cfg set by `build.rs`: stable rustc never reports `target_feature = "dsp"`), or when
+//! the DSP feature is reported. Elsewhere (host, Cortex-M0+/M3) the portable versions run.
+#[cfg(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp")))]
+mod dsp;
+#[cfg(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp")))]
+pub(crate) use dsp::{smlad, sxtb16, sxtb16_ror8};
+
+#[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
+mod portable;
+#[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
+pub(crate) use portable::{smlad, sxtb16, sxtb16_ror8};
+
+#[cfg(test)]
+mod tests;
