@@ -13,8 +13,10 @@
 #    firmware/qemu-m4 per image (build.rs embeds the models of $RILL_MODELS_DIR) and runs it with
 #    tools/mcu-run (QEMU, semihosting, -icount shift=0: instructions, not cycles);
 # 4. prints model | MACs | file bytes | arena bytes | state bytes | instructions/inference |
-#    instructions/MAC | host == MCU, where host == MCU compares zlib's CRC-32 of the host's output
-#    bytes with the one the firmware printed, and the ELF section sizes of each image.
+#    instructions/MAC | host == MCU | instructions/step | stream host == MCU, where host == MCU
+#    compares zlib's CRC-32 of the host's output bytes with the one the firmware printed, and the
+#    stream columns do the same for a model that streams, fed step by step (the host's
+#    <m>.stream.bin from `rill run --dump-raw`); then the ELF section sizes of each image.
 # Exits 1 if the firmware fails or any model's output is not bit-identical to the host's.
 # Needs: qemu-system-arm (apt-get install -y qemu-system-arm), python3 (stdlib only). Section sizes
 # come from rustup's llvm-size when llvm-tools is installed, else from tools/elfsize.py.
@@ -128,10 +130,11 @@ for k in "${!images[@]}"; do
 done
 
 step "results ($precision, $profile; instructions counted under QEMU -icount shift=0, ±40 per reading)"
-printf '| %-16s | %9s | %10s | %11s | %11s | %22s | %17s | %-11s |\n' \
-    model MACs "file bytes" "arena bytes" "state bytes" "instructions/inference" "instructions/MAC" "host == MCU"
-printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------------ ----------: -----------: ------------: \
-    ------------: -----------------------: ------------------: -------------
+printf '| %-16s | %9s | %10s | %11s | %11s | %22s | %17s | %-11s | %17s | %-18s |\n' \
+    model MACs "file bytes" "arena bytes" "state bytes" "instructions/inference" "instructions/MAC" "host == MCU" \
+    "instructions/step" "stream host == MCU"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------------ ----------: -----------: ------------: \
+    ------------: -----------------------: ------------------: ------------- ------------------: --------------------
 for m in "${models[@]}"; do
     read -r macs arena state < <(jq_field "$gen/$m.json" macs arena_bytes state_bytes)
     size=$(stat -c %s "$gen/$m.rill")
@@ -153,8 +156,20 @@ for m in "${models[@]}"; do
             echo "$m: host $host / MCU crc32=$mcu_crc len=$mcu_len head=$(field head)" >&2
         fi
     fi
-    printf '| %-16s | %9s | %10s | %11s | %11s | %22s | %17s | %-11s |\n' \
-        "$m" "$macs" "$size" "$arena" "$state" "$n" "$per" "$same"
+    step_n=- stream_same="-"
+    if [ -f "$gen/$m.stream.bin" ]; then
+        host_s=$(python3 -c 'import sys, zlib; b = open(sys.argv[1], "rb").read(); print(f"{zlib.crc32(b):08x} {len(b)}")' "$gen/$m.stream.bin")
+        mcu_s="$(field stream_crc32) $(field stream_bytes)"
+        step_n=$(field step_insns)
+        if [ "$host_s" = "$mcu_s" ]; then
+            stream_same=yes
+        else
+            stream_same=NO; status=1
+            echo "$m: streamed host crc32/bytes $host_s / MCU $mcu_s" >&2
+        fi
+    fi
+    printf '| %-16s | %9s | %10s | %11s | %11s | %22s | %17s | %-11s | %17s | %-18s |\n' \
+        "$m" "$macs" "$size" "$arena" "$state" "$n" "$per" "$same" "${step_n:--}" "$stream_same"
 done
 
 # Flash = .vector_table + .text + .rodata (the embedded models and inputs plus the runtime's own

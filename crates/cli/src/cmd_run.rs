@@ -24,13 +24,15 @@ pub struct Args {
     #[arg(long, value_name = "REF.npy")]
     pub compare: Option<PathBuf>,
     /// Also write the first sample's raw input bytes (as fed to the session: codes for a fixed-point
-    /// model) to PREFIX.input.bin and its raw output bytes to PREFIX.output.bin, for firmware tests.
+    /// model) to PREFIX.input.bin and its raw output bytes to PREFIX.output.bin, for firmware tests;
+    /// for a model that streams, also every step's raw output bytes (the same input fed step by
+    /// step) to PREFIX.stream.bin.
     #[arg(long, value_name = "PREFIX")]
     pub dump_raw: Option<PathBuf>,
     /// Feed the time axis one step at a time through the model's step program (its recurrent
     /// states and conv windows kept between steps) and stack the per-step outputs on their time
     /// axis; an output without one (a many-to-one model) gets a new axis: its value after each step.
-    #[arg(long, conflicts_with = "dump_raw")]
+    #[arg(long)]
     pub stream: bool,
     #[arg(long, default_value_t = 1e-4, requires = "compare")]
     pub rtol: f32,
@@ -101,7 +103,14 @@ pub fn run(a: Args) -> Result<()> {
     };
     if let Some(prefix) = &a.dump_raw {
         let (fed, produced) = exec::raw_io(&model, &inputs, 0)?;
-        for (what, bytes) in [("input", fed), ("output", produced)] {
+        let mut dumps = vec![("input", fed), ("output", produced)];
+        if model.stream().is_ok() {
+            dumps.push((
+                "stream",
+                rill_convert::exec_stream::raw_stream(&model, &inputs, 0)?,
+            ));
+        }
+        for (what, bytes) in dumps {
             let mut path = prefix.clone().into_os_string();
             path.push(format!(".{what}.bin"));
             std::fs::write(&path, bytes)

@@ -71,19 +71,7 @@ pub fn run_stream_samples(
         let mut steps: Vec<Vec<Vec<f32>>> = vec![Vec::new(); model.output_count()];
         for t in 0..t_len {
             for (i, x) in inputs.iter().enumerate() {
-                let win = model.input(i).map_err(|e| anyhow!("{e}"))?;
-                let shape: Vec<usize> = win.shape.iter().map(|&d| d as usize).collect();
-                let n = win.len();
-                let axis =
-                    info.input_axes[i].ok_or_else(|| anyhow!("input #{i} has no time axis"))?;
-                let data = match &x.data {
-                    HostData::F32(v) => {
-                        HostData::F32(slice_step(&v[s * n..(s + 1) * n], &shape, axis, t))
-                    }
-                    HostData::I64(v) => {
-                        HostData::I64(slice_step(&v[s * n..(s + 1) * n], &shape, axis, t))
-                    }
-                };
+                let data = step_of(model, &info, i, x, s, t)?;
                 set_step(&mut session, i, &data)?;
             }
             session.invoke_step().map_err(|e| describe(model, e))?;
@@ -116,6 +104,63 @@ pub fn run_stream_samples(
         b.finish_and_clear();
     }
     Ok(outputs)
+}
+
+/// Sample `sample` streamed as the device streams it: every step's outputs as raw bytes (codes, for
+/// a fixed-point model), all outputs of step 0 in order, then step 1's, ... Firmware fed the same
+/// input step by step must produce exactly these bytes.
+pub fn raw_stream(model: &Model, inputs: &[HostTensor], sample: usize) -> Result<Vec<u8>> {
+    let info = model.stream().map_err(|e| describe(model, e))?;
+    let mut arena = vec![0u8; model.arena_bytes() + 16];
+    let mut session = Session::new(model, &mut arena).map_err(|e| anyhow!("{e}"))?;
+    let mut bytes = Vec::new();
+    for t in 0..info.window_len {
+        for (i, x) in inputs.iter().enumerate() {
+            let data = step_of(model, &info, i, x, sample, t)?;
+            set_step(&mut session, i, &data)?;
+        }
+        session.invoke_step().map_err(|e| describe(model, e))?;
+        for &o in model.file().step_outputs() {
+            bytes.extend_from_slice(
+                session
+                    .tensor_bytes(o as usize)
+                    .map_err(|e| anyhow!("{e}"))?,
+            );
+        }
+    }
+    Ok(bytes)
+}
+
+/// Step `t` of sample `sample` of input `i`.
+fn step_of(
+    model: &Model,
+    info: &rill_runtime::StreamInfo,
+    i: usize,
+    x: &HostTensor,
+    sample: usize,
+    t: usize,
+) -> Result<HostData> {
+    let win = model.input(i).map_err(|e| anyhow!("{e}"))?;
+    let shape: Vec<usize> = win.shape.iter().map(|&d| d as usize).collect();
+    let n = win.len();
+    let axis = info.input_axes[i].ok_or_else(|| anyhow!("input #{i} has no time axis"))?;
+    let range = sample * n..(sample + 1) * n;
+    let values = |len: usize| -> Result<()> {
+        if range.end > len {
+            bail!("input #{i} holds no sample {sample}");
+        }
+        Ok(())
+    };
+    Ok(match &x.data {
+        HostData::F32(v) => {
+            values(v.len())?;
+            HostData::F32(slice_step(&v[range], &shape, axis, t))
+        }
+        HostData::I64(v) => {
+            values(v.len())?;
+            HostData::I64(slice_step(&v[range], &shape, axis, t))
+        }
+    })
 }
 
 /// A runtime error with the op's source node named.

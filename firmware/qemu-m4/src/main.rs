@@ -2,8 +2,12 @@
 //! and prints, per model, over semihosting:
 //!
 //! ```text
-//! model=<name> out_crc32=<8 hex> out_len=<elements> out_bytes=<n> insns=<n> load_insns=<n> head=<4 x 8 hex>
+//! model=<name> out_crc32=<8 hex> out_len=<elements> out_bytes=<n> insns=<n> load_insns=<n> head=<4 x 8 hex> [stream_crc32=<8 hex> stream_bytes=<n> step_insns=<n>]
 //! ```
+//!
+//! For a model that streams, the same input is then fed step by step through `Session::step`'s
+//! program from a reset state: `stream_crc32` covers every step's output bytes (all outputs of a
+//! step in order, step after step), `step_insns` is the mean instructions of one `invoke_step`.
 //!
 //! `out_crc32` is CRC-32/ISO-HDLC (zlib's) of the output bytes (all graph outputs in order, little
 //! endian; f32, i32, i8 or i16), `head` the first four output values as 32-bit patterns (integers
@@ -18,12 +22,14 @@
 #![no_std]
 #![no_main]
 
-use core::arch::asm;
 use core::fmt::Write as _;
 use core::hint::black_box;
 
+mod icount;
+
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hio};
+use icount::{insns, timer_now, timer_start};
 use panic_semihosting as _;
 use rill_runtime::{DType, Error, Model, Session};
 
@@ -48,39 +54,6 @@ mod models {
 }
 
 static mut ARENA: Aligned<[u8; models::ARENA_BYTES]> = Aligned([0; models::ARENA_BYTES]);
-
-/// CMSDK APB timer 0 (25 MHz): CTRL, VALUE (counts down), RELOAD.
-const TIMER0_CTRL: *mut u32 = 0x4000_0000 as *mut u32;
-const TIMER0_VALUE: *mut u32 = 0x4000_0004 as *mut u32;
-const TIMER0_RELOAD: *mut u32 = 0x4000_0008 as *mut u32;
-/// Guest instructions per timer tick under `-icount shift=0` (1 ns per instruction, 25 MHz timer).
-const INSNS_PER_TICK: u64 = 40;
-
-fn timer_start() {
-    // SAFETY: the timer's registers on mps2-an386; nothing else uses timer 0.
-    unsafe {
-        TIMER0_CTRL.write_volatile(0);
-        TIMER0_RELOAD.write_volatile(0xFFFF_FFFF);
-        TIMER0_VALUE.write_volatile(0xFFFF_FFFF);
-        TIMER0_CTRL.write_volatile(1);
-    }
-}
-
-/// Reads the timer with an `asm!` load that may touch memory (neither `nomem` nor `pure`), so the
-/// compiler can move no memory access, and no call that might do one, across it.
-#[inline(always)]
-fn timer_now() -> u32 {
-    let v: u32;
-    // SAFETY: a 32-bit load from the timer's VALUE register.
-    unsafe {
-        asm!("ldr {v}, [{a}]", a = in(reg) TIMER0_VALUE, v = lateout(reg) v, options(nostack, preserves_flags))
-    };
-    v
-}
-
-fn insns(t0: u32, t1: u32) -> u64 {
-    u64::from(t0.wrapping_sub(t1)) * INSNS_PER_TICK
-}
 
 /// CRC-32/ISO-HDLC (zlib's `crc32`), bitwise: small and fast enough for outputs of a few KiB.
 fn crc32_update(mut crc: u32, data: &[u8]) -> u32 {
@@ -199,8 +172,98 @@ fn run_model(entry: &Entry, arena: &mut [u8], out: &mut hio::HostStream) -> Resu
     for (k, w) in head.iter().take(len).enumerate() {
         let _ = write!(out, "{}{:08x}", if k > 0 { "," } else { "" }, w);
     }
+    if model.stream().is_ok() {
+        let (crc, n_bytes, steps, step_insns) =
+            stream(&model, &mut session, input).map_err(|e| match e {
+                Failure::Runtime(e, _) => op_err(&model, e),
+                other => other,
+            })?;
+        let _ = write!(
+            out,
+            " stream_crc32={:08x} stream_bytes={} step_insns={}",
+            !crc,
+            n_bytes,
+            step_insns / steps.max(1) as u64
+        );
+    }
     let _ = writeln!(out);
     Ok(())
+}
+
+/// Largest frame (one time step of one input) the firmware slices out of an input.
+const MAX_FRAME_BYTES: usize = 4096;
+
+/// Feeds `input` (the whole window's bytes) step by step through the step program from a reset
+/// state: (CRC state over every step's output bytes, their count, steps, instructions in
+/// `invoke_step`).
+fn stream(
+    model: &Model<'static>,
+    session: &mut Session,
+    input: &'static [u8],
+) -> Result<(u32, usize, usize, u64), Failure> {
+    let rt = |e| Failure::Runtime(e, "");
+    let info = model.stream().map_err(rt)?;
+    session.reset().map_err(rt)?;
+    let mut frame = Aligned([0u8; MAX_FRAME_BYTES]);
+    let (mut crc, mut n_bytes, mut total) = (!0u32, 0usize, 0u64);
+    for t in 0..info.window_len {
+        let mut rest = input;
+        for i in 0..model.input_count() {
+            let win = model.input(i).map_err(rt)?;
+            let (data, tail) = rest
+                .split_at_checked(win.size)
+                .ok_or(Failure::Input("input.bin is too short"))?;
+            rest = tail;
+            let axis = info.input_axes[i].ok_or(Failure::Input("an input has no time axis"))?;
+            let size = win.dtype.size();
+            let dims = win.shape;
+            let len = *dims
+                .get(axis)
+                .ok_or(Failure::Input("time axis out of range"))? as usize;
+            let inner: usize = dims[axis + 1..]
+                .iter()
+                .map(|&d| d as usize)
+                .product::<usize>()
+                * size;
+            let outer: usize = dims[..axis].iter().map(|&d| d as usize).product();
+            if outer * inner > MAX_FRAME_BYTES {
+                return Err(Failure::Input(
+                    "a frame is larger than the firmware's buffer",
+                ));
+            }
+            for o in 0..outer {
+                let src = data
+                    .get((o * len + t) * inner..(o * len + t + 1) * inner)
+                    .ok_or(Failure::Input("input.bin is too short"))?;
+                frame.0[o * inner..(o + 1) * inner].copy_from_slice(src);
+            }
+            let f = &frame.0[..outer * inner];
+            match win.dtype {
+                DType::F32 => session.set_step_input_f32(i, bytemuck::cast_slice(f)),
+                DType::I32 => session.set_step_input_i32(i, bytemuck::cast_slice(f)),
+                DType::I8 => session.set_step_input_i8(i, bytemuck::cast_slice(f)),
+                DType::I16 => session.set_step_input_i16(i, bytemuck::cast_slice(f)),
+                _ => return Err(Failure::Input("graph input is not f32, i32, i8 or i16")),
+            }
+            .map_err(rt)?;
+        }
+        let t0 = timer_now();
+        let r = invoke_step(session);
+        let t1 = timer_now();
+        r.map_err(rt)?;
+        total += insns(t0, t1);
+        for &o in model.file().step_outputs() {
+            let bytes = session.tensor_bytes(o as usize).map_err(rt)?;
+            crc = crc32_update(crc, bytes);
+            n_bytes += bytes.len();
+        }
+    }
+    Ok((crc, n_bytes, info.window_len, total))
+}
+
+#[inline(never)]
+fn invoke_step(session: &mut Session) -> Result<(), Error> {
+    session.invoke_step()
 }
 
 #[entry]

@@ -13,47 +13,20 @@
 #![no_std]
 #![no_main]
 
-use core::arch::asm;
 use core::fmt::Write as _;
 use core::hint::black_box;
 
+#[path = "../icount.rs"]
+mod icount;
+
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hio};
+use icount::{insns, timer_now, timer_start};
 use panic_semihosting as _;
 use rill_dsp::{mfcc_to_f32, Frontend, FrontendConfig};
 
 static WAV: &[u8] = include_bytes!("../../../../models/kws_dscnn/demo.wav");
 static NPY: &[u8] = include_bytes!("../../../../tests/data/frontend/demo_mfcc.npy");
-
-const TIMER0_CTRL: *mut u32 = 0x4000_0000 as *mut u32;
-const TIMER0_VALUE: *mut u32 = 0x4000_0004 as *mut u32;
-const TIMER0_RELOAD: *mut u32 = 0x4000_0008 as *mut u32;
-const INSNS_PER_TICK: u64 = 40;
-
-fn timer_start() {
-    // SAFETY: the timer's registers on mps2-an386; nothing else uses timer 0.
-    unsafe {
-        TIMER0_CTRL.write_volatile(0);
-        TIMER0_RELOAD.write_volatile(0xFFFF_FFFF);
-        TIMER0_VALUE.write_volatile(0xFFFF_FFFF);
-        TIMER0_CTRL.write_volatile(1);
-    }
-}
-
-/// See `kernels.rs`: a load the compiler cannot move memory accesses across.
-#[inline(always)]
-fn timer_now() -> u32 {
-    let v: u32;
-    // SAFETY: a 32-bit load from the timer's VALUE register.
-    unsafe {
-        asm!("ldr {v}, [{a}]", a = in(reg) TIMER0_VALUE, v = lateout(reg) v, options(nostack, preserves_flags))
-    };
-    v
-}
-
-fn insns(t0: u32, t1: u32) -> u64 {
-    u64::from(t0.wrapping_sub(t1)) * INSNS_PER_TICK
-}
 
 fn halt() -> ! {
     loop {

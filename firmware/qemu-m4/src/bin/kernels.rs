@@ -12,13 +12,16 @@
 #![no_std]
 #![no_main]
 
-use core::arch::asm;
 use core::fmt::Write as _;
 use core::hint::black_box;
 use core::ptr::addr_of_mut;
 
+#[path = "../icount.rs"]
+mod icount;
+
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hio};
+use icount::{insns, timer_now, timer_start};
 use panic_semihosting as _;
 use rill_format::{ActKind, ActParams, CellKind, ConvParams, DenseParams, Direction, RnnParams};
 use rill_kernels::conv::fixed::conv;
@@ -26,39 +29,6 @@ use rill_kernels::dense::fixed::dense;
 use rill_kernels::fixed::{OutQ, QAct, QMul};
 use rill_kernels::rnn::fixed::{rnn, scratch_len_fixed, RnnFixedInputs, RnnFixedOutputs, RnnQ};
 use rill_kernels::KernelError;
-
-/// CMSDK APB timer 0 (25 MHz): CTRL, VALUE (counts down), RELOAD.
-const TIMER0_CTRL: *mut u32 = 0x4000_0000 as *mut u32;
-const TIMER0_VALUE: *mut u32 = 0x4000_0004 as *mut u32;
-const TIMER0_RELOAD: *mut u32 = 0x4000_0008 as *mut u32;
-/// Guest instructions per timer tick under `-icount shift=0` (1 ns per instruction, 25 MHz timer).
-const INSNS_PER_TICK: u64 = 40;
-
-fn timer_start() {
-    // SAFETY: the timer's registers on mps2-an386; nothing else uses timer 0.
-    unsafe {
-        TIMER0_CTRL.write_volatile(0);
-        TIMER0_RELOAD.write_volatile(0xFFFF_FFFF);
-        TIMER0_VALUE.write_volatile(0xFFFF_FFFF);
-        TIMER0_CTRL.write_volatile(1);
-    }
-}
-
-/// Reads the timer with an `asm!` load that may touch memory (neither `nomem` nor `pure`), so the
-/// compiler can move no memory access, and no call that might do one, across it.
-#[inline(always)]
-fn timer_now() -> u32 {
-    let v: u32;
-    // SAFETY: a 32-bit load from the timer's VALUE register.
-    unsafe {
-        asm!("ldr {v}, [{a}]", a = in(reg) TIMER0_VALUE, v = lateout(reg) v, options(nostack, preserves_flags))
-    };
-    v
-}
-
-fn insns(t0: u32, t1: u32) -> u64 {
-    u64::from(t0.wrapping_sub(t1)) * INSNS_PER_TICK
-}
 
 // Shapes.
 const FC_K: usize = 256;
