@@ -357,8 +357,6 @@ pub(crate) fn requant(
     match (o.input_dtype(0), y) {
         (Some(DType::I8), Some(DType::I16)) => typed::<i8, i16>(o, p),
         (Some(DType::I16), Some(DType::I8)) => typed::<i16, i8>(o, p),
-        (Some(DType::I8), Some(DType::I8)) => typed::<i8, i8>(o, p),
-        (Some(DType::I16), Some(DType::I16)) => typed::<i16, i16>(o, p),
         _ => Err(OpError::Unsupported),
     }
 }

@@ -330,6 +330,11 @@ impl<'a> Model<'a> {
         };
         code(false, 0)?;
         code(true, 0)?;
+        // Only between the two code types: a same-type rescale has no use and no kernel.
+        let dtype = |t: Option<usize>| t.and_then(|t| self.file.tensor(t)).map(|t| t.dtype);
+        if dtype(v.input(0)) == dtype(v.output(0)) {
+            return Err(OpError::Unsupported);
+        }
         let aux = v
             .input(1)
             .and_then(|t| self.file.tensor(t))
