@@ -77,6 +77,9 @@ pub struct Args {
     /// a recurrent layer's sequence axis, a conv's length axis or an embedding's index axis.
     #[arg(long, value_name = "AXIS")]
     pub time_axis: Option<usize>,
+    /// Store float Dense and Conv weights as f16: half their bytes, read back as f32 (f32 models).
+    #[arg(long)]
+    pub f16_weights: bool,
     /// Fix a symbolic input dimension: NAME=D0,D1,... (repeatable).
     #[arg(long = "input-shape", value_name = "NAME=DIMS")]
     pub input_shapes: Vec<String>,
@@ -145,6 +148,7 @@ pub fn run(a: Args) -> Result<()> {
         weight_bits: Some(if a.weight_bits == "8" { 8 } else { 16 }),
         bias_correction: a.bias_correction,
         time_axis: a.time_axis,
+        f16_weights: a.f16_weights,
         ..ConvertOptions::default()
     };
     let converted = rill_convert::convert_path(&a.model, &opts)

@@ -50,6 +50,8 @@ pub struct ConvertOptions {
     /// The time axis of every graph input, when the converter should not find it itself (from a
     /// recurrent layer's sequence axis, a conv's length axis or an embedding's index axis).
     pub time_axis: Option<usize>,
+    /// Store the weights of float Dense and Conv layers as f16 (half the bytes; read back as f32).
+    pub f16_weights: bool,
 }
 
 impl Default for ConvertOptions {
@@ -65,6 +67,7 @@ impl Default for ConvertOptions {
             weight_bits: None,
             bias_correction: false,
             time_axis: None,
+            f16_weights: false,
         }
     }
 }
@@ -202,6 +205,12 @@ fn convert_named(
     let model = tract_onnx::onnx()
         .proto_model_for_read(&mut &bytes[..])
         .map_err(|e| ConvertError::Parse(format!("{e:#}")))?;
+    if opts.f16_weights && matches!(opts.precision, Precision::Int8 | Precision::Int16) {
+        return Err(ConvertError::Input(format!(
+            "--f16-weights stores float layers' weights; --precision {} has none: use f32 (or auto)",
+            opts.precision.name()
+        )));
+    }
     let imported = import::import(&model, opts)?;
     let mut g = imported.graph;
     let mut folded = Vec::new();
@@ -219,6 +228,15 @@ fn convert_named(
         rejected: rejected_layers,
         promoted,
     } = fixed_point(g, opts)?;
+    if opts.f16_weights {
+        if precision != Precision::F32 {
+            return Err(ConvertError::Input(format!(
+                "--f16-weights stores float layers' weights; the model was converted to {}: use --precision f32 (or auto, when it keeps float)",
+                precision.name()
+            )));
+        }
+        passes::f16_weights(&mut g);
+    }
     if let Some(a) = opts.time_axis {
         for &x in &g.inputs {
             let t = &g.tensors[x];

@@ -43,3 +43,4 @@ mod util;
 mod testutil;
 
 pub use error::KernelError;
+pub use util::Weight;

@@ -166,6 +166,25 @@ fn div_ceil(a: u64, d: u64) -> u64 {
 }
 
 #[inline]
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).fold(0.0, |acc, (x, y)| acc + x * y)
+pub(crate) fn dot<W: Weight>(a: &[f32], b: &[W]) -> f32 {
+    a.iter().zip(b).fold(0.0, |acc, (x, y)| acc + x * y.f32())
+}
+
+/// A stored float weight: f32, or f16 (half the flash) widened to f32 as it is read.
+pub trait Weight: Copy {
+    fn f32(self) -> f32;
+}
+
+impl Weight for f32 {
+    #[inline(always)]
+    fn f32(self) -> f32 {
+        self
+    }
+}
+
+impl Weight for half::f16 {
+    #[inline(always)]
+    fn f32(self) -> f32 {
+        self.to_f32()
+    }
 }

@@ -141,16 +141,28 @@ pub fn run_op<'s>(
     let kernel = |r: Result<(), k::KernelError>| r.map_err(OpError::Kernel);
     match view.op {
         Op::Dense(p) => {
-            let (x, w, b) = (o.req(0)?, o.req(1)?, o.opt(2)?);
-            kernel(k::dense::float::dense(&p, x, w, b, o.out(0)?))
+            let (x, b) = (o.req(0)?, o.opt(2)?);
+            if o.input_dtype(1) == Some(rill_format::DType::F16) {
+                let w = o.req::<half::f16>(1)?;
+                kernel(k::dense::float::dense(&p, x, w, b, o.out(0)?))
+            } else {
+                let w = o.req::<f32>(1)?;
+                kernel(k::dense::float::dense(&p, x, w, b, o.out(0)?))
+            }
         }
         Op::MatMul(p) => {
             let (a, b) = (o.req(0)?, o.req(1)?);
             kernel(k::dense::float::matmul(&p, a, b, o.out(0)?))
         }
         Op::Conv(p) => {
-            let (x, w, b) = (o.req(0)?, o.req(1)?, o.opt(2)?);
-            kernel(k::conv::float::conv(&p, x, w, b, o.out(0)?))
+            let (x, b) = (o.req(0)?, o.opt(2)?);
+            if o.input_dtype(1) == Some(rill_format::DType::F16) {
+                let w = o.req::<half::f16>(1)?;
+                kernel(k::conv::float::conv(&p, x, w, b, o.out(0)?))
+            } else {
+                let w = o.req::<f32>(1)?;
+                kernel(k::conv::float::conv(&p, x, w, b, o.out(0)?))
+            }
         }
         Op::Pool(p) => {
             let x = o.req(0)?;

@@ -51,6 +51,8 @@ fn arity(kind: OpKind) -> (usize, usize, usize) {
 fn input_ok(op: &Op, k: usize, dtype: DType) -> bool {
     match op {
         Op::Gather(_) if k == 1 => dtype == DType::I32,
+        // Float Dense and Conv weights may be stored in f16.
+        Op::Dense(_) | Op::Conv(_) if k == 1 => matches!(dtype, DType::F32 | DType::F16),
         Op::Gather(_) | Op::Concat(_) | Op::Copy(_) | Op::Window(_) => {
             matches!(dtype, DType::F32 | DType::I32)
         }

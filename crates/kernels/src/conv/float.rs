@@ -2,14 +2,14 @@
 use rill_format::ConvParams;
 
 use crate::act::float::Act;
-use crate::util::{exact, mul, nonzero, product, us, Taps};
+use crate::util::{exact, mul, nonzero, product, us, Taps, Weight};
 use crate::KernelError;
 
 /// See the [module docs](super).
-pub fn conv(
+pub fn conv<W: Weight>(
     p: &ConvParams,
     x: &[f32],
-    w: &[f32],
+    w: &[W],
     bias: Option<&[f32]>,
     y: &mut [f32],
 ) -> Result<(), KernelError> {
@@ -70,7 +70,7 @@ pub fn conv(
                         let ih = th.first + (kh - th.lo) * us(p.dil_h);
                         for kw in tw.lo..tw.hi {
                             let iw = tw.first + (kw - tw.lo) * us(p.dil_w);
-                            acc += wc[kh * k_w + kw] * xc[ih * in_w + iw];
+                            acc += wc[kh * k_w + kw].f32() * xc[ih * in_w + iw];
                         }
                     }
                 }

@@ -3,14 +3,14 @@ use rill_format::{DenseParams, MatMulParams};
 
 use super::MAX_BATCH_RANK;
 use crate::act::float::Act;
-use crate::util::{at_least, dot, exact, extent, mul, offset, product, rank, us};
+use crate::util::{at_least, dot, exact, extent, mul, offset, product, rank, us, Weight};
 use crate::KernelError;
 
 /// `y = act(x w^T + bias)`, see the [module docs](super).
-pub fn dense(
+pub fn dense<W: Weight>(
     p: &DenseParams,
     x: &[f32],
-    w: &[f32],
+    w: &[W],
     bias: Option<&[f32]>,
     y: &mut [f32],
 ) -> Result<(), KernelError> {

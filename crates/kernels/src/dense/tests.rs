@@ -53,7 +53,7 @@ fn dense_2x3_by_hand() {
 fn dense_k0_is_bias() {
     let mut y = [9.0; 4];
     let act = ActParams::new(ActKind::Relu, 0.0, 0.0);
-    dense(&dp(2, 0, 2, act), &[], &[], Some(&[1.5, -1.0]), &mut y).unwrap();
+    dense::<f32>(&dp(2, 0, 2, act), &[], &[], Some(&[1.5, -1.0]), &mut y).unwrap();
     assert_eq!(y, [1.5, 0.0, 1.5, 0.0]);
 }
 
@@ -140,7 +140,7 @@ fn errors() {
     let huge = dp(u32::MAX, u32::MAX, u32::MAX, id);
     assert!(dense(&huge, &x, &x, None, &mut y).is_err());
     // m huge, n = 0: empty output, rejected on x's length rather than looping.
-    assert!(dense(&dp(u32::MAX, 0, 0, id), &[], &[], None, &mut []).is_ok());
+    assert!(dense::<f32>(&dp(u32::MAX, 0, 0, id), &[], &[], None, &mut []).is_ok());
 
     assert!(matches!(
         matmul(
@@ -206,4 +206,24 @@ fn fuzz() {
         ok[1] += matmul(&p, &a, &b, &mut y).is_ok() as usize;
     }
     assert!(ok.iter().all(|&n| n > 100), "too few valid cases: {ok:?}");
+}
+
+#[test]
+fn f16_weights_give_the_f32_result_of_the_same_values() {
+    // Weights exactly representable in f16: the f16 kernel must match the f32 one bit for bit.
+    let p = DenseParams {
+        m: 2,
+        k: 3,
+        n: 2,
+        act: rill_format::ActParams::IDENTITY,
+    };
+    let w32 = [0.5f32, -1.25, 2.0, 0.0625, 3.5, -0.75];
+    let w16: Vec<half::f16> = w32.iter().map(|&v| half::f16::from_f32(v)).collect();
+    let x = [1.0f32, 2.0, -3.0, 0.5, 0.25, 4.0];
+    let (mut a, mut b) = ([0f32; 4], [0f32; 4]);
+    dense(&p, &x, &w32, Some(&[0.1, -0.2]), &mut a).unwrap();
+    dense(&p, &x, &w16, Some(&[0.1, -0.2]), &mut b).unwrap();
+    assert_eq!(a, b);
+    // Hand value: row 0 of x . row 0 of w + 0.1 = 0.5 - 2.5 - 6 + 0.1.
+    assert!((a[0] - (-7.9)).abs() < 1e-6);
 }
