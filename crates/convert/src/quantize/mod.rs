@@ -192,6 +192,7 @@ pub fn layer_errors(
         name: "candidate",
         producer: "",
         opset: 0,
+        metadata: &[],
     };
     let (fb, _) = crate::emit::emit(g, &crate::plan::plan(g), &src, None)?;
     let (qb, _) = crate::emit::emit(q, &crate::plan::plan(q), &src, None)?;
@@ -221,6 +222,7 @@ pub fn run_graph(
         name: "candidate",
         producer: "",
         opset: 0,
+        metadata: &[],
     };
     let (bytes, _) = crate::emit::emit(g, &plan, &src, None)?;
     let aligned = rill_format::writer::AlignedBytes::from_slice(&bytes);
