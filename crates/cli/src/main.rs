@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod audio;
 mod cmd_codegen;
 mod cmd_convert;
 mod cmd_inspect;
