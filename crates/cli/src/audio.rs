@@ -1,5 +1,5 @@
-//! What `convert --frontend/--labels` store in a `.rill` file: the MFCC front end's parameters
-//! (`frontend.json`) and class labels (`classes.json`).
+//! What `convert --frontend/--labels` store in a `.rill` file and what `detect` reads back: the MFCC
+//! front end's parameters (`frontend.json`), class labels (`classes.json`), and 16-bit PCM WAV files.
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -198,6 +198,91 @@ pub fn read_labels(path: &Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read '{}'", path.display()))?;
     parse_labels(&text).with_context(|| format!("labels '{}'", path.display()))
+}
+
+/// Mono 16-bit PCM audio.
+pub struct Wav {
+    pub sample_rate: u32,
+    pub samples: Vec<i16>,
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Reads a RIFF/WAVE file holding 16-bit PCM mono. Anything else is refused, naming what was found
+/// and where.
+pub fn read_wav(path: &Path) -> Result<Wav> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read '{}'", path.display()))?;
+    parse_wav(&bytes).with_context(|| format!("'{}'", path.display()))
+}
+
+pub fn parse_wav(b: &[u8]) -> Result<Wav> {
+    if b.len() < 12 || &b[0..4] != b"RIFF" || &b[8..12] != b"WAVE" {
+        bail!("not a WAV file (no RIFF/WAVE header in the first 12 bytes)");
+    }
+    let mut fmt: Option<(u16, u16, u32, u16)> = None;
+    let mut at = 12;
+    while at + 8 <= b.len() {
+        let id = &b[at..at + 4];
+        let size = u32_at(b, at + 4) as usize;
+        let body = at + 8;
+        let end = body.saturating_add(size);
+        match id {
+            b"fmt " => {
+                if size < 16 || end > b.len() {
+                    bail!("'fmt ' chunk at byte {at} is {size} bytes (16 or more needed, {} in the file)",
+                        b.len() - body);
+                }
+                let mut format = u16_at(b, body);
+                // WAVE_FORMAT_EXTENSIBLE: the real format is the first two bytes of the sub-format GUID.
+                if format == 0xFFFE && size >= 40 {
+                    format = u16_at(b, body + 24);
+                }
+                fmt = Some((
+                    format,
+                    u16_at(b, body + 2),
+                    u32_at(b, body + 4),
+                    u16_at(b, body + 14),
+                ));
+            }
+            b"data" => {
+                let Some((format, channels, rate, bits)) = fmt else {
+                    bail!("'data' chunk at byte {at} comes before any 'fmt ' chunk");
+                };
+                if format != 1 {
+                    bail!("audio format {format} (1 = integer PCM is supported; 3 = float, 6/7 = A/mu-law)");
+                }
+                if bits != 16 {
+                    bail!("{bits}-bit samples: 16-bit PCM is supported");
+                }
+                if channels != 1 {
+                    bail!("{channels} channels: mono is supported (mix down first, e.g. sox in.wav -c 1 out.wav)");
+                }
+                // A truncated final chunk (a recorder stopped early) still yields the samples present.
+                let data = &b[body.min(b.len())..end.min(b.len())];
+                let samples = data
+                    .chunks_exact(2)
+                    .map(|c| i16::from_le_bytes([c[0], c[1]]))
+                    .collect();
+                return Ok(Wav {
+                    sample_rate: rate,
+                    samples,
+                });
+            }
+            _ => {}
+        }
+        // Chunks are padded to an even size.
+        at = end.saturating_add(size & 1);
+    }
+    if fmt.is_none() {
+        bail!("no 'fmt ' chunk in {} bytes", b.len());
+    }
+    bail!("no 'data' chunk in {} bytes", b.len())
 }
 
 #[cfg(test)]
