@@ -430,6 +430,7 @@ pub fn run(a: Args) -> Result<()> {
     let mut fe = Frontend::new(cfg).map_err(|e| anyhow!("front end: {e}"))?;
 
     let mut arenas = arenas(&model, window, a.stride_frames);
+    let arena_bytes: usize = arenas.iter().map(|a| a.len() - 16).sum();
     let mut scorer = Scorer::new(&model, &mut arenas, cfg.n_mfcc, a.stride_frames)?;
     let mut events = Vec::new();
     let mut frames = 0usize;
@@ -459,8 +460,11 @@ pub fn run(a: Args) -> Result<()> {
     };
     let duration = wav.samples.len() as f64 / cfg.sample_rate as f64;
     let how = match scorer.sessions() {
-        0 => "whole-window runs".to_owned(),
-        n => format!("{n} staggered streaming sessions"),
+        0 => format!("whole-window runs ({arena_bytes} arena bytes)"),
+        n => format!(
+            "{n} staggered streaming sessions ({n} x {} arena bytes)",
+            arena_bytes / n
+        ),
     };
     if a.json {
         let v = serde_json::json!({
@@ -472,6 +476,7 @@ pub fn run(a: Args) -> Result<()> {
             "stride_frames": a.stride_frames,
             "answers": answers,
             "sessions": scorer.sessions(),
+            "arena_bytes": arena_bytes,
             "threshold": det_cfg.threshold as f64 / 256.0,
             "smooth": det_cfg.window,
             "suppress_answers": det_cfg.suppression,
