@@ -234,9 +234,14 @@ pub fn parse_wav(b: &[u8]) -> Result<Wav> {
         let end = body.saturating_add(size);
         match id {
             b"fmt " => {
-                if size < 16 || end > b.len() {
-                    bail!("'fmt ' chunk at byte {at} is {size} bytes (16 or more needed, {} in the file)",
-                        b.len() - body);
+                if end > b.len() {
+                    bail!(
+                        "'fmt ' chunk at byte {at} is cut short: {size} bytes declared, {} in the file",
+                        b.len() - body
+                    );
+                }
+                if size < 16 {
+                    bail!("'fmt ' chunk at byte {at} holds {size} bytes, 16 or more needed");
                 }
                 let mut format = u16_at(b, body);
                 // WAVE_FORMAT_EXTENSIBLE: the real format is the first two bytes of the sub-format GUID.
