@@ -27,3 +27,17 @@ printf '\n===== models/airline_lstm: int8 forecast vs float vs the true passenge
 "$rill" verify "$out/airline_lstm.int8.rill" --onnx models/airline_lstm/model.onnx \
     --data models/airline_lstm/test.npy --labels models/airline_lstm/labels.npy \
     --layer-samples 0 --plot "$out/airline_lstm.png"
+printf '\n===== models/kws_gru: int8 keyword spotter from raw audio: MFCC front end, model, detector\n'
+"$rill" convert models/kws_gru/model.onnx -o "$out/kws_gru.int8.rill" --precision int8 \
+    --calibration models/kws_gru/calib.npy --frontend models/kws_dscnn/frontend.json \
+    --labels models/kws_gru/classes.json >/dev/null
+"$rill" verify "$out/kws_gru.int8.rill" --onnx models/kws_gru/model.onnx --data models/kws_gru/test.npy \
+    --labels models/kws_gru/labels.npy --layer-samples 0
+printf '\nrill detect on models/kws_dscnn/demo.wav (time = when the detector fires):\n'
+"$rill" detect "$out/kws_gru.int8.rill" models/kws_dscnn/demo.wav
+printf 'truth (models/kws_dscnn/demo_truth.json, spoken from-to):\n'
+tr -d ' \n' <models/kws_dscnn/demo_truth.json | sed 's/},{/}\n{/g' |
+    sed -E 's/.*"keyword":"([^"]*)","start_s":([0-9.]*),"end_s":([0-9.]*).*/  \2-\3 s  \1/'
+echo
+printf 'flash and RAM of the model (the front end adds ~11 KiB of RAM):\n'
+"$rill" inspect "$out/kws_gru.int8.rill" | grep -E '^(front end|labels)|file bytes|arena bytes|streaming'

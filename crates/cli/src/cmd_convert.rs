@@ -83,6 +83,14 @@ pub struct Args {
     /// Fix a symbolic input dimension: NAME=D0,D1,... (repeatable).
     #[arg(long = "input-shape", value_name = "NAME=DIMS")]
     pub input_shapes: Vec<String>,
+    /// The MFCC front end the model was trained on (`frontend.json`, as models/kws_dscnn/frontend.json):
+    /// validated and stored in the file, so `rill detect` can compute the model's input from audio.
+    #[arg(long, value_name = "FRONTEND.json")]
+    pub frontend: Option<PathBuf>,
+    /// Class names in output order (a JSON array, as classes.json), stored in the file for
+    /// `inspect` and `detect`.
+    #[arg(long, value_name = "CLASSES.json")]
+    pub labels: Option<PathBuf>,
     /// Replace an existing output file even if it is not a .rill file.
     #[arg(long)]
     pub force: bool,
@@ -128,7 +136,29 @@ pub fn run(a: Args) -> Result<()> {
             );
         }
     }
+    let mut metadata = Vec::new();
+    let mut n_mfcc = None;
+    if let Some(path) = &a.frontend {
+        let spec = crate::audio::FrontendSpec::read(path)?;
+        n_mfcc = Some(spec.config.n_mfcc);
+        metadata.push((
+            crate::audio::FRONTEND_KEY.to_owned(),
+            spec.to_json().to_string(),
+        ));
+    }
+    let labels = match &a.labels {
+        Some(path) => {
+            let labels = crate::audio::read_labels(path)?;
+            metadata.push((
+                crate::audio::LABELS_KEY.to_owned(),
+                serde_json::to_string(&labels)?,
+            ));
+            Some((path, labels.len()))
+        }
+        None => None,
+    };
     let opts = ConvertOptions {
+        metadata,
         input_shapes: a
             .input_shapes
             .iter()
@@ -154,10 +184,46 @@ pub fn run(a: Args) -> Result<()> {
     let converted = rill_convert::convert_path(&a.model, &opts)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("cannot convert '{}'", a.model.display()))?;
-    files::write_atomic(&a.output, &converted.bytes, &[&a.model])?;
-
     let aligned = rill_format::writer::AlignedBytes::from_slice(&converted.bytes);
     let summary = Summary::of(aligned.as_slice())?;
+    if let Some((path, n)) = labels {
+        let classes = summary
+            .outputs
+            .first()
+            .map_or(0, |o| o.2.iter().map(|&d| d as usize).product::<usize>());
+        if n != classes {
+            bail!(
+                "'{}' names {n} classes, but the model's first output has {classes} values",
+                path.display()
+            );
+        }
+    }
+    // A model may take more than the front end's frames (a feature stack, extra inputs), so a
+    // mismatch is worth a warning here; `detect` is the one that refuses it.
+    let mut frontend_warning = None;
+    if let Some(n) = n_mfcc {
+        let fits = summary.inputs.len() == 1
+            && summary.inputs[0].2.len() >= 2
+            && summary.inputs[0].2.last() == Some(&(n as u32))
+            && summary.inputs[0].2[..summary.inputs[0].2.len() - 2]
+                .iter()
+                .all(|&d| d == 1);
+        if !fits {
+            frontend_warning = Some(format!(
+                "the front end gives frames of {n} MFCCs but the model's inputs are {}: rill detect will refuse this model",
+                summary
+                    .inputs
+                    .iter()
+                    .map(|i| format!("'{}' {:?}", i.0, i.2))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    let mut protected = vec![a.model.as_path()];
+    protected.extend(a.frontend.as_deref());
+    protected.extend(a.labels.as_deref());
+    files::write_atomic(&a.output, &converted.bytes, &protected)?;
     let r = &converted.report;
     if a.json {
         let v = serde_json::json!({
@@ -165,7 +231,7 @@ pub fn run(a: Args) -> Result<()> {
             "onnx_nodes": r.ops_before,
             "ops": r.ops_after,
             "folded": r.folded,
-            "warnings": r.warnings,
+            "warnings": r.warnings.iter().chain(&frontend_warning).collect::<Vec<_>>(),
             "precision": r.precision.name(),
             "errors": r.errors.iter().map(|(p, e)| serde_json::json!({"precision": p.name(), "relative_rms": e})).collect::<Vec<_>>(),
             "int16_layers": r.promoted.iter().map(|(n, d)| serde_json::json!({"node": n, "int8_sqnr_drop_db": d})).collect::<Vec<_>>(),
@@ -208,8 +274,11 @@ pub fn run(a: Args) -> Result<()> {
         for line in &r.folded {
             println!("  {line}");
         }
-        for w in &r.warnings {
+        for w in r.warnings.iter().chain(&frontend_warning) {
             println!("  warning: {w}");
+        }
+        for line in summary.audio_text().lines() {
+            println!("  {line}");
         }
         print!("{}", summary.totals_text());
     }

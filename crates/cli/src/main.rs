@@ -3,8 +3,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod audio;
 mod cmd_codegen;
 mod cmd_convert;
+mod cmd_detect;
 mod cmd_inspect;
 mod cmd_run;
 mod cmd_verify;
@@ -35,6 +37,9 @@ enum Command {
     Verify(cmd_verify::Args),
     /// Emit a .rill model as Rust or C source for firmware (aligned bytes and arena sizes).
     Codegen(cmd_codegen::Args),
+    /// Find keywords in a 16-bit mono WAV: the model's MFCC front end, the model every few frames,
+    /// smoothing and a threshold; one line per keyword with its time.
+    Detect(cmd_detect::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +50,7 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd_run::run(a),
         Command::Verify(a) => cmd_verify::run(a),
         Command::Codegen(a) => cmd_codegen::run(a),
+        Command::Detect(a) => cmd_detect::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -37,6 +37,10 @@ pub struct Summary {
     /// Receptive field over (h, w) of the first output, when every op on the way is local in space.
     pub receptive_field: ReceptiveField,
     pub stream: StreamSummary,
+    /// The `frontend` meta entry, parsed (or why it does not parse).
+    pub frontend: Option<Result<crate::audio::FrontendSpec, String>>,
+    /// The `labels` meta entry, parsed (or why it does not parse).
+    pub labels: Option<Result<Vec<String>, String>>,
 }
 
 /// Whether and how the model runs one time step at a time.
@@ -375,6 +379,12 @@ impl Summary {
             source: file.string(file.graph.source).to_owned(),
             receptive_field: receptive_field(&model),
             stream: stream_summary(&model)?,
+            frontend: file
+                .meta(crate::audio::FRONTEND_KEY)
+                .map(|t| crate::audio::FrontendSpec::parse(t).map_err(|e| format!("{e:#}"))),
+            labels: file
+                .meta(crate::audio::LABELS_KEY)
+                .map(|t| crate::audio::parse_labels(t).map_err(|e| format!("{e:#}"))),
             layers,
         })
     }
@@ -385,6 +395,30 @@ impl Summary {
             ReceptiveField::Area(h, w) => format!("{h} x {w}"),
             ReceptiveField::Whole(why) => format!("whole input ({why})"),
         }
+    }
+
+    /// The front end and class labels stored by `convert --frontend/--labels`, if any.
+    pub fn audio_text(&self) -> String {
+        let mut s = String::new();
+        match &self.frontend {
+            Some(Ok(f)) => {
+                let _ = writeln!(s, "front end: MFCC, {}", f.describe());
+            }
+            Some(Err(e)) => {
+                let _ = writeln!(s, "front end: invalid metadata: {e}");
+            }
+            None => {}
+        }
+        match &self.labels {
+            Some(Ok(l)) => {
+                let _ = writeln!(s, "labels: {} classes: {}", l.len(), l.join(", "));
+            }
+            Some(Err(e)) => {
+                let _ = writeln!(s, "labels: invalid metadata: {e}");
+            }
+            None => {}
+        }
+        s
     }
 
     pub fn totals_text(&self) -> String {
@@ -447,6 +481,7 @@ impl Summary {
         for (name, dt, shape, quant) in &self.outputs {
             let _ = writeln!(s, "output {name}: {dt} {}{}", dims(shape), q(quant));
         }
+        s.push_str(&self.audio_text());
         let _ = writeln!(
             s,
             "\n{:>3}  {:<10} {:<24} {:<18} {:<16} {:>9} {:>11} {:>10}  name",
@@ -511,6 +546,16 @@ impl Summary {
                     "streams": false, "node": node, "reason": reason,
                 }),
                 StreamSummary::Unknown => serde_json::json!({"streams": null}),
+            },
+            "frontend": match &self.frontend {
+                Some(Ok(f)) => f.to_json(),
+                Some(Err(e)) => serde_json::json!({"invalid": e}),
+                None => serde_json::Value::Null,
+            },
+            "labels": match &self.labels {
+                Some(Ok(l)) => serde_json::json!(l),
+                Some(Err(e)) => serde_json::json!({"invalid": e}),
+                None => serde_json::Value::Null,
             },
             "receptive_field": match self.receptive_field {
                 ReceptiveField::Steps(n) => serde_json::json!({"steps": n}),

@@ -13,6 +13,8 @@ pub struct Source<'a> {
     pub name: &'a str,
     pub producer: &'a str,
     pub opset: i64,
+    /// Extra `(key, value)` meta entries, written after the ONNX ones in this order.
+    pub metadata: &'a [(String, String)],
 }
 
 struct Emitter<'g> {
@@ -164,6 +166,9 @@ pub fn emit(
     e.b.add_meta("onnx.opset", &src.opset.to_string())?;
     if !src.producer.is_empty() {
         e.b.add_meta("onnx.producer", src.producer)?;
+    }
+    for (key, value) in src.metadata {
+        e.b.add_meta(key, value)?;
     }
     let index = e.index;
     Ok((e.b.finish()?, index))

@@ -52,6 +52,9 @@ pub struct ConvertOptions {
     pub time_axis: Option<usize>,
     /// Store the weights of float Dense and Conv layers as f16 (half the bytes; read back as f32).
     pub f16_weights: bool,
+    /// `(key, value)` meta entries stored in the file as given (the CLI's `frontend` and `labels`);
+    /// the runtime ignores them, tools read them back with `ModelFile::meta`.
+    pub metadata: Vec<(String, String)>,
 }
 
 impl Default for ConvertOptions {
@@ -68,6 +71,7 @@ impl Default for ConvertOptions {
             bias_correction: false,
             time_axis: None,
             f16_weights: false,
+            metadata: Vec::new(),
         }
     }
 }
@@ -257,6 +261,7 @@ fn convert_named(
         name: source,
         producer: &imported.producer,
         opset: imported.opset,
+        metadata: &opts.metadata,
     };
     let (bytes, _) = emit::emit(&g, &plan, &src, Some(&derived))?;
     let stream = match &derived {
@@ -462,4 +467,28 @@ pub fn input_names(path: &Path) -> Result<Vec<String>, ConvertError> {
         .filter(|i| !inits.contains(i.name.as_str()))
         .map(|i| i.name.clone())
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_is_stored_as_meta_entries() {
+        let onnx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/kws_gru/model.onnx");
+        let opts = ConvertOptions {
+            metadata: vec![
+                ("frontend".into(), "{\"hop\":320}".into()),
+                ("labels".into(), "[\"yes\"]".into()),
+            ],
+            ..ConvertOptions::default()
+        };
+        let c = convert_path(&onnx, &opts).unwrap();
+        let bytes = rill_format::writer::AlignedBytes::from_slice(&c.bytes);
+        let file = rill_format::ModelFile::parse(bytes.as_slice()).unwrap();
+        assert_eq!(file.meta("frontend"), Some("{\"hop\":320}"));
+        assert_eq!(file.meta("labels"), Some("[\"yes\"]"));
+        assert_eq!(file.meta("onnx.opset"), Some("18"));
+        assert_eq!(file.meta("missing"), None);
+    }
 }

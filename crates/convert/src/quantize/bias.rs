@@ -21,6 +21,7 @@ fn outputs_of(
         name: "bias correction",
         producer: "",
         opset: 0,
+        metadata: &[],
     };
     let (bytes, index) = emit::emit(g, &plan::plan(g), &src, None)?;
     let aligned = rill_format::writer::AlignedBytes::from_slice(&bytes);

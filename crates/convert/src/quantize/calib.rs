@@ -221,6 +221,7 @@ pub fn observe(
         name: "calibration",
         producer: "",
         opset: 0,
+        metadata: &[],
     };
     let (bytes, index) = emit::emit(g, &plan, &src, None)?;
     let aligned = AlignedBytes::from_slice(&bytes);

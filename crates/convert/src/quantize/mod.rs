@@ -213,6 +213,7 @@ pub fn layer_errors(
         name: "candidate",
         producer: "",
         opset: 0,
+        metadata: &[],
     };
     let (fb, _) = crate::emit::emit(g, &crate::plan::plan(g), &src, None)?;
     let (qb, _) = crate::emit::emit(q, &crate::plan::plan(q), &src, None)?;
@@ -242,6 +243,7 @@ pub fn run_graph(
         name: "candidate",
         producer: "",
         opset: 0,
+        metadata: &[],
     };
     let (bytes, _) = crate::emit::emit(g, &plan, &src, None)?;
     let aligned = rill_format::writer::AlignedBytes::from_slice(&bytes);
