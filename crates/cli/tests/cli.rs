@@ -1,15 +1,14 @@
 //! The `rill` binary end to end: convert, inspect and run on the shipped models, and every way a user
 //! can get it wrong. Outputs are checked against onnxruntime's reference files shipped with the
 //! models, read by a small NPY parser written here (independent of the crate that writes them).
+mod common;
+
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::Command;
 
-fn models() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models")
-}
+use common::{fails, models, ok, rill, TempDir};
 
 fn lstm(file: &str) -> PathBuf {
     models().join("lstm_classifier").join(file)
@@ -17,81 +16,6 @@ fn lstm(file: &str) -> PathBuf {
 
 fn char_rnn(file: &str) -> PathBuf {
     models().join("char_rnn").join(file)
-}
-
-/// A fresh directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("rill-cli-test-{}-{n}-{tag}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Runs `rill` with `args`; returns its exit status, stdout and stderr.
-fn rill<I, S>(args: I) -> Output
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    Command::new(env!("CARGO_BIN_EXE_rill"))
-        .args(args)
-        .output()
-        .expect("spawn the rill binary")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Asserts success and returns stdout.
-fn ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-/// Asserts a clean failure (non-zero exit, no panic) and returns stderr.
-fn fails(out: &Output, what: &str) -> String {
-    let stderr = text(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "{what} should have failed:\nstdout: {}\nstderr: {stderr}",
-        text(&out.stdout)
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{what}: exit status {}",
-        out.status
-    );
-    assert!(!stderr.contains("panicked"), "{what} panicked: {stderr}");
-    assert!(
-        stderr.contains("error:"),
-        "{what}: no error message: {stderr}"
-    );
-    stderr
 }
 
 /// Converts `onnx` to `out`, asserting success.

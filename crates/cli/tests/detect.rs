@@ -2,17 +2,15 @@
 //! recording are checked against its hand-made truth (`models/kws_dscnn/demo_truth.json`), and every
 //! bad input (missing, not WAV, stereo, wrong rate, model without front end, model that does not take
 //! the front end's frames) must fail cleanly, naming the problem.
+mod common;
+
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{fails, models, ok, rill, TempDir};
 
 use serde_json::Value;
-
-fn models() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models")
-}
 
 fn frontend_json() -> PathBuf {
     models().join("kws_dscnn/frontend.json")
@@ -20,71 +18,6 @@ fn frontend_json() -> PathBuf {
 
 fn demo_wav() -> PathBuf {
     models().join("kws_dscnn/demo.wav")
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("rill-detect-test-{}-{n}-{tag}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-fn rill<I, S>(args: I) -> Output
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    Command::new(env!("CARGO_BIN_EXE_rill"))
-        .args(args)
-        .output()
-        .expect("spawn the rill binary")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-/// Asserts a clean failure (non-zero exit, an `error:` line, no panic) and returns stderr.
-fn fails(out: &Output, what: &str) -> String {
-    let stderr = text(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "{what} should have failed:\nstdout: {}\nstderr: {stderr}",
-        text(&out.stdout)
-    );
-    assert!(
-        stderr.starts_with("error:") && !stderr.contains("panicked"),
-        "{what}: {stderr}"
-    );
-    stderr
 }
 
 /// Converts `models/<name>` with the KWS front end and its labels.
