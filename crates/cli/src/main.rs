@@ -42,7 +42,27 @@ enum Command {
     Detect(cmd_detect::Args),
 }
 
+/// `println!` panics when stdout is a pipe its reader closed (`rill inspect m.rill | head`). A closed
+/// reader wants no more output, so that one case ends the process quietly, as `cat` or `ls` would;
+/// every other panic keeps the default report.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Convert(a) => cmd_convert::run(a),

@@ -1040,3 +1040,24 @@ fn a_time_axis_the_input_does_not_have_is_refused_and_nothing_is_written() {
     let stdout = ok(&out, "convert --time-axis 2");
     assert!(stdout.contains("streaming:        no: node"), "{stdout}");
 }
+
+#[test]
+fn a_closed_output_pipe_ends_quietly_instead_of_panicking() {
+    // `rill inspect m.rill | head -1`: the reader is gone before rill writes.
+    let dir = TempDir::new("pipe");
+    let model = dir.path("m.rill");
+    convert(&lstm("model.onnx"), &model);
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_rill"))
+        .args([OsStr::new("inspect"), model.as_os_str()])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn")
+        .wait_with_output()
+        .expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
