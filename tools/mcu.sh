@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Runs every model in models/ on a Cortex-M4F under QEMU and checks it against the host, bit for bit.
 #
-#   tools/mcu.sh [--precision P] [--profile release|release-size] [-- CONVERT_ARGS...]
+#   tools/mcu.sh [--precision P] [--profile release|release-size] [--root DIR]
+#                [--runtime-features full|auto] [-- CONVERT_ARGS...]
+#
+# --root: where the model directories are (default models/). --runtime-features auto builds the
+# firmware with only the rill-runtime kernels the models need (their `rill inspect` "runtime
+# features", streaming included) instead of all of them (full, the default).
 #
 # 1. builds the host CLI (target/debug/rill);
 # 2. per models/<m>/ with model.onnx and input.npy: converts it to firmware/qemu-m4/generated/<m>.rill
@@ -28,6 +33,8 @@ root=$PWD
 
 precision=${RILL_PRECISION:-f32}
 profile=release
+root_dir=models
+features=full
 convert_args=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -35,11 +42,17 @@ while [ $# -gt 0 ]; do
         --precision=*) precision=${1#*=}; shift ;;
         --profile) profile=$2; shift 2 ;;
         --profile=*) profile=${1#*=}; shift ;;
+        --root) root_dir=${2%/}; shift 2 ;;
+        --root=*) root_dir=${1#*=}; root_dir=${root_dir%/}; shift ;;
+        --runtime-features) features=$2; shift 2 ;;
+        --runtime-features=*) features=${1#*=}; shift ;;
         --) shift; convert_args=("$@"); break ;;
         -h|--help) awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 0 ;;
         *) echo "mcu.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
+case "$features" in full|auto) ;; *) echo "mcu.sh: --runtime-features takes full or auto, not '$features'" >&2; exit 2 ;; esac
+[ -d "$root_dir" ] || { echo "mcu.sh: no model directory '$root_dir'" >&2; exit 2; }
 
 fw=$root/firmware/qemu-m4
 gen=$fw/generated
@@ -64,7 +77,7 @@ step "convert ($precision) and run on the host"
 rm -rf "$gen"
 mkdir -p "$gen"
 models=()
-for dir in models/*/; do
+for dir in "$root_dir"/*/; do
     dir=${dir%/}
     m=$(basename "$dir")
     if [ ! -f "$dir/model.onnx" ] || [ ! -f "$dir/input.npy" ]; then
@@ -85,9 +98,27 @@ for dir in models/*/; do
         --dump-raw "$gen/$m" >/dev/null
     echo "$m: $(stat -c %s "$gen/$m.rill") bytes"
 done
-[ ${#models[@]} -gt 0 ] || { echo "mcu.sh: no models/<m>/model.onnx with input.npy" >&2; exit 1; }
+[ ${#models[@]} -gt 0 ] || { echo "mcu.sh: no $root_dir/<m>/model.onnx with input.npy" >&2; exit 1; }
 
 jq_field() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(*(j[k] for k in sys.argv[2:]))' "$@"; }
+
+# The firmware's runtime kernels: all, or the union of what the models need (whole window and steps).
+cargo_features=()
+if [ "$features" = auto ]; then
+    jsons=()
+    for m in "${models[@]}"; do jsons+=("$gen/$m.json"); done
+    needed=$(python3 -c '
+import json, sys
+names = []
+for f in sys.argv[1:]:
+    j = json.load(open(f))
+    for n in j["runtime_features"] + j["step_runtime_features"]:
+        if n not in names:
+            names.append(n)
+print(",".join("rill-runtime/" + n for n in names))' "${jsons[@]}")
+    echo "runtime features: ${needed//rill-runtime\//}"
+    cargo_features=(--no-default-features --features "$needed")
+fi
 
 # First-fit into images by embedded bytes, in name order; a model too large for any image is an error.
 status=0
@@ -119,7 +150,7 @@ log=$gen/mcu.log
 for k in "${!images[@]}"; do
     echo "image$k:${images[k]}"
     # Its own target dir: the firmware is a separate workspace, whatever CARGO_TARGET_DIR says.
-    (cd "$fw" && RILL_MODELS_DIR="$gen/image$k" cargo build -q --locked --profile "$profile" --target-dir "$fw/target")
+    (cd "$fw" && RILL_MODELS_DIR="$gen/image$k" cargo build -q --locked --profile "$profile" --target-dir "$fw/target" ${cargo_features[@]+"${cargo_features[@]}"})
     cp "$fw/target/thumbv7em-none-eabihf/$pdir/rill-qemu-m4" "$gen/image$k.elf"
     set +e
     "$runner" "$gen/image$k.elf" >"$gen/image$k.log" 2>&1
@@ -129,7 +160,7 @@ for k in "${!images[@]}"; do
     [ $rc -eq 0 ] || { echo "image$k: firmware exited with status $rc" >&2; status=1; }
 done
 
-step "results ($precision, $profile; instructions counted under QEMU -icount shift=0, ±40 per reading)"
+step "results ($precision, $profile, $features runtime features; instructions counted under QEMU -icount shift=0, ±40 per reading)"
 printf '| %-16s | %9s | %10s | %11s | %11s | %22s | %17s | %-11s | %17s | %-18s |\n' \
     model MACs "file bytes" "arena bytes" "state bytes" "instructions/inference" "instructions/MAC" "host == MCU" \
     "instructions/step" "stream host == MCU"

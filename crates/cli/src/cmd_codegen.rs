@@ -41,6 +41,14 @@ fn ident(s: &str) -> String {
     out
 }
 
+/// `"a", "b"`: ready to paste into a Cargo.toml `features = [..]` list.
+fn quoted(f: rill_runtime::Features) -> String {
+    f.names()
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn io_lines(model: &Model, comment: &str) -> Result<String> {
     let mut s = String::new();
     let ios = (0..model.input_count())
@@ -54,6 +62,13 @@ fn io_lines(model: &Model, comment: &str) -> Result<String> {
             t.name, t.dtype, t.shape
         );
     }
+    // What a runtime trimmed to this model needs (default-features = false, then these).
+    let _ = writeln!(
+        s,
+        "{comment} rill-runtime features: {} (streaming: {})",
+        quoted(model.required_features(false)),
+        quoted(model.required_features(true)),
+    );
     Ok(s)
 }
 

@@ -37,6 +37,10 @@ pub struct Summary {
     /// Receptive field over (h, w) of the first output, when every op on the way is local in space.
     pub receptive_field: ReceptiveField,
     pub stream: StreamSummary,
+    /// The cargo features of `rill-runtime` a trimmed firmware build needs for the whole-window
+    /// program, and for the step program on top of it.
+    pub runtime_features: Vec<&'static str>,
+    pub step_runtime_features: Vec<&'static str>,
     /// The `frontend` meta entry, parsed (or why it does not parse).
     pub frontend: Option<Result<crate::audio::FrontendSpec, String>>,
     /// The `labels` meta entry, parsed (or why it does not parse).
@@ -378,6 +382,12 @@ impl Summary {
             producer: file.string(file.graph.producer).to_owned(),
             source: file.string(file.graph.source).to_owned(),
             receptive_field: receptive_field(&model),
+            runtime_features: model.required_features(false).names().collect(),
+            step_runtime_features: model
+                .required_features(true)
+                .without(model.required_features(false))
+                .names()
+                .collect(),
             stream: stream_summary(&model)?,
             frontend: file
                 .meta(crate::audio::FRONTEND_KEY)
@@ -434,6 +444,21 @@ impl Summary {
         let _ = writeln!(s, "  MACs/inference:   {:>10}", self.macs);
         let _ = writeln!(s, "  receptive field:  {}", self.rf_text());
         let _ = writeln!(s, "  streaming:        {}", self.stream_text());
+        let _ = write!(
+            s,
+            "  runtime features: {}",
+            self.runtime_features.join(", ")
+        );
+        if !self.step_runtime_features.is_empty()
+            && matches!(self.stream, StreamSummary::Streams { .. })
+        {
+            let _ = write!(
+                s,
+                " (streaming adds {})",
+                self.step_runtime_features.join(", ")
+            );
+        }
+        s.push('\n');
         s
     }
 
@@ -537,6 +562,8 @@ impl Summary {
             "live_bound_bytes": self.live_bound_bytes,
             "state_bytes": self.state_bytes,
             "macs": self.macs,
+            "runtime_features": self.runtime_features,
+            "step_runtime_features": self.step_runtime_features,
             "streaming": match &self.stream {
                 StreamSummary::Streams { state_bytes, step_arena_bytes, latency, window_len, step_ops, step_macs } => serde_json::json!({
                     "streams": true, "state_bytes": state_bytes, "step_arena_bytes": step_arena_bytes, "latency_steps": latency,

@@ -1061,3 +1061,56 @@ fn a_closed_output_pipe_ends_quietly_instead_of_panicking() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+/// The runtime features a trimmed firmware build needs, from the ONNX graph: `models/tcn` is Conv,
+/// Relu and Add nodes (causal convs, so its step program reads rings through Window ops).
+#[test]
+fn inspect_and_codegen_list_the_runtime_features_the_model_needs() {
+    let dir = TempDir::new("features");
+    let tcn = models().join("tcn");
+    let m = dir.path("tcn.rill");
+    ok(
+        &rill([
+            OsStr::new("convert"),
+            tcn.join("model.onnx").as_os_str(),
+            OsStr::new("-o"),
+            m.as_os_str(),
+            OsStr::new("--precision"),
+            OsStr::new("int8"),
+            OsStr::new("--calibration"),
+            tcn.join("calib.npy").as_os_str(),
+        ]),
+        "convert int8",
+    );
+    let out = ok(
+        &rill([OsStr::new("inspect"), m.as_os_str(), OsStr::new("--json")]),
+        "inspect --json",
+    );
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        j["runtime_features"],
+        serde_json::json!(["i8", "conv", "activation", "binary"])
+    );
+    assert_eq!(j["step_runtime_features"], serde_json::json!(["window"]));
+    let text = ok(&rill([OsStr::new("inspect"), m.as_os_str()]), "inspect");
+    assert!(
+        text.contains("runtime features: i8, conv, activation, binary (streaming adds window)"),
+        "{text}"
+    );
+    let rs = dir.path("model.rs");
+    ok(
+        &rill([
+            OsStr::new("codegen"),
+            m.as_os_str(),
+            OsStr::new("--rust"),
+            rs.as_os_str(),
+        ]),
+        "codegen",
+    );
+    let src = fs::read_to_string(&rs).unwrap();
+    assert!(
+        src.contains(r#"// rill-runtime features: "i8", "conv", "activation", "binary" (streaming: "i8", "conv", "activation", "binary", "window")"#),
+        "{}",
+        &src[..src.len().min(600)]
+    );
+}

@@ -106,6 +106,7 @@ impl<'f, 's> Operands<'f, 's> {
     }
 }
 
+#[allow(unreachable_patterns)] // the fallbacks for kernels compiled out
 pub fn run_op<'s>(
     file: &ModelFile<'s>,
     arena: &'s mut [u8],
@@ -129,45 +130,62 @@ pub fn run_op<'s>(
     let arena = ArenaViews::split(arena, &writes[..=n_out])?;
     let mut o = Operands { file, view, arena };
     match view.op {
+        #[cfg(feature = "window")]
         Op::Window(p) => return window(&mut o, &p),
+        #[cfg(all(feature = "requant", feature = "i8", feature = "i16"))]
         Op::Requant(p) => return crate::fixed::requant(&mut o, &p),
+        Op::Window(_) | Op::Requant(_) => return Err(OpError::Unsupported),
         _ => {}
     }
     match crate::model::fixed_code_type(view, |t| file.tensor(t).map(|i| i.dtype)) {
+        #[cfg(feature = "i8")]
         Some(rill_format::DType::I8) => return crate::fixed::run::<i8>(&mut o),
+        #[cfg(feature = "i16")]
         Some(rill_format::DType::I16) => return crate::fixed::run::<i16>(&mut o),
+        Some(rill_format::DType::I8 | rill_format::DType::I16) => return Err(OpError::Unsupported),
         _ => {}
     }
+    float(&mut o, view)
+}
+
+/// The float form of an op (and i32 data moves).
+#[allow(unused_variables, unreachable_patterns)] // what is left when kernels are compiled out
+fn float(o: &mut Operands<'_, '_>, view: &OpView<'_>) -> Result<(), OpError> {
     let kernel = |r: Result<(), k::KernelError>| r.map_err(OpError::Kernel);
     match view.op {
+        #[cfg(all(feature = "f32", feature = "dense"))]
         Op::Dense(p) => {
             let (x, b) = (o.req(0)?, o.opt(2)?);
+            #[cfg(feature = "f16")]
             if o.input_dtype(1) == Some(rill_format::DType::F16) {
                 let w = o.req::<half::f16>(1)?;
-                kernel(k::dense::float::dense(&p, x, w, b, o.out(0)?))
-            } else {
-                let w = o.req::<f32>(1)?;
-                kernel(k::dense::float::dense(&p, x, w, b, o.out(0)?))
+                return kernel(k::dense::float::dense(&p, x, w, b, o.out(0)?));
             }
+            let w = o.req::<f32>(1)?;
+            kernel(k::dense::float::dense(&p, x, w, b, o.out(0)?))
         }
+        #[cfg(all(feature = "f32", feature = "matmul"))]
         Op::MatMul(p) => {
             let (a, b) = (o.req(0)?, o.req(1)?);
             kernel(k::dense::float::matmul(&p, a, b, o.out(0)?))
         }
+        #[cfg(all(feature = "f32", feature = "conv"))]
         Op::Conv(p) => {
             let (x, b) = (o.req(0)?, o.opt(2)?);
+            #[cfg(feature = "f16")]
             if o.input_dtype(1) == Some(rill_format::DType::F16) {
                 let w = o.req::<half::f16>(1)?;
-                kernel(k::conv::float::conv(&p, x, w, b, o.out(0)?))
-            } else {
-                let w = o.req::<f32>(1)?;
-                kernel(k::conv::float::conv(&p, x, w, b, o.out(0)?))
+                return kernel(k::conv::float::conv(&p, x, w, b, o.out(0)?));
             }
+            let w = o.req::<f32>(1)?;
+            kernel(k::conv::float::conv(&p, x, w, b, o.out(0)?))
         }
+        #[cfg(all(feature = "f32", feature = "pool"))]
         Op::Pool(p) => {
             let x = o.req(0)?;
             kernel(k::pool::float::pool(&p, x, o.out(0)?))
         }
+        #[cfg(all(feature = "f32", feature = "rnn"))]
         Op::Rnn(p) => {
             let inputs = k::rnn::RnnInputs {
                 x: o.req(0)?,
@@ -186,76 +204,86 @@ pub fn run_op<'s>(
             };
             kernel(k::rnn::float::rnn(&p, inputs, outputs, scratch))
         }
-        Op::RnnStep(p) => rnn_step(&mut o, &p),
+        #[cfg(all(feature = "f32", feature = "rnn"))]
+        Op::RnnStep(p) => rnn_step(o, &p),
+        #[cfg(all(feature = "f32", feature = "activation"))]
         Op::Unary(p) => {
             let x = o.req(0)?;
             kernel(k::act::float::unary(&p, x, o.out(0)?))
         }
+        #[cfg(all(feature = "f32", feature = "binary"))]
         Op::Binary(p) => {
             let (a, b) = (o.req(0)?, o.req(1)?);
             kernel(k::elementwise::float::binary(&p, a, b, o.out(0)?))
         }
+        #[cfg(all(feature = "f32", feature = "softmax"))]
         Op::Softmax(p) => {
             let x = o.req(0)?;
             kernel(k::softmax::float::softmax(&p, x, o.out(0)?))
         }
+        #[cfg(all(feature = "f32", feature = "layer-norm"))]
         Op::LayerNorm(p) => {
             let (x, s, b) = (o.req(0)?, o.req(1)?, o.opt(2)?);
             kernel(k::norm::float::layer_norm(&p, x, s, b, o.out(0)?))
         }
+        #[cfg(all(feature = "f32", feature = "reduce"))]
         Op::Reduce(p) => {
             let x = o.req(0)?;
             kernel(k::reduce::float::reduce(&p, x, o.out(0)?))
         }
+        #[cfg(feature = "gather")]
         Op::Gather(p) => {
             let idx = o.req::<i32>(1)?;
             if o.input_dtype(0) == Some(rill_format::DType::I32) {
                 let d = o.req::<i32>(0)?;
-                kernel(k::gather::gather(&p, d, idx, o.out(0)?))
-            } else {
-                let d = o.req::<f32>(0)?;
-                kernel(k::gather::gather(&p, d, idx, o.out(0)?))
+                return kernel(k::gather::gather(&p, d, idx, o.out(0)?));
             }
+            #[cfg(feature = "f32")]
+            return kernel(k::gather::gather(&p, o.req::<f32>(0)?, idx, o.out(0)?));
+            #[cfg(not(feature = "f32"))]
+            Err(OpError::Unsupported)
         }
+        #[cfg(feature = "concat")]
         Op::Concat(p) => {
-            let n = view.inputs.len();
             if o.input_dtype(0) == Some(rill_format::DType::I32) {
-                let mut ins: [&[i32]; 8] = [&[]; 8];
-                for (kk, slot) in ins.iter_mut().enumerate().take(n) {
-                    *slot = o.req(kk)?;
-                }
-                kernel(k::concat::concat(
-                    &p,
-                    ins.get(..n).unwrap_or(&[]),
-                    o.out(0)?,
-                ))
-            } else {
-                let mut ins: [&[f32]; 8] = [&[]; 8];
-                for (kk, slot) in ins.iter_mut().enumerate().take(n) {
-                    *slot = o.req(kk)?;
-                }
-                kernel(k::concat::concat(
-                    &p,
-                    ins.get(..n).unwrap_or(&[]),
-                    o.out(0)?,
-                ))
+                return concat::<i32>(o, view, &p);
             }
+            #[cfg(feature = "f32")]
+            return concat::<f32>(o, view, &p);
+            #[cfg(not(feature = "f32"))]
+            Err(OpError::Unsupported)
         }
+        #[cfg(feature = "copy")]
         Op::Copy(p) => {
             if o.input_dtype(0) == Some(rill_format::DType::I32) {
                 let x = o.req::<i32>(0)?;
-                kernel(k::copy::strided_copy(&p, x, o.out(0)?))
-            } else {
-                let x = o.req::<f32>(0)?;
-                kernel(k::copy::strided_copy(&p, x, o.out(0)?))
+                return kernel(k::copy::strided_copy(&p, x, o.out(0)?));
             }
+            #[cfg(feature = "f32")]
+            return kernel(k::copy::strided_copy(&p, o.req::<f32>(0)?, o.out(0)?));
+            #[cfg(not(feature = "f32"))]
+            Err(OpError::Unsupported)
         }
-        Op::Window(p) => window(&mut o, &p),
-        Op::Requant(_) => Err(OpError::Unsupported),
+        _ => Err(OpError::Unsupported),
     }
 }
 
+#[cfg(feature = "concat")]
+fn concat<T: bytemuck::Pod>(
+    o: &mut Operands<'_, '_>,
+    view: &OpView<'_>,
+    p: &rill_format::ConcatParams,
+) -> Result<(), OpError> {
+    let n = view.inputs.len();
+    let mut ins: [&[T]; 8] = [&[]; 8];
+    for (kk, slot) in ins.iter_mut().enumerate().take(n) {
+        *slot = o.req(kk)?;
+    }
+    k::concat::concat(p, ins.get(..n).unwrap_or(&[]), o.out(0)?).map_err(OpError::Kernel)
+}
+
 /// Moves elements of whatever type x holds (validated at load: y and ring alike).
+#[cfg(feature = "window")]
 fn window(o: &mut Operands<'_, '_>, p: &rill_format::WindowParams) -> Result<(), OpError> {
     fn typed<T: bytemuck::Pod>(
         o: &mut Operands<'_, '_>,
@@ -267,15 +295,19 @@ fn window(o: &mut Operands<'_, '_>, p: &rill_format::WindowParams) -> Result<(),
     }
     use rill_format::DType;
     match o.input_dtype(0) {
+        #[cfg(feature = "f32")]
         Some(DType::F32) => typed::<f32>(o, p),
         Some(DType::I32) => typed::<i32>(o, p),
+        #[cfg(feature = "i16")]
         Some(DType::I16) => typed::<i16>(o, p),
+        #[cfg(feature = "i8")]
         Some(DType::I8) => typed::<i8>(o, p),
         _ => Err(OpError::Unsupported),
     }
 }
 
 /// One f32 step of a forward layer, state updated in place in y_h (and y_c).
+#[cfg(all(feature = "f32", feature = "rnn"))]
 fn rnn_step(o: &mut Operands<'_, '_>, p: &rill_format::RnnParams) -> Result<(), OpError> {
     use rill_format::{rnn_operand as at, CellKind};
     let kernel = |r: Result<(), k::KernelError>| r.map_err(OpError::Kernel);

@@ -76,6 +76,10 @@ pub enum OpError {
     TooManyOperands,
     /// The op has no implementation for its operand types in this build.
     Unsupported,
+    /// The op's kernel is not compiled into this build: these cargo features of `rill-runtime` add it.
+    NotCompiled {
+        needs: crate::Features,
+    },
 }
 
 impl From<FormatError> for Error {
@@ -100,6 +104,10 @@ impl core::fmt::Display for OpError {
             }
             OpError::TooManyOperands => f.write_str("too many operands"),
             OpError::Unsupported => f.write_str("no kernel for these operand types"),
+            OpError::NotCompiled { needs } => write!(
+                f,
+                "its kernel is not in this build: enable rill-runtime's cargo feature(s) {needs}"
+            ),
         }
     }
 }

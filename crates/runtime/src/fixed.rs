@@ -38,36 +38,40 @@ fn one(m: &[QMul]) -> Result<QMul, OpError> {
     }
 }
 
+#[allow(unused_variables, unreachable_patterns)] // what is left when kernels are compiled out
 pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
     let kernel = |r: Result<(), k::KernelError>| r.map_err(OpError::Kernel);
     let view = *o.view();
     let last = view.inputs.len().saturating_sub(1);
     let z_y = o.out_zero_point(0);
     match view.op {
+        #[cfg(feature = "dense")]
         Op::Dense(p) => {
             let (x, b, aux) = (o.req::<T>(0)?, o.req::<i32>(2)?, o.req(3)?);
             let (out, rest) = clamp(aux, z_y)?;
             let m = muls(rest)?;
+            #[cfg(feature = "i16")]
             if o.input_dtype(1) == Some(rill_format::DType::I16) {
                 let w = o.req::<i16>(1)?;
-                kernel(k::dense::fixed::dense(&p, x, w, b, m, out, o.out(0)?))
-            } else {
-                let w = o.req::<i8>(1)?;
-                kernel(k::dense::fixed::dense(&p, x, w, b, m, out, o.out(0)?))
+                return kernel(k::dense::fixed::dense(&p, x, w, b, m, out, o.out(0)?));
             }
+            let w = o.req::<i8>(1)?;
+            kernel(k::dense::fixed::dense(&p, x, w, b, m, out, o.out(0)?))
         }
+        #[cfg(feature = "conv")]
         Op::Conv(p) => {
             let (x, b, aux) = (o.req::<T>(0)?, o.req::<i32>(2)?, o.req(3)?);
             let (out, rest) = clamp(aux, z_y)?;
             let (z_x, m) = (o.zero_point(0), muls(rest)?);
+            #[cfg(feature = "i16")]
             if o.input_dtype(1) == Some(rill_format::DType::I16) {
                 let w = o.req::<i16>(1)?;
-                kernel(k::conv::fixed::conv(&p, x, z_x, w, b, m, out, o.out(0)?))
-            } else {
-                let w = o.req::<i8>(1)?;
-                kernel(k::conv::fixed::conv(&p, x, z_x, w, b, m, out, o.out(0)?))
+                return kernel(k::conv::fixed::conv(&p, x, z_x, w, b, m, out, o.out(0)?));
             }
+            let w = o.req::<i8>(1)?;
+            kernel(k::conv::fixed::conv(&p, x, z_x, w, b, m, out, o.out(0)?))
         }
+        #[cfg(feature = "matmul")]
         Op::MatMul(p) => {
             let (a, b, aux) = (o.req::<T>(0)?, o.req::<T>(1)?, o.req(2)?);
             let (out, rest) = clamp(aux, z_y)?;
@@ -83,11 +87,13 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
                 o.out(0)?,
             ))
         }
+        #[cfg(feature = "pool")]
         Op::Pool(p) => {
             let x = o.req::<T>(0)?;
             let z = o.zero_point(0);
             kernel(k::pool::fixed::pool(&p, x, z, o.out(0)?))
         }
+        #[cfg(feature = "reduce")]
         Op::Reduce(p) => {
             let (x, aux) = (o.req::<T>(0)?, o.req(1)?);
             let (out, rest) = clamp(aux, z_y)?;
@@ -101,6 +107,7 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
                 o.out(0)?,
             ))
         }
+        #[cfg(feature = "binary")]
         Op::Binary(p) => {
             let (a, aux) = (o.req::<T>(0)?, o.req::<i32>(2)?);
             let (out, rest) = clamp(aux, z_y)?;
@@ -128,19 +135,24 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
                 kernel(k::elementwise::fixed::binary(&p, a, b, &q, o.out(0)?))
             }
         }
+        #[cfg(feature = "activation")]
         Op::Unary(_) => lut(o),
+        #[cfg(feature = "softmax")]
         Op::Softmax(p) => {
             let (x, table) = (o.req::<T>(0)?, o.req::<i32>(1)?);
             kernel(k::softmax::fixed::softmax(&p, x, table, o.out(0)?))
         }
+        #[cfg(feature = "gather")]
         Op::Gather(p) => {
             let (d, idx) = (o.req::<T>(0)?, o.req::<i32>(1)?);
             kernel(k::gather::gather(&p, d, idx, o.out(0)?))
         }
+        #[cfg(feature = "copy")]
         Op::Copy(p) => {
             let x = o.req::<T>(0)?;
             kernel(k::copy::strided_copy(&p, x, o.out(0)?))
         }
+        #[cfg(feature = "concat")]
         Op::Concat(p) => {
             let aux = o.req::<i32>(last)?;
             let (out, rest) = clamp(aux, z_y)?;
@@ -159,9 +171,11 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
                 o.out(0)?,
             ))
         }
+        #[cfg(feature = "rnn")]
         Op::Rnn(p) => rnn::<T>(o, &p),
+        #[cfg(feature = "rnn")]
         Op::RnnStep(p) => rnn_step::<T>(o, &p),
-        Op::Window(_) | Op::Requant(_) => Err(OpError::Unsupported),
+        #[cfg(feature = "layer-norm")]
         Op::LayerNorm(p) => {
             let (x, g, b, aux) = (
                 o.req::<T>(0)?,
@@ -184,17 +198,21 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
             };
             kernel(k::norm::fixed::layer_norm(&p, x, g, b, &q, o.out(0)?))
         }
+        _ => Err(OpError::Unsupported),
     }
 }
 
 /// Unary: a table lookup, i8 (256 entries) or interpolated i16 (513).
+#[cfg(feature = "activation")]
 fn lut(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
     let kernel = |r: Result<(), k::KernelError>| r.map_err(OpError::Kernel);
     match o.input_dtype(0) {
+        #[cfg(feature = "i8")]
         Some(rill_format::DType::I8) => {
             let (x, t) = (o.req::<i8>(0)?, o.req::<i8>(1)?);
             kernel(k::act::fixed::lut_i8(t, x, o.out(0)?))
         }
+        #[cfg(feature = "i16")]
         Some(rill_format::DType::I16) => {
             let (x, t) = (o.req::<i16>(0)?, o.req::<i16>(1)?);
             kernel(k::act::fixed::lut_i16(t, x, o.out(0)?))
@@ -204,6 +222,7 @@ fn lut(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
 }
 
 /// The integer parameters of a recurrent op from its aux operand; `z_h` is the hidden codes' zero point.
+#[cfg(feature = "rnn")]
 fn rnn_q<'s>(o: &Operands<'_, 's>, z_h: i32) -> Result<k::rnn::fixed::RnnQ<'s>, OpError> {
     use rill_format::rnn_operand as at;
     let aux = o.req::<i32>(qaux::RNN_POSITION)?;
@@ -232,6 +251,7 @@ fn rnn_q<'s>(o: &Operands<'_, 's>, z_h: i32) -> Result<k::rnn::fixed::RnnQ<'s>, 
     })
 }
 
+#[cfg(feature = "rnn")]
 fn rnn<T: QAct>(o: &mut Operands<'_, '_>, p: &rill_format::RnnParams) -> Result<(), OpError> {
     use rill_format::rnn_operand as at;
     // The hidden state's zero point: of whichever hidden output the op writes.
@@ -250,7 +270,8 @@ fn rnn<T: QAct>(o: &mut Operands<'_, '_>, p: &rill_format::RnnParams) -> Result<
         y_h: o.opt_out::<T>(at::Y_H)?,
         y_c: o.opt_out::<i16>(at::Y_C)?,
     };
-    let r = if wide {
+    #[cfg(feature = "i16")]
+    if wide {
         let inputs = k::rnn::fixed::RnnFixedInputs {
             x,
             w: o.req::<i16>(at::W)?,
@@ -258,41 +279,39 @@ fn rnn<T: QAct>(o: &mut Operands<'_, '_>, p: &rill_format::RnnParams) -> Result<
             initial_h,
             initial_c,
         };
-        k::rnn::fixed::rnn(p, &q, inputs, outputs, scratch)
-    } else {
-        let inputs = k::rnn::fixed::RnnFixedInputs {
-            x,
-            w: o.req::<i8>(at::W)?,
-            r: o.req::<i8>(at::R)?,
-            initial_h,
-            initial_c,
-        };
-        k::rnn::fixed::rnn(p, &q, inputs, outputs, scratch)
+        return k::rnn::fixed::rnn(p, &q, inputs, outputs, scratch).map_err(OpError::Kernel);
+    }
+    let inputs = k::rnn::fixed::RnnFixedInputs {
+        x,
+        w: o.req::<i8>(at::W)?,
+        r: o.req::<i8>(at::R)?,
+        initial_h,
+        initial_c,
     };
-    r.map_err(OpError::Kernel)
+    k::rnn::fixed::rnn(p, &q, inputs, outputs, scratch).map_err(OpError::Kernel)
 }
 
+#[cfg(feature = "rnn")]
 fn view_has_output(o: &Operands<'_, '_>, w: usize) -> bool {
     o.view().output(w).is_some()
 }
 
 /// One step of a forward layer, state updated in place in y_h (and the LSTM's i16 cell state in y_c).
-pub(crate) fn rnn_step<T: QAct>(
-    o: &mut Operands<'_, '_>,
-    p: &rill_format::RnnParams,
-) -> Result<(), OpError> {
+#[cfg(feature = "rnn")]
+fn rnn_step<T: QAct>(o: &mut Operands<'_, '_>, p: &rill_format::RnnParams) -> Result<(), OpError> {
     use rill_format::rnn_operand as at;
     let q = rnn_q(o, o.out_zero_point(at::Y_H))?;
     let x = o.req::<T>(at::X)?;
+    #[cfg(feature = "i16")]
     if o.input_dtype(at::W) == Some(rill_format::DType::I16) {
         let (w, r) = (o.req::<i16>(at::W)?, o.req::<i16>(at::R)?);
-        step_rows::<T, i16>(o, p, &q, x, w, r)
-    } else {
-        let (w, r) = (o.req::<i8>(at::W)?, o.req::<i8>(at::R)?);
-        step_rows::<T, i8>(o, p, &q, x, w, r)
+        return step_rows::<T, i16>(o, p, &q, x, w, r);
     }
+    let (w, r) = (o.req::<i8>(at::W)?, o.req::<i8>(at::R)?);
+    step_rows::<T, i8>(o, p, &q, x, w, r)
 }
 
+#[cfg(feature = "rnn")]
 fn step_rows<T: QAct, W: QAct>(
     o: &mut Operands<'_, '_>,
     p: &rill_format::RnnParams,
@@ -338,6 +357,7 @@ fn step_rows<T: QAct, W: QAct>(
 }
 
 /// Codes of one type and scale to another (mixed precision), whatever the two code types are.
+#[cfg(all(feature = "requant", feature = "i8", feature = "i16"))]
 pub(crate) fn requant(
     o: &mut Operands<'_, '_>,
     p: &rill_format::RequantParams,

@@ -10,15 +10,33 @@
 //! No heap, no panics on model or input data: every failure is an [`Error`].
 #![no_std]
 #![forbid(unsafe_code)]
+// A build trimmed to some kernels (cargo features, see `Features`) leaves helpers of the others unused.
+#![cfg_attr(
+    not(all(
+        feature = "f32",
+        feature = "f16",
+        feature = "i8",
+        feature = "i16",
+        feature = "all-ops"
+    )),
+    allow(
+        dead_code,
+        unused_imports,
+        unused_variables,
+        clippy::extra_unused_type_parameters
+    )
+)]
 
 mod arena;
 mod dispatch;
 mod error;
+mod features;
 mod fixed;
 mod model;
 mod session;
 
 pub use error::{Error, OpError};
+pub use features::Features;
 pub use model::{Model, StreamInfo};
 pub use rill_format as format;
 pub use rill_format::{DType, OpKind};

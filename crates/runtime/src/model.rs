@@ -5,6 +5,7 @@ use rill_format::{BinaryKind, DType, ModelFile, Op, OpKind, Storage};
 
 use crate::arena::MAX_WRITES;
 use crate::error::{Error, OpError};
+use crate::features::Features;
 
 /// How a streamable model runs step by step ([`Model::stream`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +28,9 @@ pub struct StreamInfo {
 #[derive(Clone, Copy, Debug)]
 pub struct Model<'a> {
     file: ModelFile<'a>,
+    /// The first step-program op whose kernel this build lacks: streaming is refused with it, while
+    /// the whole window still runs.
+    step_not_compiled: Option<(usize, OpKind, Features)>,
 }
 
 /// How many operands of each side an op kind takes: (required inputs, max inputs, max outputs); the
@@ -136,7 +140,10 @@ impl<'a> Model<'a> {
     /// Validates `bytes` (which must start on a 16-byte boundary) as a runnable model.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Model<'a>, Error> {
         let file = ModelFile::parse(bytes)?;
-        let model = Model { file };
+        let mut model = Model {
+            file,
+            step_not_compiled: None,
+        };
         for i in 0..file.ops.len() {
             let view = file
                 .op(i)
@@ -150,6 +157,9 @@ impl<'a> Model<'a> {
                 error,
             })?;
         }
+        model.check_features(Features::COMPILED, false)?;
+        model.step_not_compiled =
+            model.first_missing(file.window_ops()..file.ops.len(), Features::COMPILED);
         for &t in file.inputs().iter().chain(file.outputs()) {
             let info = model.tensor(t as usize)?;
             if !matches!(info.dtype, DType::F32 | DType::I32 | DType::I8 | DType::I16) {
@@ -175,6 +185,13 @@ impl<'a> Model<'a> {
                 op: (s.block_op != rill_format::NONE).then_some(s.block_op as usize),
                 block,
                 detail: s.block_detail,
+            });
+        }
+        if let Some((op, kind, needs)) = self.step_not_compiled {
+            return Err(Error::Op {
+                op,
+                kind,
+                error: OpError::NotCompiled { needs },
             });
         }
         let axis = |a: u32| (a != rill_format::NONE).then_some(a as usize);
@@ -208,6 +225,53 @@ impl<'a> Model<'a> {
             count: list.len(),
         })?;
         self.tensor(*t as usize)
+    }
+
+    /// The runtime features op `v` needs.
+    fn needs(&self, v: &OpView<'a>) -> Features {
+        let dtype = |t: usize| self.file.tensor(t).map(|i| i.dtype);
+        Features::of_op(v, fixed_code_type(v, dtype), dtype)
+    }
+
+    fn program_end(&self, streaming: bool) -> usize {
+        if streaming {
+            self.file.ops.len()
+        } else {
+            self.file.window_ops()
+        }
+    }
+
+    /// The runtime features (cargo features of `rill-runtime`) this model needs: its whole-window
+    /// program, and its step program too when `streaming`.
+    pub fn required_features(&self, streaming: bool) -> Features {
+        (0..self.program_end(streaming))
+            .filter_map(|i| self.file.op(i))
+            .fold(Features::EMPTY, |acc, v| acc.union(self.needs(&v)))
+    }
+
+    /// Whether a runtime built with `compiled` runs this model (and its step program when
+    /// `streaming`): else the first op it lacks a kernel for, with the features that add it.
+    pub fn check_features(&self, compiled: Features, streaming: bool) -> Result<(), Error> {
+        match self.first_missing(0..self.program_end(streaming), compiled) {
+            None => Ok(()),
+            Some((op, kind, needs)) => Err(Error::Op {
+                op,
+                kind,
+                error: OpError::NotCompiled { needs },
+            }),
+        }
+    }
+
+    fn first_missing(
+        &self,
+        ops: core::ops::Range<usize>,
+        compiled: Features,
+    ) -> Option<(usize, OpKind, Features)> {
+        ops.filter_map(|i| Some((i, self.file.op(i)?)))
+            .find_map(|(i, v)| {
+                let missing = self.needs(&v).without(compiled);
+                (!missing.is_empty()).then_some((i, v.op.kind(), missing))
+            })
     }
 
     fn tensor(&self, index: usize) -> Result<TensorInfo<'a>, Error> {

@@ -523,3 +523,47 @@ fn integer_input_gather_and_its_errors() {
         "{text}"
     );
 }
+
+#[test]
+fn a_build_without_a_models_kernels_refuses_it_naming_the_op_and_the_feature() {
+    use rill_runtime::Features;
+    let bytes = dense_model();
+    let model = Model::from_bytes(bytes.as_slice()).expect("the default build has every kernel");
+    // One f32 Dense op: the dense kernel, computed in f32.
+    let needs = Features::F32.union(Features::DENSE);
+    assert_eq!(model.required_features(false), needs);
+    assert_eq!(model.required_features(false).to_string(), "f32, dense");
+    assert_eq!(model.check_features(needs, false), Ok(()));
+    assert_eq!(
+        model.check_features(needs.union(Features::I8), true),
+        Ok(())
+    );
+
+    let no_dense = Features::F32.union(Features::CONV).union(Features::RNN);
+    let err = model.check_features(no_dense, false).unwrap_err();
+    assert_eq!(
+        err,
+        Error::Op {
+            op: 0,
+            kind: OpKind::Dense,
+            error: OpError::NotCompiled {
+                needs: Features::DENSE
+            },
+        }
+    );
+    let text = err.to_string();
+    assert!(text.contains("Dense") && text.contains("dense"), "{text}");
+
+    // An int8-only build has the op but not the element type.
+    let int8_only = Features::I8.union(Features::DENSE);
+    assert_eq!(
+        model.check_features(int8_only, false),
+        Err(Error::Op {
+            op: 0,
+            kind: OpKind::Dense,
+            error: OpError::NotCompiled {
+                needs: Features::F32
+            },
+        })
+    );
+}

@@ -1,0 +1,136 @@
+//! The kernels a build carries and the kernels a model needs, as cargo features.
+//!
+//! Each op kind and each element type is a cargo feature of `rill-runtime` (all on by default), so
+//! firmware compiles in only what its models use: the linker drops every kernel the dispatch cannot
+//! reach. A model that needs a feature the build lacks is refused when it is loaded (or, for the
+//! step program, when streaming starts), naming the op and the feature, rather than failing mid-run.
+use rill_format::reader::OpView;
+use rill_format::{DType, Op, OpKind};
+
+/// A set of runtime features (a bit per [`Features::NAMES`] entry).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Features(u32);
+
+macro_rules! features {
+    ($($bit:literal $konst:ident $name:literal;)*) => {
+        impl Features {
+            $(pub const $konst: Features = Features(1 << $bit);)*
+            /// The cargo feature names, by bit.
+            pub const NAMES: &'static [&'static str] = &[$($name),*];
+            /// What this build of the runtime was compiled with.
+            pub const COMPILED: Features = Features(0 $(| ((cfg!(feature = $name) as u32) << $bit))*);
+        }
+    };
+}
+
+features! {
+    0 F32 "f32";
+    1 F16 "f16";
+    2 I8 "i8";
+    3 I16 "i16";
+    4 DENSE "dense";
+    5 CONV "conv";
+    6 POOL "pool";
+    7 RNN "rnn";
+    8 ACTIVATION "activation";
+    9 BINARY "binary";
+    10 SOFTMAX "softmax";
+    11 LAYER_NORM "layer-norm";
+    12 REDUCE "reduce";
+    13 GATHER "gather";
+    14 CONCAT "concat";
+    15 COPY "copy";
+    16 WINDOW "window";
+    17 REQUANT "requant";
+    18 MATMUL "matmul";
+}
+
+impl Features {
+    pub const EMPTY: Features = Features(0);
+
+    pub const fn union(self, other: Features) -> Features {
+        Features(self.0 | other.0)
+    }
+
+    pub const fn contains(self, other: Features) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The features of `self` not in `other`.
+    pub const fn without(self, other: Features) -> Features {
+        Features(self.0 & !other.0)
+    }
+
+    /// The cargo feature names in the set, in [`Features::NAMES`] order.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        Features::NAMES
+            .iter()
+            .enumerate()
+            .filter(move |(bit, _)| self.0 & (1 << bit) != 0)
+            .map(|(_, name)| *name)
+    }
+
+    /// The feature of an op kind's kernel.
+    pub const fn of_kind(kind: OpKind) -> Features {
+        match kind {
+            OpKind::Dense => Features::DENSE,
+            OpKind::MatMul => Features::MATMUL,
+            OpKind::Conv => Features::CONV,
+            OpKind::Pool => Features::POOL,
+            OpKind::Rnn | OpKind::RnnStep => Features::RNN,
+            OpKind::Unary => Features::ACTIVATION,
+            OpKind::Binary => Features::BINARY,
+            OpKind::Softmax => Features::SOFTMAX,
+            OpKind::LayerNorm => Features::LAYER_NORM,
+            OpKind::Reduce => Features::REDUCE,
+            OpKind::Gather => Features::GATHER,
+            OpKind::Concat => Features::CONCAT,
+            OpKind::Copy => Features::COPY,
+            OpKind::Window => Features::WINDOW,
+            OpKind::Requant => Features::REQUANT,
+        }
+    }
+
+    /// What running `v` takes: its kernel's feature and that of the element type it computes in
+    /// (`code`: i8 or i16 for a fixed-point op, `None` for the float form; i32 data needs none).
+    pub(crate) fn of_op(
+        v: &OpView<'_>,
+        code: Option<DType>,
+        dtype: impl Fn(usize) -> Option<DType>,
+    ) -> Features {
+        let of = |d: Option<DType>| match d {
+            Some(DType::F32) => Features::F32,
+            Some(DType::F16) => Features::F16,
+            Some(DType::I8) => Features::I8,
+            Some(DType::I16) => Features::I16,
+            _ => Features::EMPTY,
+        };
+        let input = |k: usize| of(v.input(k).and_then(&dtype));
+        let types = match (v.op, code) {
+            // A conversion between code types needs both.
+            (Op::Requant(_), _) => input(0).union(of(v.output(0).and_then(&dtype))),
+            (_, Some(code)) => of(Some(code)),
+            // Float weights may be stored in f16.
+            (Op::Dense(_) | Op::Conv(_), None) => input(0).union(input(1)),
+            (_, None) => input(0),
+        };
+        Features::of_kind(v.op.kind()).union(types)
+    }
+}
+
+impl core::fmt::Display for Features {
+    /// `a, b, c` (the cargo feature names).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for (k, name) in self.names().enumerate() {
+            if k > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(name)?;
+        }
+        Ok(())
+    }
+}
