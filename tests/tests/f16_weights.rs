@@ -68,3 +68,64 @@ fn fixed_point_conversions_refuse_f16_weights() {
         other => panic!("{:?}", other.map(|c| c.report)),
     }
 }
+
+/// Recurrent layers kept in float store W and R as f16 too: the file shrinks by about the
+/// recurrent weights' half, the outputs stay within f16's precision of onnxruntime's, and the step
+/// program (which reads the same f16 weights) still equals the whole window.
+#[test]
+fn recurrent_models_with_f16_weights_stay_close_to_onnxruntime_and_still_stream() {
+    use rill_convert::exec_stream::run_stream_samples;
+    for name in ["lstm_classifier", "gru_regressor", "kws_gru", "char_rnn"] {
+        let dir = workspace_root().join("models").join(name);
+        let (full, half) = (convert(name, false), convert(name, true));
+        let aligned = AlignedBytes::from_slice(&half);
+        let model = Model::from_bytes(aligned.as_slice()).unwrap();
+        let file = model.file();
+        let f16_rnn_weights = (0..file.window_ops())
+            .filter_map(|i| file.op(i))
+            .filter(|v| v.op.kind() == rill_runtime::OpKind::Rnn)
+            .flat_map(|v| [v.input(1), v.input(2)])
+            .flatten()
+            .filter(|&t| file.tensor(t).unwrap().dtype == DType::F16)
+            .count();
+        assert!(f16_rnn_weights >= 2, "{name}: W and R must be f16");
+
+        let x = tensor::read_npy(&dir.join("input.npy")).unwrap();
+        let ours = run_samples(&model, std::slice::from_ref(&x), 1).unwrap();
+        let HostData::F32(want) = tensor::read_npy(&dir.join("reference_output.npy"))
+            .unwrap()
+            .data
+        else {
+            panic!("f32 reference")
+        };
+        let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let worst = ours[0]
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        eprintln!(
+            "{name}: {} -> {} bytes, max |f16 - onnxruntime| {worst:.2e} (output scale {scale:.2})",
+            full.len(),
+            half.len()
+        );
+        assert!(worst <= 5e-3 * scale.max(1.0), "{name}: {worst}");
+        assert!(
+            (half.len() as f64) < full.len() as f64 * 0.75,
+            "{name}: the file must shrink by most of the recurrent weights' half"
+        );
+
+        let streamed = run_stream_samples(&model, &[x], 1).unwrap();
+        let n = ours[0].len();
+        let last = &streamed[0][streamed[0].len() - n..];
+        let whole_axis = model.stream().unwrap().output_axes[0].is_some();
+        let got = if whole_axis { &streamed[0][..] } else { last };
+        assert_eq!(got.len(), n, "{name}");
+        let diff = got
+            .iter()
+            .zip(&ours[0])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(diff <= 1e-5, "{name}: streamed vs whole window {diff}");
+    }
+}

@@ -236,41 +236,48 @@ pub fn remove_unused(g: &mut Graph) {
     g.nodes.retain(|_| k.next().unwrap_or(true));
 }
 
-/// Stores the weights of float Dense and Conv nodes as f16 when nothing else reads them; returns
-/// how many tensors changed. f16 keeps 11 significant bits: a relative error up to 2^-11 per weight.
+/// Stores the weights of float Dense and Conv nodes (input 1) and of recurrent layers (W and R,
+/// inputs 1 and 2) as f16 when nothing else reads them; returns how many tensors changed. f16 keeps
+/// 11 significant bits: a relative error up to 2^-11 per weight. Biases stay f32.
 pub fn f16_weights(g: &mut Graph) -> usize {
+    fn weight_slot(op: &Op, k: usize) -> bool {
+        match op {
+            Op::Dense(_) | Op::Conv(_) => k == 1,
+            Op::Rnn(_) => k == 1 || k == 2,
+            _ => false,
+        }
+    }
     let mut changed = 0;
     for i in 0..g.nodes.len() {
-        if !matches!(g.nodes[i].op, Op::Dense(_) | Op::Conv(_)) {
-            continue;
+        for slot in [1, 2] {
+            if !weight_slot(&g.nodes[i].op, slot) {
+                continue;
+            }
+            let Some(w) = g.nodes[i].inputs.get(slot).copied().flatten() else {
+                continue;
+            };
+            let root = g.root(w);
+            let (users, is_output) = g.consumers(root);
+            let only_weights = users.iter().all(|&u| {
+                g.nodes[u].inputs.iter().enumerate().all(|(k, t)| {
+                    t.is_none_or(|t| g.root(t) != root) || weight_slot(&g.nodes[u].op, k)
+                })
+            });
+            let Data::ConstF32(values) = &g.tensors[root].data else {
+                continue;
+            };
+            if !only_weights || is_output {
+                continue;
+            }
+            let bytes: Vec<u8> = values
+                .iter()
+                .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+                .collect();
+            let t = &mut g.tensors[root];
+            t.dtype = rill_format::DType::F16;
+            t.data = Data::ConstBytes(bytes);
+            changed += 1;
         }
-        let Some(w) = g.nodes[i].inputs.get(1).copied().flatten() else {
-            continue;
-        };
-        let root = g.root(w);
-        let (users, is_output) = g.consumers(root);
-        let only_weights = users.iter().all(|&u| {
-            matches!(g.nodes[u].op, Op::Dense(_) | Op::Conv(_))
-                && g.nodes[u]
-                    .inputs
-                    .iter()
-                    .enumerate()
-                    .all(|(k, t)| k == 1 || t.is_none_or(|t| g.root(t) != root))
-        });
-        let Data::ConstF32(values) = &g.tensors[root].data else {
-            continue;
-        };
-        if !only_weights || is_output {
-            continue;
-        }
-        let bytes: Vec<u8> = values
-            .iter()
-            .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
-            .collect();
-        let t = &mut g.tensors[root];
-        t.dtype = rill_format::DType::F16;
-        t.data = Data::ConstBytes(bytes);
-        changed += 1;
     }
     // Aliases of a converted tensor carry its type.
     for t in 0..g.tensors.len() {

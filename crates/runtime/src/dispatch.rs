@@ -187,25 +187,20 @@ fn float(o: &mut Operands<'_, '_>, view: &OpView<'_>) -> Result<(), OpError> {
         }
         #[cfg(all(feature = "f32", feature = "rnn"))]
         Op::Rnn(p) => {
-            let inputs = k::rnn::RnnInputs {
-                x: o.req(0)?,
-                w: o.req(1)?,
-                r: o.req(2)?,
-                b: o.opt(3)?,
-                initial_h: o.opt(4)?,
-                initial_c: o.opt(5)?,
-                p: o.opt(6)?,
-            };
-            let scratch = o.scratch()?;
-            let outputs = k::rnn::RnnOutputs {
-                y: o.opt_out(0)?,
-                y_h: o.opt_out(1)?,
-                y_c: o.opt_out(2)?,
-            };
-            kernel(k::rnn::float::rnn(&p, inputs, outputs, scratch))
+            #[cfg(feature = "f16")]
+            if o.input_dtype(1) == Some(rill_format::DType::F16) {
+                return rnn::<half::f16>(o, &p);
+            }
+            rnn::<f32>(o, &p)
         }
         #[cfg(all(feature = "f32", feature = "rnn"))]
-        Op::RnnStep(p) => rnn_step(o, &p),
+        Op::RnnStep(p) => {
+            #[cfg(feature = "f16")]
+            if o.input_dtype(1) == Some(rill_format::DType::F16) {
+                return rnn_step::<half::f16>(o, &p);
+            }
+            rnn_step::<f32>(o, &p)
+        }
         #[cfg(all(feature = "f32", feature = "activation"))]
         Op::Unary(p) => {
             let x = o.req(0)?;
@@ -306,15 +301,42 @@ fn window(o: &mut Operands<'_, '_>, p: &rill_format::WindowParams) -> Result<(),
     }
 }
 
+/// A whole f32 recurrent layer, its W and R stored as `W` (f32 or f16).
+#[cfg(all(feature = "f32", feature = "rnn"))]
+fn rnn<W: k::Weight + bytemuck::Pod>(
+    o: &mut Operands<'_, '_>,
+    p: &rill_format::RnnParams,
+) -> Result<(), OpError> {
+    let inputs = k::rnn::RnnInputs {
+        x: o.req(0)?,
+        w: o.req::<W>(1)?,
+        r: o.req::<W>(2)?,
+        b: o.opt(3)?,
+        initial_h: o.opt(4)?,
+        initial_c: o.opt(5)?,
+        p: o.opt(6)?,
+    };
+    let scratch = o.scratch()?;
+    let outputs = k::rnn::RnnOutputs {
+        y: o.opt_out(0)?,
+        y_h: o.opt_out(1)?,
+        y_c: o.opt_out(2)?,
+    };
+    k::rnn::float::rnn(p, inputs, outputs, scratch).map_err(OpError::Kernel)
+}
+
 /// One f32 step of a forward layer, state updated in place in y_h (and y_c).
 #[cfg(all(feature = "f32", feature = "rnn"))]
-fn rnn_step(o: &mut Operands<'_, '_>, p: &rill_format::RnnParams) -> Result<(), OpError> {
+fn rnn_step<W: k::Weight + bytemuck::Pod>(
+    o: &mut Operands<'_, '_>,
+    p: &rill_format::RnnParams,
+) -> Result<(), OpError> {
     use rill_format::{rnn_operand as at, CellKind};
     let kernel = |r: Result<(), k::KernelError>| r.map_err(OpError::Kernel);
     let inputs = k::rnn::RnnInputs {
         x: o.req::<f32>(at::X)?,
-        w: o.req(at::W)?,
-        r: o.req(at::R)?,
+        w: o.req::<W>(at::W)?,
+        r: o.req::<W>(at::R)?,
         b: o.opt(at::B)?,
         initial_h: None,
         initial_c: None,

@@ -115,7 +115,9 @@ impl Features {
             (Op::Requant(_), _) => input(0).union(of(v.output(0).and_then(&dtype))),
             (_, Some(code)) => of(Some(code)),
             // Float weights may be stored in f16.
-            (Op::Dense(_) | Op::Conv(_), None) => input(0).union(input(1)),
+            (Op::Dense(_) | Op::Conv(_) | Op::Rnn(_) | Op::RnnStep(_), None) => {
+                input(0).union(input(1))
+            }
             (_, None) => input(0),
         };
         Features::of_kind(v.op.kind()).union(types)

@@ -55,8 +55,9 @@ fn arity(kind: OpKind) -> (usize, usize, usize) {
 fn input_ok(op: &Op, k: usize, dtype: DType) -> bool {
     match op {
         Op::Gather(_) if k == 1 => dtype == DType::I32,
-        // Float Dense and Conv weights may be stored in f16.
+        // Float Dense and Conv weights, and recurrent W and R, may be stored in f16.
         Op::Dense(_) | Op::Conv(_) if k == 1 => matches!(dtype, DType::F32 | DType::F16),
+        Op::Rnn(_) | Op::RnnStep(_) if k == 1 || k == 2 => matches!(dtype, DType::F32 | DType::F16),
         Op::Gather(_) | Op::Concat(_) | Op::Copy(_) | Op::Window(_) => {
             matches!(dtype, DType::F32 | DType::I32)
         }
@@ -483,6 +484,17 @@ impl<'a> Model<'a> {
                     });
                 }
                 first_dtype.get_or_insert(dtype);
+            }
+        }
+        // A recurrent layer's W and R are stored alike (both f32 or both f16).
+        if let (Op::Rnn(_) | Op::RnnStep(_), Some(w), Some(r)) = (v.op, v.input(1), v.input(2)) {
+            let r_dtype = info(r)?.dtype;
+            if info(w)?.dtype != r_dtype {
+                return Err(OpError::DType {
+                    output: false,
+                    k: 2,
+                    found: r_dtype,
+                });
             }
         }
         let out_dtype = match v.op {

@@ -3,13 +3,13 @@ use rill_format::{CellKind, RnnParams};
 
 use super::{CellDims, CellWeights, Layer, RnnInputs, RnnOutputs};
 use crate::act::float::{clamp, Act};
-use crate::util::{at_least, dot, exact};
+use crate::util::{at_least, dot, exact, Weight};
 use crate::KernelError;
 
 /// A whole layer, see the [module docs](super). `scratch` holds at least [`super::scratch_len`] f32.
-pub fn rnn(
+pub fn rnn<W: Weight>(
     p: &RnnParams,
-    i: RnnInputs<'_, f32>,
+    i: RnnInputs<'_, f32, W>,
     o: RnnOutputs<'_, f32>,
     scratch: &mut [f32],
 ) -> Result<(), KernelError> {
@@ -92,10 +92,10 @@ pub fn rnn(
 
 /// One RNN step of direction slot `slot` for one batch row: `h` (`H`) becomes `Ht` from `x` (`I`) and
 /// `Ht-1`; `gates` is scratch of at least `H`.
-pub fn rnn_step(
+pub fn rnn_step<W: Weight>(
     p: &RnnParams,
     slot: usize,
-    wts: &CellWeights<'_, f32>,
+    wts: &CellWeights<'_, f32, W>,
     x: &[f32],
     h: &mut [f32],
     gates: &mut [f32],
@@ -106,10 +106,10 @@ pub fn rnn_step(
 }
 
 /// One GRU step, as [`rnn_step`]; `gates` holds at least `3*H`.
-pub fn gru_step(
+pub fn gru_step<W: Weight>(
     p: &RnnParams,
     slot: usize,
-    wts: &CellWeights<'_, f32>,
+    wts: &CellWeights<'_, f32, W>,
     x: &[f32],
     h: &mut [f32],
     gates: &mut [f32],
@@ -121,10 +121,10 @@ pub fn gru_step(
 
 /// One LSTM step, as [`rnn_step`], also advancing the cell state `c` (`H`); `gates` holds at least
 /// `4*H`.
-pub fn lstm_step(
+pub fn lstm_step<W: Weight>(
     p: &RnnParams,
     slot: usize,
-    wts: &CellWeights<'_, f32>,
+    wts: &CellWeights<'_, f32, W>,
     x: &[f32],
     h: &mut [f32],
     c: &mut [f32],
@@ -173,11 +173,11 @@ impl Cell {
     }
 
     /// A cell for a single step: checks the kind, slot and every slice length.
-    fn checked(
+    fn checked<W>(
         p: &RnnParams,
         slot: usize,
         kind: CellKind,
-        wts: &CellWeights<'_, f32>,
+        wts: &CellWeights<'_, f32, W>,
         x: &[f32],
         h: &[f32],
         gates: &[f32],
@@ -211,13 +211,25 @@ impl Cell {
 
     /// Gate row `row`'s pre-activation from x and h plus both biases (the GRU's candidate row aside).
     #[inline]
-    fn pre(&self, wts: &CellWeights<'_, f32>, row: usize, x: &[f32], h: &[f32]) -> f32 {
+    fn pre<W: Weight>(
+        &self,
+        wts: &CellWeights<'_, f32, W>,
+        row: usize,
+        x: &[f32],
+        h: &[f32],
+    ) -> f32 {
         let (i, n) = (x.len(), h.len());
         let bias = wts.b.map_or(0.0, |b| b[row] + b[self.gh + row]);
-        dot(&wts.w[row * i..][..i], x) + dot(&wts.r[row * n..][..n], h) + bias
+        dot(x, &wts.w[row * i..][..i]) + dot(h, &wts.r[row * n..][..n]) + bias
     }
 
-    fn rnn(&self, wts: &CellWeights<'_, f32>, x: &[f32], h: &mut [f32], gates: &mut [f32]) {
+    fn rnn<W: Weight>(
+        &self,
+        wts: &CellWeights<'_, f32, W>,
+        x: &[f32],
+        h: &mut [f32],
+        gates: &mut [f32],
+    ) {
         let gates = &mut gates[..self.hidden];
         for (j, g) in gates.iter_mut().enumerate() {
             *g = self.f.eval(self.clip(self.pre(wts, j, x, h)));
@@ -225,7 +237,13 @@ impl Cell {
         h.copy_from_slice(gates);
     }
 
-    fn gru(&self, wts: &CellWeights<'_, f32>, x: &[f32], h: &mut [f32], gates: &mut [f32]) {
+    fn gru<W: Weight>(
+        &self,
+        wts: &CellWeights<'_, f32, W>,
+        x: &[f32],
+        h: &mut [f32],
+        gates: &mut [f32],
+    ) {
         let (n, i) = (self.hidden, x.len());
         let (zr, cand) = gates[..3 * n].split_at_mut(2 * n);
         for (j, g) in zr.iter_mut().enumerate() {
@@ -235,16 +253,16 @@ impl Cell {
         for (j, g) in cand.iter_mut().enumerate() {
             let row = 2 * n + j;
             let (wb, rb) = wts.b.map_or((0.0, 0.0), |b| (b[row], b[self.gh + row]));
-            let xw = dot(&wts.w[row * i..][..i], x) + wb;
+            let xw = dot(x, &wts.w[row * i..][..i]) + wb;
             let rrow = &wts.r[row * n..][..n];
             let v = if self.linear_before_reset {
-                xw + r[j] * (dot(rrow, h) + rb)
+                xw + r[j] * (dot(h, rrow) + rb)
             } else {
                 let rh = rrow
                     .iter()
                     .zip(r)
                     .zip(h.iter())
-                    .fold(0.0, |acc, ((w, r), h)| acc + w * (r * h));
+                    .fold(0.0, |acc, ((w, r), h)| acc + w.f32() * (r * h));
                 xw + rh + rb
             };
             *g = self.g.eval(self.clip(v));
@@ -254,9 +272,9 @@ impl Cell {
         }
     }
 
-    fn lstm(
+    fn lstm<W: Weight>(
         &self,
-        wts: &CellWeights<'_, f32>,
+        wts: &CellWeights<'_, f32, W>,
         x: &[f32],
         h: &mut [f32],
         c: &mut [f32],

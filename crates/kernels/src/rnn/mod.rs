@@ -51,10 +51,11 @@ mod tests;
 
 /// The inputs of a layer (operand positions 0..=6 of the op).
 #[derive(Clone, Copy, Debug)]
-pub struct RnnInputs<'a, T> {
+/// `W` is the weights' storage type (f16 weights are widened as they are read).
+pub struct RnnInputs<'a, T, W = T> {
     pub x: &'a [T],
-    pub w: &'a [T],
-    pub r: &'a [T],
+    pub w: &'a [W],
+    pub r: &'a [W],
     pub b: Option<&'a [T]>,
     pub initial_h: Option<&'a [T]>,
     pub initial_c: Option<&'a [T]>,
@@ -71,20 +72,20 @@ pub struct RnnOutputs<'a, T> {
 
 /// One direction slot's weights: W `[G*H, I]`, R `[G*H, H]`, B `[2*G*H]`, P `[3*H]`.
 #[derive(Clone, Copy, Debug)]
-pub struct CellWeights<'a, T> {
-    pub w: &'a [T],
-    pub r: &'a [T],
+pub struct CellWeights<'a, T, W = T> {
+    pub w: &'a [W],
+    pub r: &'a [W],
     pub b: Option<&'a [T]>,
     pub p: Option<&'a [T]>,
 }
 
-impl<'a, T> CellWeights<'a, T> {
+impl<'a, T, W> CellWeights<'a, T, W> {
     /// Direction slot `slot`'s part of the layer's weights; checks the layer's weight lengths.
     pub fn of(
         p: &RnnParams,
-        i: &RnnInputs<'a, T>,
+        i: &RnnInputs<'a, T, W>,
         slot: usize,
-    ) -> Result<CellWeights<'a, T>, KernelError> {
+    ) -> Result<CellWeights<'a, T, W>, KernelError> {
         let d = CellDims::new(p)?;
         d.slot(slot)?;
         exact("rnn w", d.dirs * d.w_len, i.w.len())?;
@@ -106,8 +107,8 @@ impl<'a, T> CellWeights<'a, T> {
             None => None,
         };
         Ok(CellWeights {
-            w: part(i.w, d.w_len),
-            r: part(i.r, d.r_len),
+            w: &i.w[slot * d.w_len..][..d.w_len],
+            r: &i.r[slot * d.r_len..][..d.r_len],
             b,
             p: pp,
         })

@@ -465,6 +465,47 @@ fn every_cell_direction_and_layout_against_reference() {
     }
 }
 
+/// f16-stored W and R: the reference transcription run on the same weights rounded to f16 and
+/// widened back (exactly), so the two may differ only by summation rounding.
+#[test]
+fn f16_weights_equal_the_reference_on_f16_rounded_weights() {
+    let mut rng = Rng::new(21);
+    for cell in 0..3 {
+        for direction in 0..3 {
+            for _ in 0..10 {
+                let mut c = random_case(&mut rng, cell, direction, 0);
+                let w16: Vec<half::f16> = c.w.iter().map(|&v| half::f16::from_f32(v)).collect();
+                let r16: Vec<half::f16> = c.r.iter().map(|&v| half::f16::from_f32(v)).collect();
+                c.w = w16.iter().map(|v| v.to_f32()).collect();
+                c.r = r16.iter().map(|v| v.to_f32()).collect();
+                let want = reference(&c);
+                let p = &c.p;
+                let state = c.dirs() * p.batch as usize * p.hidden as usize;
+                let mut y = vec![f32::NAN; p.seq_len as usize * state];
+                let mut y_h = vec![f32::NAN; state];
+                let mut scratch = vec![f32::NAN; scratch_len(p).unwrap()];
+                let i = RnnInputs {
+                    x: &c.x,
+                    w: &w16[..],
+                    r: &r16[..],
+                    b: c.b.as_deref(),
+                    initial_h: c.h0.as_deref(),
+                    initial_c: c.c0.as_deref(),
+                    p: c.pp.as_deref(),
+                };
+                let o = RnnOutputs {
+                    y: Some(&mut y),
+                    y_h: Some(&mut y_h),
+                    y_c: None,
+                };
+                rnn(p, i, o, &mut scratch).unwrap();
+                assert_close(&y, &want.y, 2e-6);
+                assert_close(&y_h, &want.y_h, 2e-6);
+            }
+        }
+    }
+}
+
 #[test]
 fn outputs_are_independent() {
     let mut rng = Rng::new(12);
