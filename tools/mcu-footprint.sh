@@ -3,14 +3,15 @@
 #
 #   tools/mcu-footprint.sh [--budget BYTES]
 #
-# The model is tests/data/footprint/crnn (tools/gen_footprint_model.py), converted to int8. For
-# opt-level 3 (`release`) and "s" (`release-size`), with every runtime kernel (full) and with only
-# the kernels the model needs (auto: `rill inspect`'s "runtime features", streaming included):
-# tools/mcu.sh builds firmware/qemu-m4 with it and runs it under QEMU (bit-identical with the
-# host, whole window and streamed), then the same image is built with the model runs compiled
-# out (`--features baseline`). Runtime code = code of the image - code of the baseline, code being
-# .vector_table + .text; it includes the firmware's own few hundred bytes of glue that feed the
-# input, stream it and checksum the outputs. Read-only constants (.rodata) are shown apart.
+# The model is tests/data/footprint/crnn (tools/gen_footprint_model.py), converted to int8.
+# tools/mcu.sh converts it, runs it on the host and on the emulated M4 (bit-identical, whole window
+# and streamed). Then firmware/qemu-m4's `footprint` binary (src/bin/footprint.rs: load, run the
+# window, stream it step by step, print CRCs; errors as a stage number, no error text) is built
+# for opt-level 3 (`release`) and "s" (`release-size`), with every runtime kernel (full) and with
+# only the kernels the model needs (auto: `rill inspect`'s "runtime features", streaming included),
+# run under QEMU and checked against the host's bytes; and built once more with `--features
+# baseline` (the model runs compiled out). Runtime code = code of the binary - code of the
+# baseline, code being .vector_table + .text.
 # --budget: exit 1 if the trimmed opt-level "s" runtime code exceeds BYTES.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,8 +28,16 @@ done
 
 fw=$root/firmware/qemu-m4
 gen=$fw/generated
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+runner=${MCU_RUN:-$root/tools/mcu-run}
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+tools/mcu.sh --root tests/data/footprint --precision int8 --runtime-features auto >"$log" 2>&1 ||
+    { cat "$log"; echo "mcu-footprint.sh: tools/mcu.sh failed" >&2; exit 1; }
+needed=$(sed -n 's/^runtime features: //p' "$log")
+[ -n "$needed" ] || { cat "$log"; echo "mcu-footprint.sh: no runtime features listed" >&2; exit 1; }
+crc() { python3 -c 'import sys, zlib; print("%08x" % zlib.crc32(open(sys.argv[1], "rb").read()))' "$1"; }
+want="out_crc32=$(crc "$gen/crnn.output.bin") stream_crc32=$(crc "$gen/crnn.stream.bin")"
 
 # code and .rodata bytes of an ELF
 sizes() {
@@ -38,30 +47,42 @@ sizes() {
         awk '$1 == ".vector_table" || $1 == ".text" { code += $2 } $1 == ".rodata" { ro = $2 }
              END { print code + 0, ro + 0 }'
 }
+build() { # profile, cargo feature args...
+    local profile=$1; shift
+    (cd "$fw" && RILL_MODELS_DIR="$gen/image0" cargo build -q --locked --profile "$profile" \
+        --target-dir "$fw/target" --bin footprint "$@")
+    local pdir=$profile; [ "$profile" = dev ] && pdir=debug
+    echo "$fw/target/thumbv7em-none-eabihf/$pdir/footprint"
+}
 
 rows=()
 for profile in release release-size; do
-    case "$profile" in release) pdir=release; opt=3 ;; *) pdir=$profile; opt='"s"' ;; esac
+    case "$profile" in release) opt=3 ;; *) opt='"s"' ;; esac
+    elf=$(build "$profile" --no-default-features --features baseline)
+    read -r base_code base_ro < <(sizes "$elf")
     for features in full auto; do
-        tools/mcu.sh --root tests/data/footprint --precision int8 --profile "$profile" \
-            --runtime-features "$features" >"$out/mcu.log" 2>&1 || { cat "$out/mcu.log"; echo "mcu-footprint.sh: tools/mcu.sh failed" >&2; exit 1; }
-        grep -q "all 1 models bit-identical" "$out/mcu.log" || { cat "$out/mcu.log"; exit 1; }
-        read -r code ro < <(sizes "$gen/image0.elf")
-        list=$(sed -n 's/^runtime features: //p' "$out/mcu.log")
-        [ -n "$list" ] || list="all"
-        (cd "$fw" && RILL_MODELS_DIR="$gen/image0" cargo build -q --locked --profile "$profile" \
-            --target-dir "$fw/target" --no-default-features --features baseline)
-        read -r base_code base_ro < <(sizes "$fw/target/thumbv7em-none-eabihf/$pdir/rill-qemu-m4")
+        if [ "$features" = full ]; then
+            args=(); list="all (\`full\`)"
+        else
+            args=(--no-default-features --features "$(sed 's/\([^,]*\)/rill-runtime\/\1/g' <<<"$needed")")
+            list=${needed//,/, }
+        fi
+        elf=$(build "$profile" ${args[@]+"${args[@]}"})
+        out=$(MCU_RUN_TIMEOUT=${MCU_RUN_TIMEOUT:-600} "$runner" "$elf" 2>&1) ||
+            { echo "$out"; echo "mcu-footprint.sh: footprint ($profile, $features) failed" >&2; exit 1; }
+        grep -q "$want" <<<"$out" ||
+            { echo "$out"; echo "mcu-footprint.sh: footprint ($profile, $features) is not bit-identical with the host ($want)" >&2; exit 1; }
+        read -r code ro < <(sizes "$elf")
         runtime=$((code - base_code))
-        rows+=("| $opt | $list | $code | $base_code | $runtime ($((runtime * 10 / 1024 / 10)).$((runtime * 10 / 1024 % 10)) KiB) | $((ro - base_ro)) |")
+        rows+=("| $opt | $list | $runtime ($((runtime * 10 / 1024 / 10)).$((runtime * 10 / 1024 % 10)) KiB) | $((ro - base_ro)) |")
         if [ "$profile" = release-size ] && [ "$features" = auto ]; then trimmed_s=$runtime; fi
     done
 done
 
-echo "crnn int8 (conv + LSTM + dense + softmax), bit-identical with the host under QEMU in every build:"
+echo "crnn int8 (conv + LSTM + dense + softmax; window and streaming), bit-identical with the host under QEMU in every build:"
 echo
-echo "| opt-level | runtime features | image code B | baseline code B | runtime code B | runtime .rodata B |"
-echo "|---|---|---:|---:|---:|---:|"
+echo "| opt-level | runtime features | runtime code B | runtime .rodata B |"
+echo "|---|---|---:|---:|"
 printf '%s\n' "${rows[@]}"
 if [ -n "$budget" ] && [ "$trimmed_s" -gt "$budget" ]; then
     echo "mcu-footprint.sh: trimmed opt-level \"s\" runtime code $trimmed_s B exceeds the budget of $budget B" >&2

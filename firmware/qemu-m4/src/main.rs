@@ -21,8 +21,6 @@
 //! instructions; each reading is good to ±40.
 #![no_std]
 #![no_main]
-// The baseline build (tools/mcu-footprint.sh) compiles the model runs out.
-#![cfg_attr(feature = "baseline", allow(dead_code, unused_imports))]
 
 use core::fmt::Write as _;
 use core::hint::black_box;
@@ -287,11 +285,6 @@ fn main() -> ! {
         status = debug::EXIT_FAILURE;
     }
     for entry in models::MODELS {
-        // The same image without the runtime: what the runtime's code is measured against.
-        if cfg!(feature = "baseline") {
-            let _ = writeln!(out, "model={} baseline (runtime not linked)", entry.name);
-            continue;
-        }
         match run_model(entry, arena, &mut out) {
             Ok(()) => {}
             Err(Failure::Runtime(e, node)) if !node.is_empty() => {
