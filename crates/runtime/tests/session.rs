@@ -567,3 +567,22 @@ fn a_build_without_a_models_kernels_refuses_it_naming_the_op_and_the_feature() {
         })
     );
 }
+
+/// Every name in `Features::NAMES` must be a cargo feature of the crate, spelled the same: the
+/// default build enables all of them, so a misspelt `cfg!(feature = ..)` would leave its kernel
+/// reported as missing (and every model using it refused).
+#[test]
+fn the_default_build_compiles_every_named_feature() {
+    use rill_runtime::Features;
+    let compiled: Vec<&str> = Features::COMPILED.names().collect();
+    assert_eq!(compiled, Features::NAMES.to_vec());
+    let manifest = include_str!("../Cargo.toml");
+    for name in Features::NAMES {
+        assert!(
+            manifest
+                .lines()
+                .any(|l| l.starts_with(&format!("{name} = ["))),
+            "feature {name} is not declared in Cargo.toml"
+        );
+    }
+}
