@@ -166,7 +166,8 @@ pub fn run_op<'s>(
         }
         Op::Pool(p) => {
             let x = o.req(0)?;
-            kernel(k::pool::float::pool(&p, x, o.out(0)?))
+            let valid = o.opt::<i32>(1)?.and_then(|v| v.first().copied());
+            kernel(k::pool::float::pool_step(&p, x, valid, o.out(0)?))
         }
         Op::Rnn(p) => {
             let inputs = k::rnn::RnnInputs {
@@ -263,7 +264,8 @@ fn window(o: &mut Operands<'_, '_>, p: &rill_format::WindowParams) -> Result<(),
     ) -> Result<(), OpError> {
         let x = o.req::<T>(0)?;
         let (y, ring, head) = (o.out::<T>(0)?, o.out::<T>(1)?, o.out::<i32>(2)?);
-        k::window::window(p, x, y, ring, head).map_err(OpError::Kernel)
+        let valid = o.opt_out::<i32>(3)?;
+        k::window::window(p, x, y, ring, head, valid).map_err(OpError::Kernel)
     }
     use rill_format::DType;
     match o.input_dtype(0) {
