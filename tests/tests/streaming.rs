@@ -345,3 +345,161 @@ fn a_streaming_only_session_needs_only_the_state_and_one_steps_buffers() {
         Err(Error::ArenaTooSmall { .. })
     ));
 }
+
+/// Pools over time and attention (`tests/data/stream`, from `tools/gen_stream_cases.py`): the whole
+/// window matches onnxruntime, and streamed equals whole-window at every step — within 1e-5 in f32, bit for bit in
+/// int8/int16 — warm-up steps included (max pooling ignores the causal padding, average pooling
+/// counts it or not as the model says).
+fn check_stream_case(case: &str, time_axis: Option<usize>, precision: Precision) {
+    let dir = workspace_root().join("tests/data/stream").join(case);
+    let x = npy(&dir.join("input_0.npy"));
+    let calibration = if precision == Precision::F32 {
+        vec![]
+    } else {
+        let mut shape = vec![1];
+        shape.extend(&x.shape);
+        vec![HostTensor {
+            shape,
+            data: x.data.clone(),
+        }]
+    };
+    let opts = ConvertOptions {
+        precision,
+        calibration,
+        time_axis,
+        ..ConvertOptions::default()
+    };
+    let c = convert_path(&dir.join("model.onnx"), &opts).unwrap_or_else(|e| panic!("{case}: {e}"));
+    assert!(
+        matches!(c.report.stream, StreamStatus::Streams { state_bytes } if state_bytes > 0),
+        "{case}: {:?}",
+        c.report.stream
+    );
+    let aligned = AlignedBytes::from_slice(&c.bytes);
+    let model = Model::from_bytes(aligned.as_slice()).unwrap();
+    let whole = run_samples(&model, std::slice::from_ref(&x), 1).unwrap();
+    let streamed = run_stream_samples(&model, &[x], 1).unwrap();
+    // The whole window against onnxruntime: 1e-5 in f32; quantization is lossy by a predictable
+    // amount, as in the quantized node cases: 5% (int8) and 1% (int16) of the output's range.
+    let reference = npy(&dir.join("output_0.npy"));
+    let HostData::F32(r) = &reference.data else {
+        panic!("{case}: f32 reference")
+    };
+    let range =
+        r.iter().fold(f32::MIN, |m, &v| m.max(v)) - r.iter().fold(f32::MAX, |m, &v| m.min(v));
+    let bound = match precision {
+        Precision::F32 => 1e-5,
+        Precision::Int8 => 0.05 * range,
+        _ => 0.01 * range,
+    };
+    let worst = r
+        .iter()
+        .zip(&whole[0])
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert_eq!(r.len(), whole[0].len(), "{case}");
+    eprintln!(
+        "{case} {}: max |whole - onnxruntime| = {worst:e} (range {range})",
+        precision.name()
+    );
+    assert!(
+        worst <= bound,
+        "{case} {}: whole window vs onnxruntime {worst} > {bound}",
+        precision.name()
+    );
+    let tol = if precision == Precision::F32 {
+        1e-5
+    } else {
+        0.0
+    };
+    assert_eq!(whole[0].len(), streamed[0].len(), "{case}");
+    let worst = whole[0]
+        .iter()
+        .zip(&streamed[0])
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    eprintln!(
+        "{case} {}: max |stream - whole| = {worst:e}",
+        precision.name()
+    );
+    assert!(
+        worst <= tol,
+        "{case} {}: streamed differs from whole window by {worst}",
+        precision.name()
+    );
+}
+
+#[test]
+fn pools_over_time_stream_like_their_whole_window() {
+    // A 2-D input's time axis is taken to be H unless told (`--time-axis`).
+    for (case, axis) in [
+        ("pools_1d_causal", None),
+        ("pools_2d_time_on_h", None),
+        ("pools_2d_time_on_w", Some(3)),
+    ] {
+        for p in [Precision::F32, Precision::Int8, Precision::Int16] {
+            check_stream_case(case, axis, p);
+        }
+    }
+}
+
+/// Causal self-attention over the window (`tests/data/stream`): K and V rings of the window's
+/// length, the causal mask's row picked per step. The whole window is exactly the first T steps of
+/// the stream, each query attending to the keys up to it.
+#[test]
+fn causal_attention_streams_like_its_whole_window() {
+    for case in ["attention_1head_causal", "attention_2head_causal"] {
+        for p in [Precision::F32, Precision::Int8, Precision::Int16] {
+            // The input [1, T, d] has no recurrent layer or conv to name its time axis.
+            check_stream_case(case, Some(1), p);
+        }
+    }
+}
+
+/// A `tests/data/stream` case that must stay refused, naming `node` for `reason`.
+fn stream_case_refused(case: &str, time_axis: Option<usize>, node: &str, reason: &str) {
+    let dir = workspace_root().join("tests/data/stream").join(case);
+    let opts = ConvertOptions {
+        time_axis,
+        ..ConvertOptions::default()
+    };
+    let c = convert_path(&dir.join("model.onnx"), &opts).unwrap();
+    match &c.report.stream {
+        StreamStatus::Blocked {
+            node: Some(n),
+            reason: r,
+        } => {
+            assert_eq!(n, node, "{case}");
+            assert!(r.contains(reason), "{case}: {r}");
+        }
+        other => panic!("{case}: {other:?}"),
+    }
+}
+
+#[test]
+fn a_pool_striding_over_time_is_refused_by_name() {
+    stream_case_refused(
+        "refused_pool_stride_over_time",
+        None,
+        "decimate",
+        "strides over time",
+    );
+}
+
+#[test]
+fn attention_a_query_could_see_later_keys_in_is_refused_by_name() {
+    // No mask: the softmax over keys mixes in later steps.
+    stream_case_refused(
+        "refused_attention_unmasked",
+        Some(1),
+        "softmax",
+        "other than causally",
+    );
+    // A mask of -1 above the diagonal leaves later keys weighing something.
+    stream_case_refused(
+        "refused_attention_weak_mask",
+        Some(1),
+        "causal_mask",
+        "other than causally",
+    );
+}

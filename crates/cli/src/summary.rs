@@ -56,6 +56,8 @@ pub enum StreamSummary {
         window_len: usize,
         step_ops: usize,
         step_macs: u64,
+        /// State each step op keeps: (op name, what it is, bytes), in op order.
+        state_by_op: Vec<(String, &'static str, usize)>,
     },
     Blocked {
         node: Option<String>,
@@ -63,6 +65,13 @@ pub enum StreamSummary {
     },
     /// The file has no stream section.
     Unknown,
+}
+
+/// The op reading the taps of step op `i` (a Window): the converter places it right after.
+fn consumer(file: &rill_format::reader::ModelFile, v: &OpView, i: usize) -> Option<Op> {
+    let taps = v.outputs.first()?;
+    let n = file.op(i + 1)?;
+    n.inputs.contains(taps).then_some(n.op)
 }
 
 fn stream_summary(model: &Model) -> Result<StreamSummary> {
@@ -76,6 +85,31 @@ fn stream_summary(model: &Model) -> Result<StreamSummary> {
                     .ok_or_else(|| anyhow!("op #{i} cannot be decoded"))?;
                 step_macs += macs(&v.op);
             }
+            let mut state_by_op = Vec::new();
+            for i in file.window_ops()..file.ops.len() {
+                let v = file
+                    .op(i)
+                    .ok_or_else(|| anyhow!("op #{i} cannot be decoded"))?;
+                let bytes: usize = v
+                    .outputs
+                    .iter()
+                    .filter_map(|&t| file.tensor(t as usize))
+                    .filter(|t| t.storage == Storage::State)
+                    .map(|t| t.size)
+                    .sum();
+                if bytes > 0 {
+                    let what = match v.op {
+                        Op::Window(_) => match consumer(file, &v, i) {
+                            Some(Op::Pool(_)) => "pool window (ring of past frames)",
+                            Some(Op::MatMul(_)) => "attention K/V window (ring of past steps)",
+                            _ => "conv window (ring of past frames)",
+                        },
+                        Op::RnnStep(_) => "recurrent state",
+                        _ => "state",
+                    };
+                    state_by_op.push((model.op_name(i).to_owned(), what, bytes));
+                }
+            }
             StreamSummary::Streams {
                 state_bytes: info.state_bytes,
                 step_arena_bytes: info.step_arena_bytes,
@@ -83,6 +117,7 @@ fn stream_summary(model: &Model) -> Result<StreamSummary> {
                 window_len: info.window_len,
                 step_ops: file.ops.len() - file.window_ops(),
                 step_macs,
+                state_by_op,
             }
         }
         Err(rill_runtime::Error::NotStreamable { op, block, detail }) => StreamSummary::Blocked {
@@ -444,6 +479,11 @@ impl Summary {
         let _ = writeln!(s, "  MACs/inference:   {:>10}", self.macs);
         let _ = writeln!(s, "  receptive field:  {}", self.rf_text());
         let _ = writeln!(s, "  streaming:        {}", self.stream_text());
+        if let StreamSummary::Streams { state_by_op, .. } = &self.stream {
+            for (name, what, bytes) in state_by_op {
+                let _ = writeln!(s, "    state {bytes:>8} B  {what}: {name}");
+            }
+        }
         let _ = write!(
             s,
             "  runtime features: {}",
@@ -471,6 +511,7 @@ impl Summary {
                 window_len,
                 step_ops,
                 step_macs,
+                ..
             } => format!(
                 "yes: {step_ops} ops and {step_macs} MACs per step ({:.1}x less than a {window_len}-step window), {state_bytes} state bytes, {step_arena_bytes} arena bytes when only streaming, latency {latency} steps",
                 self.macs as f64 / (*step_macs).max(1) as f64
@@ -565,9 +606,10 @@ impl Summary {
             "runtime_features": self.runtime_features,
             "step_runtime_features": self.step_runtime_features,
             "streaming": match &self.stream {
-                StreamSummary::Streams { state_bytes, step_arena_bytes, latency, window_len, step_ops, step_macs } => serde_json::json!({
+                StreamSummary::Streams { state_bytes, step_arena_bytes, latency, window_len, step_ops, step_macs, state_by_op } => serde_json::json!({
                     "streams": true, "state_bytes": state_bytes, "step_arena_bytes": step_arena_bytes, "latency_steps": latency,
                     "window_len": window_len, "step_ops": step_ops, "step_macs": step_macs,
+                    "state_by_op": state_by_op.iter().map(|(n, w, b)| serde_json::json!({"op": n, "what": w, "bytes": b})).collect::<Vec<_>>(),
                 }),
                 StreamSummary::Blocked { node, reason } => serde_json::json!({
                     "streams": false, "node": node, "reason": reason,

@@ -7,8 +7,9 @@
 //!   state, the last step selected); after each step it is the answer for the window ending there.
 //!
 //! Each op gets a step form working on one slice: shapes lose the time axis' length (it becomes 1),
-//! recurrent layers become `RnnStep` over state tensors, and a causal conv with a kernel longer than
-//! one step reads its taps through a `Window` op from a ring of past frames. An op whose output at
+//! recurrent layers become `RnnStep` over state tensors, a causal conv or pool with a kernel longer
+//! than one step reads its taps through a `Window` op from a ring of past frames, and a causal
+//! self-attention scores each new query against `Window`s of the last `T` keys and values. An op whose output at
 //! step t needs more than steps `..= t` (or mixes the steps of a whole window) blocks streaming; the
 //! first such op is reported. The step program shares every constant with the whole-window one, so
 //! weights are stored once, and it keeps every quantization parameter, so fixed-point steps give the
@@ -93,7 +94,20 @@ struct Deriver<'g> {
     step: HashMap<TId, TId>,
     nodes: Vec<Node>,
     state: Vec<TId>,
+    /// Attention: window tensors whose last axis runs over the keys of a K/V window (scores and
+    /// their softmax), with the step tensor counting the keys that hold steps of this window and
+    /// whether a causal mask has hidden the keys a query must not see.
+    keyed: HashMap<TId, Keys>,
 }
+
+#[derive(Clone, Copy, Debug)]
+struct Keys {
+    valid: TId,
+    masked: bool,
+}
+
+/// A causal mask entry at or below this (or -inf) makes a key weigh exactly nothing after softmax.
+const MASKED: f32 = -1e4;
 
 impl<'g> Deriver<'g> {
     fn new(g: &'g mut Graph) -> Result<Deriver<'g>, Blocked> {
@@ -113,6 +127,7 @@ impl<'g> Deriver<'g> {
             step: HashMap::new(),
             nodes: Vec::new(),
             state: Vec::new(),
+            keyed: HashMap::new(),
         })
     }
 
@@ -336,8 +351,14 @@ impl<'g> Deriver<'g> {
                 } else {
                     return Err(blocked(StreamBlock::AxisOverTime, i));
                 }
+                if self.keyed.get(&x).is_some_and(|k| !k.masked) {
+                    // Without a causal mask a query's weights depend on later keys.
+                    return Err(blocked(StreamBlock::AttentionOverTime, i));
+                }
                 let y = self.only_output(&n, i)?;
-                self.simple(i, Op::Softmax(p), y, it)
+                self.simple(i, Op::Softmax(p), y, it)?;
+                self.keep_keyed(x, y);
+                Ok(())
             }
             Op::LayerNorm(mut p) => {
                 let a = x_axis.ok_or(blocked(StreamBlock::MixesSteps, i))?;
@@ -353,7 +374,7 @@ impl<'g> Deriver<'g> {
             Op::Gather(p) => self.gather(i, &n, &p, &tms),
             Op::Concat(p) => self.concat(i, &n, &p, &tms),
             Op::Copy(p) => self.copy(i, &n, &p, x_axis),
-            Op::MatMul(_) => Err(blocked(StreamBlock::AttentionOverTime, i)),
+            Op::MatMul(p) => self.matmul(i, &n, &p, &tms),
             Op::Window(_) | Op::RnnStep(_) => Err(blocked(StreamBlock::MixesSteps, i)),
         }
     }
@@ -379,9 +400,21 @@ impl<'g> Deriver<'g> {
 
     /// A node that keeps time where it was: one output whose time axis has `inner_y` elements after it.
     fn simple(&mut self, i: usize, op: Op, y: TId, inner_y: usize) -> Result<(), Blocked> {
+        let ins = self.step_inputs(i)?;
+        self.simple_with(i, op, y, inner_y, ins)
+    }
+
+    /// As [`Self::simple`], with the step inputs given.
+    fn simple_with(
+        &mut self,
+        i: usize,
+        op: Op,
+        y: TId,
+        inner_y: usize,
+        ins: Vec<Option<TId>>,
+    ) -> Result<(), Blocked> {
         let a = find_axis(&self.g.tensors[y].shape, self.t_len, inner_y)
             .ok_or(blocked(StreamBlock::ReshapeMergesTime, i))?;
-        let ins = self.step_inputs(i)?;
         let s = self.out(y, Tm::Time(a));
         self.push(i, op, ins, vec![Some(s)]);
         Ok(())
@@ -512,9 +545,8 @@ impl<'g> Deriver<'g> {
         };
         let mut ins = self.step_inputs(i)?;
         if k > 1 {
-            let frame_inner = if on_w { 1 } else { p.in_w };
-            let outer = p.batch * p.c_in;
-            ins[0] = Some(self.window(i, n, x, a, outer, frame_inner, k, d)?);
+            let (outer, frame_inner) = frame_layout(on_w, p.batch * p.c_in, p.in_h, p.in_w);
+            ins[0] = Some(self.window(i, n, x, a, outer, frame_inner, k, d, false)?.0);
         }
         set(&mut sp, k);
         let y = self.only_output(n, i)?;
@@ -527,7 +559,9 @@ impl<'g> Deriver<'g> {
     }
 
     /// Adds a `Window` op gathering `taps` frames `dilation` apart of `x` (time axis `a`) for node
-    /// `i`, with its ring and head in the state; returns the gathered taps tensor.
+    /// `i`, with its ring and head in the state; returns the gathered taps tensor and, when `valid`
+    /// is asked for, the count of taps that hold frames of this window (what a pool needs during
+    /// the warm-up steps).
     #[allow(clippy::too_many_arguments)]
     fn window(
         &mut self,
@@ -539,7 +573,8 @@ impl<'g> Deriver<'g> {
         frame_inner: u32,
         taps: u32,
         dilation: u32,
-    ) -> Result<TId, Blocked> {
+        valid: bool,
+    ) -> Result<(TId, Option<TId>), Blocked> {
         let xs = self.st(x, i)?;
         let frame = (outer * frame_inner) as usize;
         let wp = WindowParams {
@@ -559,15 +594,23 @@ impl<'g> Deriver<'g> {
         let shape = with_len(&self.g.tensors[x].shape, a, taps as usize);
         let taps_t = self.twin(x, shape, Data::Act);
         self.g.tensors[taps_t].name = format!("{name}.taps@step");
+        let valid = valid.then(|| {
+            self.g
+                .add(format!("{name}.valid@step"), vec![1], DType::I32, Data::Act)
+        });
+        let mut outputs = vec![Some(taps_t), Some(ring), Some(head)];
+        if valid.is_some() {
+            outputs.push(valid);
+        }
         self.nodes.push(Node {
             name: format!("{name}.window"),
             onnx_op: "Window".into(),
             op: Op::Window(wp),
             inputs: vec![Some(xs)],
-            outputs: vec![Some(taps_t), Some(ring), Some(head)],
+            outputs,
             scratch: None,
         });
-        Ok(taps_t)
+        Ok((taps_t, valid))
     }
 
     fn pool(
@@ -586,23 +629,35 @@ impl<'g> Deriver<'g> {
         let on_w = self
             .time_dim(&xs, a, p.in_h, p.in_w)
             .ok_or(blocked(StreamBlock::ReshapeMergesTime, i))?;
-        let (k, s, pad) = if on_w {
-            (p.k_w, p.stride_w, p.pad_left)
+        let (k, s, d, pad, in_len, out_len) = if on_w {
+            (p.k_w, p.stride_w, p.dil_w, p.pad_left, p.in_w, p.out_w)
         } else {
-            (p.k_h, p.stride_h, p.pad_top)
+            (p.k_h, p.stride_h, p.dil_h, p.pad_top, p.in_h, p.out_h)
         };
-        if k != 1 || s != 1 || pad != 0 {
+        causal(i, k, s, d, pad, in_len, out_len)?;
+        let mut sp = *p;
+        // The step pool sees the window's taps: the time axis is one whole window of k taps.
+        if on_w {
+            (sp.in_w, sp.out_w, sp.dil_w, sp.pad_left) = (k, 1, 1, 0);
+        } else {
+            (sp.in_h, sp.out_h, sp.dil_h, sp.pad_top) = (k, 1, 1, 0);
+        }
+        // The step kernel takes H as the time axis whenever H is one whole window: a pool over time
+        // on W whose H axis looks the same would be misread.
+        let h_one_window =
+            sp.k_h > 1 && sp.in_h == sp.k_h && sp.out_h == 1 && sp.stride_h == 1 && sp.pad_top == 0;
+        if k > 1 && on_w && h_one_window {
             return Err(blocked(StreamBlock::PoolOverTime, i));
         }
-        let mut sp = *p;
-        if on_w {
-            (sp.in_w, sp.out_w) = (1, 1);
-        } else {
-            (sp.in_h, sp.out_h) = (1, 1);
+        let mut ins = self.step_inputs(i)?;
+        if k > 1 {
+            let (outer, frame_inner) = frame_layout(on_w, p.batch * p.channels, p.in_h, p.in_w);
+            let (taps, valid) = self.window(i, n, x, a, outer, frame_inner, k, d, true)?;
+            ins = vec![Some(taps), valid];
         }
         let y = self.only_output(n, i)?;
         let inner_y = if on_w { 1 } else { p.out_w as usize };
-        self.simple(i, Op::Pool(sp), y, inner_y)
+        self.simple_with(i, Op::Pool(sp), y, inner_y, ins)
     }
 
     fn binary(
@@ -618,6 +673,10 @@ impl<'g> Deriver<'g> {
             (Some(Some(a)), Some(Some(b))) => (*a, *b),
             _ => return Err(blocked(StreamBlock::MixesSteps, i)),
         };
+        let keyed = [a, b].iter().find_map(|t| self.keyed.get(t).copied());
+        if let Some(keys) = keyed {
+            return self.keyed_binary(i, n, p, a, b, y, keys);
+        }
         let mut ya = None;
         for (t, tm) in [(a, tms[0]), (b, tms[1])] {
             let rank = self.g.tensors[t].shape.len();
@@ -663,6 +722,251 @@ impl<'g> Deriver<'g> {
         let s = self.out(y, Tm::Time(ya));
         self.push(i, Op::Binary(sp), ins, vec![Some(s)]);
         Ok(())
+    }
+
+    fn keep_keyed(&mut self, x: TId, y: TId) {
+        if let Some(&k) = self.keyed.get(&x) {
+            self.keyed.insert(y, k);
+        }
+    }
+
+    /// Attention over time. Scores `Q K^T` (Q's time on its rows, K^T's on its columns) become the
+    /// new query against a `Window` of the last `T` keys, and the weighted sum `P V` the step's
+    /// weights against a `Window` of the last `T` values: the K and V rings (`T - 1` past steps
+    /// each) live in the state. Keys are in time order, the newest last; before `T` steps the
+    /// leading ones hold the ring's reset value and the causal mask (see `keyed_binary`) hides them.
+    fn matmul(
+        &mut self,
+        i: usize,
+        n: &Node,
+        p: &rill_format::MatMulParams,
+        tms: &[Option<Tm>],
+    ) -> Result<(), Blocked> {
+        let no = || blocked(StreamBlock::AttentionOverTime, i);
+        let (Some(Some(a)), Some(Some(b))) = (n.inputs.first().copied(), n.inputs.get(1).copied())
+        else {
+            return Err(no());
+        };
+        let y = self.only_output(n, i)?;
+        let (ra, rb) = (self.g.tensors[a].shape.len(), self.g.tensors[b].shape.len());
+        let t = self.t_len;
+        let (Some(Tm::Time(ta)), Some(Tm::Time(tb))) = (
+            tms.first().copied().flatten(),
+            tms.get(1).copied().flatten(),
+        ) else {
+            return Err(no());
+        };
+        if ra < 2 || rb < 2 || ta + 2 != ra || p.m as usize != t {
+            return Err(no());
+        }
+        let a_keyed = self.keyed.get(&a).copied();
+        let valid_out;
+        let bs = self.st(b, i)?;
+        let b_step_shape = self.g.tensors[bs].shape.clone();
+        let frame: usize = b_step_shape.iter().product();
+        let b_win = if a_keyed.is_none() && tb + 1 == rb && p.n as usize == t {
+            // Scores: the keys are b's columns.
+            let (win, valid) = self.window(i, n, b, tb, frame as u32, 1, t as u32, 1, true)?;
+            valid_out = valid;
+            win
+        } else if a_keyed.is_some_and(|k| k.masked) && tb + 2 == rb && p.k as usize == t {
+            // Weighted values: the keys are b's rows.
+            let inner = p.n;
+            let (win, _) = self.window(
+                i,
+                n,
+                b,
+                tb,
+                (frame / (inner as usize).max(1)) as u32,
+                inner,
+                t as u32,
+                1,
+                false,
+            )?;
+            valid_out = None;
+            win
+        } else {
+            return Err(no());
+        };
+        let mut sp = *p;
+        sp.m = 1;
+        for k in 0..(sp.batch_rank as usize).min(4) {
+            sp.a_stride[k] /= t as u32;
+        }
+        // The fixed-point form's aux operand follows, unchanged.
+        let mut ins = self.step_inputs(i)?;
+        ins[1] = Some(b_win);
+        let ry = self.g.tensors[y].shape.len();
+        let s = self.out(y, Tm::Time(ry - 2));
+        self.push(i, Op::MatMul(sp), ins, vec![Some(s)]);
+        match (valid_out, a_keyed) {
+            (Some(valid), _) => {
+                self.keyed.insert(
+                    y,
+                    Keys {
+                        valid,
+                        masked: false,
+                    },
+                );
+            }
+            (None, Some(_)) => {}
+            (None, None) => return Err(no()),
+        }
+        Ok(())
+    }
+
+    /// An elementwise op on attention scores: a scaling (a constant without time) as any binary
+    /// op, and the causal mask `[T queries, T keys]` (a constant, `MASKED` or below above the
+    /// diagonal) as the mask row of this step, picked by the count of valid keys from a table of
+    /// `T + 1` rows re-ordered for the window's keys (newest last).
+    #[allow(clippy::too_many_arguments)]
+    fn keyed_binary(
+        &mut self,
+        i: usize,
+        n: &Node,
+        p: &BinaryParams,
+        a: TId,
+        b: TId,
+        y: TId,
+        keys: Keys,
+    ) -> Result<(), Blocked> {
+        let valid = keys.valid;
+        let mut masked = keys.masked;
+        let c = if self.keyed.contains_key(&a) { b } else { a };
+        let t = self.t_len;
+        let cs = self.g.tensors[c].shape.clone();
+        let mut ins = self.step_inputs(i)?;
+        let c_static = self.tm_of(c, i)? == Tm::Static;
+        let time_varying = cs.len() >= 2 && cs[cs.len() - 2] == t && cs[cs.len() - 1] == t;
+        if c_static && time_varying {
+            if cs[..cs.len() - 2].iter().any(|&d| d != 1) {
+                return Err(blocked(StreamBlock::TimeVaryingConstant, i));
+            }
+            let row = self
+                .mask_rows(c)
+                .ok_or(blocked(StreamBlock::AttentionOverTime, i))?;
+            masked = true;
+            let table = self.g.add(
+                format!("{}.mask_rows", n.name),
+                vec![t + 1, t],
+                self.g.tensors[c].dtype,
+                row,
+            );
+            self.g.tensors[table].quant = self.g.tensors[c].quant.clone();
+            let mut row_shape = vec![1; cs.len()];
+            row_shape[cs.len() - 1] = t;
+            let picked = self.twin(c, row_shape, Data::Act);
+            self.g.tensors[picked].name = format!("{}.mask_row@step", n.name);
+            self.nodes.push(Node {
+                name: format!("{}.mask_row", n.name),
+                onnx_op: "Gather".into(),
+                op: Op::Gather(GatherParams {
+                    outer: 1,
+                    axis_len: (t + 1) as u32,
+                    inner: t as u32,
+                    n_indices: 1,
+                }),
+                inputs: vec![Some(table), Some(valid)],
+                outputs: vec![Some(picked)],
+                scratch: None,
+            });
+            let k = if c == a { 0 } else { 1 };
+            ins[k] = Some(picked);
+        } else if !c_static && !self.keyed.contains_key(&c) {
+            return Err(blocked(StreamBlock::MixesSteps, i));
+        } else if c_static && cs.len() >= 2 && cs[cs.len() - 2] != 1 {
+            return Err(blocked(StreamBlock::TimeVaryingConstant, i));
+        }
+        let ys = self.g.tensors[y].shape.clone();
+        let ya = ys.len() - 2;
+        let out_shape = with_len(&ys, ya, 1);
+        let shape_of = |t: Option<TId>, g: &Graph| t.map(|t| g.tensors[t].shape.clone());
+        let (sa, sb) = (
+            shape_of(ins[0], self.g).unwrap_or_default(),
+            shape_of(ins[1], self.g).unwrap_or_default(),
+        );
+        let (ta, tb) = (
+            broadcast_strides(&sa, &out_shape),
+            broadcast_strides(&sb, &out_shape),
+        );
+        let mut sp = *p;
+        sp.rank = out_shape.len() as u32;
+        sp.out_shape = [0; MAX_RANK];
+        sp.a_strides = [0; MAX_RANK];
+        sp.b_strides = [0; MAX_RANK];
+        if out_shape.len() > MAX_RANK {
+            return Err(blocked(StreamBlock::ReshapeMergesTime, i));
+        }
+        for k in 0..out_shape.len() {
+            sp.out_shape[k] = out_shape[k] as u32;
+            sp.a_strides[k] = ta[k] as u32;
+            sp.b_strides[k] = tb[k] as u32;
+        }
+        let s = self.out(y, Tm::Time(ya));
+        self.push(i, Op::Binary(sp), ins, vec![Some(s)]);
+        self.keyed.insert(y, Keys { valid, masked });
+        Ok(())
+    }
+
+    /// The step rows of causal mask `c` (`[.., T, T]`, queries by keys): row `v` for `v` valid keys
+    /// is query `v - 1`'s row with the keys re-ordered newest last, `T - v` masked keys first (from
+    /// query `v - 1`'s future, so masked). Row 0 is never picked (a window holds the current step).
+    /// `None` if `c` is not a constant or a key above the diagonal is not masked.
+    fn mask_rows(&self, c: TId) -> Option<Data> {
+        let t = self.t_len;
+        let q = self.g.tensors[c].quant.clone();
+        let dtype = self.g.tensors[c].dtype;
+        let vals: Vec<f32> = match &self.g.tensors[self.g.root(c)].data {
+            Data::ConstF32(v) => v.clone(),
+            Data::ConstBytes(b) => {
+                let q = q.as_ref()?;
+                let codes: Vec<i32> = match dtype {
+                    DType::I8 => b.iter().map(|&x| x as i8 as i32).collect(),
+                    DType::I16 => b
+                        .chunks_exact(2)
+                        .map(|c| i16::from_le_bytes([c[0], c[1]]) as i32)
+                        .collect(),
+                    _ => return None,
+                };
+                codes
+                    .iter()
+                    .map(|&c| (c - q.zero_point) as f32 * q.scale)
+                    .collect()
+            }
+            _ => return None,
+        };
+        if vals.len() != t * t {
+            return None;
+        }
+        for r in 0..t {
+            for k in r + 1..t {
+                if vals[r * t + k] > MASKED {
+                    return None;
+                }
+            }
+        }
+        let src = |v: usize, j: usize| -> usize {
+            let r = v.max(1) - 1;
+            // Key j of the window is step r - (t - 1 - j); before the window starts, a future key.
+            let k = (r + j + 1).checked_sub(t).unwrap_or(t - 1 - j);
+            r * t + k
+        };
+        let order: Vec<usize> = (0..=t)
+            .flat_map(|v| (0..t).map(move |j| src(v, j)))
+            .collect();
+        Some(match &self.g.tensors[self.g.root(c)].data {
+            Data::ConstF32(v) => Data::ConstF32(order.iter().map(|&k| v[k]).collect()),
+            Data::ConstBytes(b) => {
+                let w = dtype.size();
+                Data::ConstBytes(
+                    order
+                        .iter()
+                        .flat_map(|&k| b[k * w..(k + 1) * w].iter().copied())
+                        .collect(),
+                )
+            }
+            _ => return None,
+        })
     }
 
     fn reduce(
@@ -845,6 +1149,16 @@ impl<'g> Deriver<'g> {
         let s = self.out(y, tm);
         self.push(i, Op::Copy(sp), ins, vec![Some(s)]);
         Ok(())
+    }
+}
+
+/// A conv/pool input's step frame as the Window's `(outer, inner)`: NCHW with time on W keeps the
+/// whole H axis in the rows, with time on H each row is one W line.
+fn frame_layout(on_w: bool, planes: u32, in_h: u32, in_w: u32) -> (u32, u32) {
+    if on_w {
+        (planes * in_h, 1)
+    } else {
+        (planes, in_w)
     }
 }
 

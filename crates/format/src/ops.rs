@@ -259,7 +259,8 @@ pub enum PoolKind {
 }
 
 /// 2-D pooling, NCHW (1-D is H = 1). `global` marks a window covering the whole input (it cannot stream
-/// over time). Inputs: x. Output: y.
+/// over time). Inputs: x; in a step program, valid (i32 `[1]`, from a `Window`): the time axis' leading
+/// `k - valid` taps are padding (see `rill_kernels::pool`). Output: y.
 #[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
 #[repr(C)]
 pub struct PoolParams {
@@ -458,8 +459,11 @@ pub struct CopyParams {
 /// non-time spatial size: 1 for 1-D). Outputs: 0 y `[outer, taps, inner]`, where tap `k` is the frame
 /// of `(taps - 1 - k) * dilation` steps ago (tap `taps - 1` is x itself); 1 ring, a state tensor of
 /// `slots * outer * inner` elements holding the last `slots = (taps - 1) * dilation` frames, x's element
-/// type; 2 head, a state i32 `[1]`: the ring slot the next frame goes to. Before the first step the ring
-/// holds x's zero point (what the whole-window conv pads with) and head 0. Elements are moved, never
+/// type; 2 head, a state i32 `[1]`: the ring slot the next frame goes to while the ring fills (also the
+/// frames seen), `slots +` that slot once it has wrapped; 3 valid (optional), i32 `[1]`: the taps of y
+/// that hold frames of this window, `1 + min(taps - 1, seen / dilation)`, which a step `Pool` takes as
+/// its second input. Before the first step the ring holds x's zero point (what the whole-window conv
+/// pads with) and head 0. Elements are moved, never
 /// converted, so one op serves every element type. Work per step: `(taps + 1) * outer * inner` moves.
 #[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
 #[repr(C)]

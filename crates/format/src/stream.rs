@@ -98,12 +98,16 @@ impl StreamBlock {
             StreamBlock::InitialState => "starts from an initial state that is not zero",
             StreamBlock::NonCausal => "pads with future time steps (non-causal padding)",
             StreamBlock::StrideOverTime => "strides over time, so it does not answer every step",
-            StreamBlock::PoolOverTime => "pools over the time axis",
+            StreamBlock::PoolOverTime => {
+                "pools over time in a layout a step cannot tell from its other axis"
+            }
             StreamBlock::ReduceOverTime => "reduces over the time axis (global pooling over time)",
             StreamBlock::MixesSteps => "combines each time step with a value of the whole window",
             StreamBlock::SelectsStep => "selects time steps other than the latest",
             StreamBlock::TimeVaryingConstant => "adds a constant that differs per time step",
-            StreamBlock::AttentionOverTime => "attends over time steps",
+            StreamBlock::AttentionOverTime => {
+                "attends over time steps other than causally (a query sees a later key)"
+            }
             StreamBlock::ReshapeMergesTime => "reshapes the time axis into another axis",
             StreamBlock::ConcatOverTime => "concatenates along the time axis",
             StreamBlock::TooManyInputs => "has more inputs or outputs than a stream supports (4)",

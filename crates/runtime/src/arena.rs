@@ -4,7 +4,7 @@
 use crate::error::OpError;
 
 /// Most writable regions (outputs + scratch) one op may have.
-pub const MAX_WRITES: usize = 4;
+pub const MAX_WRITES: usize = 5;
 
 pub struct ArenaViews<'s> {
     gaps: [(usize, &'s [u8]); MAX_WRITES + 1],

@@ -183,7 +183,8 @@ fn float(o: &mut Operands<'_, '_>, view: &OpView<'_>) -> Result<(), OpError> {
         #[cfg(all(feature = "f32", feature = "pool"))]
         Op::Pool(p) => {
             let x = o.req(0)?;
-            kernel(k::pool::float::pool(&p, x, o.out(0)?))
+            let valid = o.opt::<i32>(1)?.and_then(|v| v.first().copied());
+            kernel(k::pool::float::pool_step(&p, x, valid, o.out(0)?))
         }
         #[cfg(all(feature = "f32", feature = "rnn"))]
         Op::Rnn(p) => {
@@ -286,7 +287,8 @@ fn window(o: &mut Operands<'_, '_>, p: &rill_format::WindowParams) -> Result<(),
     ) -> Result<(), OpError> {
         let x = o.req::<T>(0)?;
         let (y, ring, head) = (o.out::<T>(0)?, o.out::<T>(1)?, o.out::<i32>(2)?);
-        k::window::window(p, x, y, ring, head).map_err(OpError::Kernel)
+        let valid = o.opt_out::<i32>(3)?;
+        k::window::window(p, x, y, ring, head, valid).map_err(OpError::Kernel)
     }
     use rill_format::DType;
     match o.input_dtype(0) {

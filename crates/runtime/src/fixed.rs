@@ -91,7 +91,8 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
         Op::Pool(p) => {
             let x = o.req::<T>(0)?;
             let z = o.zero_point(0);
-            kernel(k::pool::fixed::pool(&p, x, z, o.out(0)?))
+            let valid = o.opt::<i32>(1)?.and_then(|v| v.first().copied());
+            kernel(k::pool::fixed::pool_step(&p, x, z, valid, o.out(0)?))
         }
         #[cfg(feature = "reduce")]
         Op::Reduce(p) => {

@@ -41,11 +41,12 @@ fn arity(kind: OpKind) -> (usize, usize, usize) {
         OpKind::Dense | OpKind::Conv => (2, 4, 1),
         OpKind::MatMul | OpKind::Binary => (2, 3, 1),
         OpKind::Gather => (2, 2, 1),
-        OpKind::Pool | OpKind::Copy => (1, 1, 1),
+        OpKind::Pool => (1, 2, 1),
+        OpKind::Copy => (1, 1, 1),
         OpKind::Unary | OpKind::Softmax | OpKind::Reduce => (1, 2, 1),
         OpKind::LayerNorm => (2, 4, 1),
         OpKind::Rnn | OpKind::RnnStep => (3, 8, 3),
-        OpKind::Window => (1, 1, 3),
+        OpKind::Window => (1, 1, 4),
         OpKind::Requant => (2, 2, 1),
         OpKind::Concat => (1, 9, 1),
     }
@@ -54,7 +55,7 @@ fn arity(kind: OpKind) -> (usize, usize, usize) {
 /// Element types an op accepts at input `k` (outputs follow input 0's type, except Gather's).
 fn input_ok(op: &Op, k: usize, dtype: DType) -> bool {
     match op {
-        Op::Gather(_) if k == 1 => dtype == DType::I32,
+        Op::Gather(_) | Op::Pool(_) if k == 1 => dtype == DType::I32,
         // Float Dense and Conv weights, and recurrent W and R, may be stored in f16.
         Op::Dense(_) | Op::Conv(_) if k == 1 => matches!(dtype, DType::F32 | DType::F16),
         Op::Rnn(_) | Op::RnnStep(_) if k == 1 || k == 2 => matches!(dtype, DType::F32 | DType::F16),
@@ -112,6 +113,8 @@ fn fixed_input(op: &Op, k: usize, n: usize) -> Option<(Option<DType>, bool)> {
         (Op::MatMul(_) | Op::Binary(_), 0 | 1) => req(CODE),
         (Op::MatMul(_) | Op::Binary(_), 2) => req(i32_),
         (Op::Pool(_) | Op::Copy(_), 0) => req(CODE),
+        // A step pool's valid taps, from its Window.
+        (Op::Pool(_), 1) => Some((i32_, false)),
         (Op::Gather(_), 0) => req(CODE),
         (Op::Gather(_), 1) => req(i32_),
         (Op::Unary(_), 0 | 1) => req(CODE),
@@ -419,7 +422,8 @@ impl<'a> Model<'a> {
         Ok(())
     }
 
-    /// A window op moves elements of one type: x, y and ring alike, head i32, all present.
+    /// A window op moves elements of one type: x, y and ring alike, head i32, all present; the
+    /// optional valid count i32, an activation.
     fn check_window(&self, v: &OpView<'a>) -> Result<(), OpError> {
         let x = v
             .input(0)
@@ -435,12 +439,14 @@ impl<'a> Model<'a> {
                 found: x.dtype,
             });
         }
-        for k in 0..3 {
-            let t = v
-                .output(k)
-                .and_then(|t| self.file.tensor(t))
-                .ok_or(OpError::MissingOperand { output: true, k })?;
-            let want = if k == 2 { DType::I32 } else { x.dtype };
+        for k in 0..v.outputs.len() {
+            let t = v.output(k).and_then(|t| self.file.tensor(t));
+            let t = match t {
+                Some(t) => t,
+                None if k == 3 => continue,
+                None => return Err(OpError::MissingOperand { output: true, k }),
+            };
+            let want = if k >= 2 { DType::I32 } else { x.dtype };
             if t.dtype != want {
                 return Err(OpError::DType {
                     output: true,
@@ -448,7 +454,8 @@ impl<'a> Model<'a> {
                     found: t.dtype,
                 });
             }
-            if k > 0 && t.storage != Storage::State {
+            let state = t.storage == Storage::State;
+            if (k == 1 || k == 2) != state {
                 return Err(OpError::MissingOperand { output: true, k });
             }
         }

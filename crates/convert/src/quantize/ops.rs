@@ -8,6 +8,12 @@ use super::{const_i32, encode, issue, push_mul, qmul, quantize_rows, rnn, Mode, 
 use crate::ir::{Data, Graph, Node, Quant, TId};
 use crate::NodeIssue;
 
+/// A mask entry at or below this hides a key (as `stream::MASKED`).
+const MASKED: f32 = -1e4;
+/// How far below the scores a masked sum lies: `exp(-12)` is under half the smallest probability
+/// code of int16 softmax (2^-16), so a hidden key's probability is exactly the zero code.
+const MASK_MARGIN: f32 = 12.0;
+
 pub struct Quantizer<'a> {
     pub src: &'a Graph,
     pub g: Graph,
@@ -596,6 +602,10 @@ impl<'a> Quantizer<'a> {
             }
             (a, b) = (b, a);
         }
+        let masks = kind == BinaryKind::Add
+            && self.const_values(b).is_some_and(|v| {
+                v.iter().all(|&x| x == 0.0 || x <= MASKED) && v.iter().any(|&x| x <= MASKED)
+            });
         let qa = self.operand(a)?;
         let qb = if kind == BinaryKind::Mul && self.mode == Mode::I8 && is_const(self, b) {
             // An i8 constant multiplier would carry up to 1/255 of its range as error into every
@@ -604,7 +614,19 @@ impl<'a> Quantizer<'a> {
         } else {
             self.operand(b)?
         };
-        let qy = self.out_params(y);
+        let qy = if masks {
+            // An attention mask (0: visible, MASKED or below: hidden). A hidden score only has to
+            // weigh nothing after softmax, so the sum keeps the scores' own range, widened by
+            // MASK_MARGIN below its least so that a hidden key (saturated to the lowest code) is
+            // that far below any row's maximum and its probability rounds to zero, rather than
+            // stretching the range over the mask's -1e4 and losing the scores' resolution.
+            let (lo, hi) = self.range(a);
+            let q = self.mode.params((lo.min(0.0) - MASK_MARGIN, hi.max(0.0)));
+            self.set_act(y, q.clone());
+            q
+        } else {
+            self.out_params(y)
+        };
         let (lo, hi) = self.mode.range();
         let (sa, sb, sy) = (qa.scale as f64, qb.scale as f64, qy.scale as f64);
         let one = qmul(1.0, "binary")?;

@@ -10,6 +10,18 @@ use crate::KernelError;
 /// `count_include_pad = 1`. A window without an in-bounds tap gives `T::MIN` (max) or `z` (average).
 /// Shapes and lengths as [`super::float::pool`].
 pub fn pool<T: QAct>(p: &PoolParams, x: &[T], z: i32, y: &mut [T]) -> Result<(), KernelError> {
+    pool_step(p, x, z, None, y)
+}
+
+/// The step form: `valid` as in the [module docs](super); skipped taps are padding like any other.
+pub fn pool_step<T: QAct>(
+    p: &PoolParams,
+    x: &[T],
+    z: i32,
+    valid: Option<i32>,
+    y: &mut [T],
+) -> Result<(), KernelError> {
+    let step = super::step_taps(p, valid)?;
     let kind = super::kind(p.kind)?;
     nonzero(p.stride_h, "pool stride")?;
     nonzero(p.stride_w, "pool stride")?;
@@ -36,8 +48,16 @@ pub fn pool<T: QAct>(p: &PoolParams, x: &[T], z: i32, y: &mut [T]) -> Result<(),
         let xc = &x[c * in_plane..][..in_plane];
         for oh in 0..out_h {
             let th = Taps::new(oh, p.stride_h, p.dil_h, p.pad_top, p.in_h, p.k_h);
+            let th = match step {
+                Some(st) if !st.on_w => super::skip_taps(th, st.skip, p.dil_h),
+                _ => th,
+            };
             for ow in 0..out_w {
                 let tw = Taps::new(ow, p.stride_w, p.dil_w, p.pad_left, p.in_w, p.k_w);
+                let tw = match step {
+                    Some(st) if st.on_w => super::skip_taps(tw, st.skip, p.dil_w),
+                    _ => tw,
+                };
                 let taps = (th.lo..th.hi).flat_map(|kh| {
                     let row = (th.first + (kh - th.lo) * us(p.dil_h)) * in_w;
                     (tw.lo..tw.hi)

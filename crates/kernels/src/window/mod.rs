@@ -6,9 +6,16 @@
 //! frame in the ring and `head` moves on. Only the taps are read: a dilated window of span `S` costs
 //! `taps` frame reads per step, not `S`, and nothing in the ring is shifted.
 //!
+//! `head` also counts the warm-up: while it is below `slots` it is both the next slot and the number
+//! of frames the ring holds; once the ring is full it runs in `slots..2 * slots` (next slot
+//! `head - slots`). A pool whose padding is not a real zero (max pooling, average pooling that does
+//! not count the padding) needs to know which taps are real: `valid`, when given, receives the number
+//! of trailing taps that hold frames of this window (`1 + min(taps - 1, seen / dilation)`), the
+//! others holding the ring's reset value.
+//!
 //! Lengths: x `outer * inner`, y `outer * taps * inner`, ring `slots * outer * inner`, head 1 with
-//! `0 <= head < slots` (or anything when `slots == 0`). Errors: zero `taps` or `dilation`, overflow,
-//! lengths, a head outside the ring.
+//! `0 <= head < 2 * slots` (or anything when `slots == 0`), valid 1. Errors: zero `taps` or
+//! `dilation`, overflow, lengths, a head outside that range.
 use rill_format::WindowParams;
 
 use crate::util::{exact, mul, nonzero, us};
@@ -24,6 +31,7 @@ pub fn window<T: Copy>(
     y: &mut [T],
     ring: &mut [T],
     head: &mut [i32],
+    valid: Option<&mut [i32]>,
 ) -> Result<(), KernelError> {
     let taps = nonzero(p.taps, "window taps")?;
     let dil = nonzero(p.dilation, "window dilation")?;
@@ -34,19 +42,30 @@ pub fn window<T: Copy>(
     exact("window y", mul(frame, taps, "window y")?, y.len())?;
     exact("window ring", mul(slots, frame, "window ring")?, ring.len())?;
     exact("window head", 1, head.len())?;
+    let (h, seen) = if slots == 0 {
+        (0, 0)
+    } else {
+        let raw = usize::try_from(head[0])
+            .ok()
+            .filter(|&h| h < slots.saturating_mul(2))
+            .ok_or(KernelError::IndexOutOfRange {
+                index: head[0] as i64,
+                len: slots.saturating_mul(2),
+            })?;
+        if raw < slots {
+            (raw, raw)
+        } else {
+            (raw - slots, slots)
+        }
+    };
+    if let Some(v) = valid {
+        exact("window valid", 1, v.len())?;
+        // seen <= slots = (taps - 1) * dil, so this is at most taps.
+        v[0] = (1 + seen / dil) as i32;
+    }
     if frame == 0 {
         return Ok(());
     }
-    let h = if slots == 0 {
-        0
-    } else {
-        usize::try_from(head[0]).ok().filter(|&h| h < slots).ok_or(
-            KernelError::IndexOutOfRange {
-                index: head[0] as i64,
-                len: slots,
-            },
-        )?
-    };
     for k in 0..taps {
         let ago = (taps - 1 - k) * dil;
         let src: &[T] = if ago == 0 {
@@ -62,7 +81,10 @@ pub fn window<T: Copy>(
     }
     if slots > 0 {
         ring[h * frame..][..frame].copy_from_slice(x);
-        head[0] = ((h + 1) % slots) as i32;
+        let next = (h + 1) % slots;
+        // The first wrap marks the ring full; it stays in the upper half from then on.
+        let full = seen == slots || h + 1 == slots;
+        head[0] = (if full { next + slots } else { next }) as i32;
     }
     Ok(())
 }

@@ -54,7 +54,7 @@ fn every_step_sees_the_frames_a_dilated_causal_window_covers() {
         let (mut ring, mut head) = (vec![0; slots * frame], vec![0]);
         let mut y = vec![-1; frame * taps as usize];
         for (t, x) in seq.iter().enumerate() {
-            window(&p, x, &mut y, &mut ring, &mut head).unwrap();
+            window(&p, x, &mut y, &mut ring, &mut head, None).unwrap();
             assert_eq!(y, taps_of(&seq, t, &p), "step {t} of {p:?}");
         }
     }
@@ -66,7 +66,7 @@ fn hand_case_three_taps_dilation_two() {
     let p = params(1, 1, 3, 2);
     let (mut ring, mut head, mut y) = (vec![0i8; 4], vec![0], vec![0i8; 3]);
     for x in [10, 20, 30, 40, 50] {
-        window(&p, &[x], &mut y, &mut ring, &mut head).unwrap();
+        window(&p, &[x], &mut y, &mut ring, &mut head, None).unwrap();
     }
     assert_eq!(y, [10, 30, 50]);
 }
@@ -76,19 +76,19 @@ fn bad_lengths_and_heads_are_errors_not_panics() {
     let p = params(2, 1, 3, 1);
     let (mut ring, mut y) = (vec![0f32; 4], vec![0f32; 6]);
     assert!(
-        window(&p, &[1.0, 2.0], &mut y, &mut ring, &mut [7]).is_err(),
+        window(&p, &[1.0, 2.0], &mut y, &mut ring, &mut [7], None).is_err(),
         "head past the ring"
     );
     assert!(
-        window(&p, &[1.0, 2.0], &mut y, &mut ring, &mut [-1]).is_err(),
+        window(&p, &[1.0, 2.0], &mut y, &mut ring, &mut [-1], None).is_err(),
         "negative head"
     );
     assert!(
-        window(&p, &[1.0], &mut y, &mut ring, &mut [0]).is_err(),
+        window(&p, &[1.0], &mut y, &mut ring, &mut [0], None).is_err(),
         "short x"
     );
     assert!(
-        window(&p, &[1.0, 2.0], &mut y, &mut ring[..3], &mut [0]).is_err(),
+        window(&p, &[1.0, 2.0], &mut y, &mut ring[..3], &mut [0], None).is_err(),
         "short ring"
     );
     assert!(
@@ -97,7 +97,8 @@ fn bad_lengths_and_heads_are_errors_not_panics() {
             &[1.0, 2.0],
             &mut y,
             &mut ring,
-            &mut [0]
+            &mut [0],
+            None
         )
         .is_err(),
         "zero taps"
@@ -108,9 +109,41 @@ fn bad_lengths_and_heads_are_errors_not_panics() {
             &[],
             &mut [],
             &mut [],
-            &mut [0]
+            &mut [0],
+            None
         )
         .is_err(),
         "overflowing frame"
     );
+}
+
+#[test]
+fn valid_counts_the_taps_that_hold_frames_of_this_window() {
+    // taps 3, dilation 2: the ring fills after 4 steps; tap ages 4, 2, 0.
+    let p = params(1, 1, 3, 2);
+    let (mut ring, mut head, mut y, mut valid) = (vec![0i16; 4], vec![0], vec![0i16; 3], vec![0]);
+    let mut got = vec![];
+    for t in 0..9 {
+        window(
+            &p,
+            &[t as i16 + 1],
+            &mut y,
+            &mut ring,
+            &mut head,
+            Some(&mut valid),
+        )
+        .unwrap();
+        got.push(valid[0]);
+        assert!((0..8).contains(&head[0]), "head {} at step {t}", head[0]);
+    }
+    assert_eq!(got, [1, 1, 2, 2, 3, 3, 3, 3, 3]);
+    assert_eq!(y, [5, 7, 9], "steps 5, 7, 9 once the ring has wrapped");
+}
+
+#[test]
+fn a_single_tap_window_has_one_valid_tap() {
+    let p = params(2, 1, 1, 1);
+    let (mut y, mut valid) = (vec![0.0f32; 2], vec![9]);
+    window(&p, &[1.0, 2.0], &mut y, &mut [], &mut [0], Some(&mut valid)).unwrap();
+    assert_eq!((y, valid), (vec![1.0, 2.0], vec![1]));
 }
