@@ -7,12 +7,13 @@
 # tools/mcu.sh converts it, runs it on the host and on the emulated M4 (bit-identical, whole window
 # and streamed). Then firmware/qemu-m4's `footprint` binary (src/bin/footprint.rs: load, run the
 # window, stream it step by step, print CRCs; errors as a stage number, no error text) is built
-# for opt-level 3 (`release`) and "s" (`release-size`), with every runtime kernel (full) and with
+# for opt-level 3 (`release`) and "s" (`release-size`), with every runtime kernel (full), with
 # only the kernels the model needs (auto: `rill inspect`'s "runtime features", streaming included),
+# and with those plus `small` (the dot-product loops compiled once instead of inlined per kernel),
 # run under QEMU and checked against the host's bytes; and built once more with `--features
 # baseline` (the model runs compiled out). Runtime code = code of the binary - code of the
 # baseline, code being .vector_table + .text.
-# --budget: exit 1 if the trimmed opt-level "s" runtime code exceeds BYTES.
+# --budget: exit 1 if the trimmed, `small`, opt-level "s" runtime code exceeds BYTES.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -60,13 +61,14 @@ for profile in release release-size; do
     case "$profile" in release) opt=3 ;; *) opt='"s"' ;; esac
     elf=$(build "$profile" --no-default-features --features baseline)
     read -r base_code base_ro < <(sizes "$elf")
-    for features in full auto; do
-        if [ "$features" = full ]; then
-            args=(); list="all (\`full\`)"
-        else
-            args=(--no-default-features --features "$(sed 's/\([^,]*\)/rill-runtime\/\1/g' <<<"$needed")")
-            list=${needed//,/, }
-        fi
+    for features in full auto small; do
+        case "$features" in
+            full) args=(); list="all (\`full\`)" ;;
+            auto) args=(--no-default-features --features "$(sed 's/\([^,]*\)/rill-runtime\/\1/g' <<<"$needed")")
+                  list=${needed//,/, } ;;
+            small) args=(--no-default-features --features "$(sed 's/\([^,]*\)/rill-runtime\/\1/g' <<<"$needed,small")")
+                   list="${needed//,/, }, small" ;;
+        esac
         elf=$(build "$profile" ${args[@]+"${args[@]}"})
         out=$(MCU_RUN_TIMEOUT=${MCU_RUN_TIMEOUT:-600} "$runner" "$elf" 2>&1) ||
             { echo "$out"; echo "mcu-footprint.sh: footprint ($profile, $features) failed" >&2; exit 1; }
@@ -75,7 +77,7 @@ for profile in release release-size; do
         read -r code ro < <(sizes "$elf")
         runtime=$((code - base_code))
         rows+=("| $opt | $list | $runtime ($((runtime * 10 / 1024 / 10)).$((runtime * 10 / 1024 % 10)) KiB) | $((ro - base_ro)) |")
-        if [ "$profile" = release-size ] && [ "$features" = auto ]; then trimmed_s=$runtime; fi
+        if [ "$profile" = release-size ] && [ "$features" = small ]; then trimmed_s=$runtime; fi
     done
 done
 

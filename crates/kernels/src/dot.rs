@@ -1,122 +1,164 @@
 //! Exact integer dot products of activation codes with weight rows, the inner loop of dense, 1x1
 //! convolution and the recurrent gates.
 //!
-//! Four rows share each pass over the input, so every loaded input word feeds four rows. With i8
-//! weights, four codes are loaded as one word and split by SXTB16 into two pairs of halfwords
-//! (bytes 0, 2 and 1, 3) that SMLAD multiplies and accumulates two at a time, as CMSIS-NN does;
-//! i16 activations are repacked into the same pairs once per pass. Sums are exact: products are
-//! summed in i32 over blocks short enough not to overflow, and the blocks in i64 (wrapping, which
-//! no realistic layer reaches). Integer addition being associative, the order of the terms does
-//! not change any result, so the sums equal those of a plain loop bit for bit.
-use crate::arch::{smlad, sxtb16, sxtb16_ror8};
+//! Four rows share each pass over the input, so every input word feeds four rows. The input is
+//! first expanded, once per call, into halfword pairs (codes 0, 2 and 1, 3 of each group of four):
+//! the order in which SXTB16 and SXTB16 ROR 8 split a word of four i8 weights, so that SMLAD
+//! multiplies and accumulates two products at a time with no repacking in the inner loop, and i8
+//! and i16 activations take the same loop. Sums are exact: products are summed in i32 over chunks
+//! of at most [`CHUNK`] inputs (no overflow), and the chunks in i64 (wrapping, which no realistic
+//! layer reaches). Integer addition being associative, the order of the terms does not change any
+//! result, so the sums equal those of a plain loop bit for bit.
+use crate::arch::{self, rows4_rust, smlad, sxtb16, sxtb16_ror8, word};
 use crate::fixed::QAct;
 
-/// i8 x i8 products are at most 2^14 in magnitude: 2^16 of them sum to at most 2^30.
-const BLOCK_I8: usize = 1 << 16;
-/// i16 x i8 products are at most 2^22 in magnitude: 256 of them sum to at most 2^30.
-const BLOCK_I16: usize = 256;
+/// Inputs expanded and summed in i32 at once: i16 x i8 products are at most 2^22 in magnitude,
+/// 256 of them sum to at most 2^30. A multiple of 8 (the DSP loop's step).
+pub(crate) const CHUNK: usize = 256;
 
 /// Calls `f(j, sum_i x[i] w[j k + i])` for each of the `n` rows of `w` (`k = x.len()`), rows taken
 /// four at a time. `w` must hold `n * k` codes; rows past its end read as empty.
 #[inline(always)]
-pub(crate) fn dot_rows<T: QAct, W: QAct>(
-    x: &[T],
-    w: &[W],
-    n: usize,
-    mut f: impl FnMut(usize, i64),
-) {
+pub(crate) fn dot_rows<T: QAct, W: QAct>(x: &[T], w: &[W], n: usize, f: impl FnMut(usize, i64)) {
+    #[cfg(feature = "small")]
+    return dot_rows_shared(x, w, n, &mut { f });
+    #[cfg(not(feature = "small"))]
+    dot_rows_inline(x, w, n, f)
+}
+
+/// [`dot_rows`] compiled once per pair of code types, the row callback called through a pointer:
+/// the `small` feature trades a call per output row for not inlining the unrolled loops into every
+/// kernel that takes a dot product.
+#[cfg(feature = "small")]
+#[inline(never)]
+fn dot_rows_shared<T: QAct, W: QAct>(x: &[T], w: &[W], n: usize, f: &mut dyn FnMut(usize, i64)) {
+    dot_rows_inline(x, w, n, f)
+}
+
+#[inline(always)]
+fn dot_rows_inline<T: QAct, W: QAct>(x: &[T], w: &[W], n: usize, mut f: impl FnMut(usize, i64)) {
     let k = x.len();
-    // The common case, cast once: i8 weights, rows within one block, all `n` rows present.
-    if !W::WIDE && k > 0 && k <= BLOCK_I16 && w.len() >= n * k {
+    if !W::WIDE && k > 0 && w.len() >= n * k {
         if let Ok(w) = bytemuck::try_cast_slice::<W, i8>(&w[..n * k]) {
-            // The type flag first: a slice of i16 would also cast to (twice as many) i8.
-            if !T::WIDE {
-                if let Ok(x) = bytemuck::try_cast_slice::<T, i8>(x) {
-                    return rows_x8(x, w, f);
-                }
-            } else if let Ok(x) = bytemuck::try_cast_slice::<T, i16>(x) {
-                return rows_x16(x, w, f);
-            }
+            return rows_i8(x, w, n, f);
         }
     }
     let row = |j: usize| w.get(j * k..).and_then(|r| r.get(..k)).unwrap_or(&[]);
+    for j in 0..n {
+        f(j, plain(x, row(j)));
+    }
+}
+
+/// [`dot_rows`] for i8 weights, `w` exactly `n` rows of `k = x.len() > 0` codes.
+#[inline(always)]
+fn rows_i8<T: QAct>(x: &[T], w: &[i8], n: usize, f: impl FnMut(usize, i64)) {
+    // Short rows (small layers, im2col columns) expand into a small buffer: zeroing the whole
+    // one would cost more than their products.
+    if x.len() <= SHORT {
+        rows_in(x, w, n, f, &mut [0u32; SHORT / 2])
+    } else {
+        rows_in(x, w, n, f, &mut [0u32; CHUNK / 2])
+    }
+}
+
+/// Rows at most this long use a buffer of `SHORT / 2` words.
+const SHORT: usize = 64;
+
+/// [`rows_i8`] with the expansion buffer `buf` (at least `min(k, CHUNK) / 2` words).
+#[inline(always)]
+fn rows_in<T: QAct>(x: &[T], w: &[i8], n: usize, mut f: impl FnMut(usize, i64), buf: &mut [u32]) {
+    let k = x.len();
     let quads = n - n % 4;
+    if k <= CHUNK {
+        // Every realistic row: the input expanded once for all rows.
+        let (xp, xt) = expand(x, buf);
+        arch::quads(bulk(xp), w, k, n, |j, acc| {
+            let acc = rest(acc, xp, xt, w.get(j * k..).unwrap_or(&[]), k);
+            for (t, a) in acc.into_iter().enumerate() {
+                f(j + t, a as i64);
+            }
+        });
+        for j in quads..n {
+            f(j, one(xp, xt, w.get(j * k..).unwrap_or(&[])) as i64);
+        }
+        return;
+    }
     for j in (0..quads).step_by(4) {
-        let acc = dot4(x, [row(j), row(j + 1), row(j + 2), row(j + 3)]);
+        let mut acc = [0i64; 4];
+        for (c, xc) in x.chunks(CHUNK).enumerate() {
+            let (xp, xt) = expand(xc, buf);
+            let rows = w.get(j * k + c * CHUNK..).unwrap_or(&[]);
+            arch::quads(bulk(xp), rows, k, 4, |_, part| {
+                let part = rest(part, xp, xt, rows, k);
+                for (a, p) in acc.iter_mut().zip(part) {
+                    *a = a.wrapping_add(p as i64);
+                }
+            });
+        }
         for (t, a) in acc.into_iter().enumerate() {
             f(j + t, a);
         }
     }
     for j in quads..n {
-        f(j, dot1(x, row(j)));
+        let mut acc = 0i64;
+        for (c, xc) in x.chunks(CHUNK).enumerate() {
+            let (xp, xt) = expand(xc, buf);
+            let part = one(xp, xt, w.get(j * k + c * CHUNK..).unwrap_or(&[]));
+            acc = acc.wrapping_add(part as i64);
+        }
+        f(j, acc);
     }
 }
 
-/// [`dot_rows`] for `w` exactly `n` rows of `k = x.len() > 0` codes, `k` within one block: each
-/// group of four rows is split off by length, so the loops see equal, known lengths. A macro
-/// rather than a function taking the block kernels as closures, which LLVM does not always
-/// inline.
-macro_rules! rows {
-    ($name:ident, $x:ty, $four:ident, $one:ident) => {
-        #[inline(always)]
-        fn $name(x: &[$x], w: &[i8], mut f: impl FnMut(usize, i64)) {
-            let k = x.len();
-            let groups = w.chunks_exact(4 * k);
-            let rest = groups.remainder();
-            let mut j = 0;
-            for g in groups {
-                let (r0, g) = g.split_at(k);
-                let (r1, g) = g.split_at(k);
-                let (r2, r3) = g.split_at(k);
-                for (t, a) in $four(x, [r0, r1, r2, r3]).into_iter().enumerate() {
-                    f(j + t, a as i64);
-                }
-                j += 4;
-            }
-            for r in rest.chunks_exact(k) {
-                f(j, $one(x, r) as i64);
-                j += 1;
-            }
-        }
-    };
-}
-
-rows!(rows_x8, i8, block4_i8, block1_i8);
-rows!(rows_x16, i16, block4_i16, block1_i16);
-
-/// `sum x[i] w[i]` for four rows at once (pairs up to the shorter slice), exact.
+/// The groups the DSP loop takes: pairs of them.
 #[inline(always)]
-pub(crate) fn dot4<T: QAct, W: QAct>(x: &[T], w: [&[W]; 4]) -> [i64; 4] {
-    if !W::WIDE {
-        if let Some(w) = rows_i8(w) {
-            // The type flag first: a slice of i16 would also cast to (twice as many) i8.
-            if !T::WIDE {
-                if let Ok(x) = bytemuck::try_cast_slice::<T, i8>(x) {
-                    return blocks4(x, w, BLOCK_I8, block4_i8);
-                }
-            } else if let Ok(x) = bytemuck::try_cast_slice::<T, i16>(x) {
-                return blocks4(x, w, BLOCK_I16, block4_i16);
-            }
-        }
-    }
-    w.map(|r| plain(x, r))
+fn bulk(xp: &[u32]) -> &[u32] {
+    &xp[..xp.len() - xp.len() % 4]
 }
 
-/// `sum x[i] w[i]` (pairs up to the shorter slice), exact.
+/// Four rows' sums over [`bulk`] completed with the last odd group and the codes `xt` past the
+/// last whole group: `w` holds row `r` from `w[r k]`.
 #[inline(always)]
-pub(crate) fn dot1<T: QAct, W: QAct>(x: &[T], w: &[W]) -> i64 {
-    if !W::WIDE {
-        if let Ok(w) = bytemuck::try_cast_slice::<W, i8>(w) {
-            if !T::WIDE {
-                if let Ok(x) = bytemuck::try_cast_slice::<T, i8>(x) {
-                    return blocks1(x, w, BLOCK_I8, block1_i8);
-                }
-            } else if let Ok(x) = bytemuck::try_cast_slice::<T, i16>(x) {
-                return blocks1(x, w, BLOCK_I16, block1_i16);
-            }
+fn rest<T: QAct>(acc: [i32; 4], xp: &[u32], xt: &[T], w: &[i8], k: usize) -> [i32; 4] {
+    let done = bulk(xp).len();
+    let mut acc = acc;
+    if done < xp.len() {
+        acc = rows4_rust(acc, &xp[done..], w.get(2 * done..).unwrap_or(&[]), k);
+    }
+    if !xt.is_empty() {
+        let at = 2 * xp.len();
+        for (r, a) in acc.iter_mut().enumerate() {
+            *a = tail(*a, xt, w.get(r * k + at..).unwrap_or(&[]));
         }
     }
-    plain(x, w)
+    acc
+}
+
+/// The groups of four codes of `x` as halfword pairs (0, 2), (1, 3) into `buf` (as many as it
+/// holds), and the codes past them.
+#[inline(always)]
+pub(crate) fn expand<'b, 'x, T: QAct>(x: &'x [T], buf: &'b mut [u32]) -> (&'b [u32], &'x [T]) {
+    let mut used = 0;
+    for (p, g) in buf.chunks_exact_mut(2).zip(x.chunks_exact(4)) {
+        let h = |v: &T| v.get() as u16 as u32;
+        if let ([p02, p13], [a, b, c, d]) = (p, g) {
+            *p02 = h(a) | h(c) << 16;
+            *p13 = h(b) | h(d) << 16;
+        }
+        used += 2;
+    }
+    // Groups a short buffer could not take go one product at a time with the tail.
+    (&buf[..used], x.get(2 * used..).unwrap_or(&[]))
+}
+
+/// One row from `w[0]`: the expanded groups `xp`, then the codes `xt`.
+#[inline(always)]
+fn one<T: QAct>(xp: &[u32], xt: &[T], w: &[i8]) -> i32 {
+    let acc = xp.chunks_exact(2).enumerate().fold(0i32, |a, (g, p)| {
+        let v = word(w, 4 * g);
+        smlad(p[1], sxtb16_ror8(v), smlad(p[0], sxtb16(v), a))
+    });
+    tail(acc, xt, w.get(2 * xp.len()..).unwrap_or(&[]))
 }
 
 /// The reference: one product at a time in i64 (i16 weights take this path).
@@ -127,127 +169,13 @@ pub(crate) fn plain<T: QAct, W: QAct>(x: &[T], w: &[W]) -> i64 {
     })
 }
 
-fn rows_i8<W: QAct>(w: [&[W]; 4]) -> Option<[&[i8]; 4]> {
-    fn c<W: QAct>(r: &[W]) -> Option<&[i8]> {
-        bytemuck::try_cast_slice::<W, i8>(r).ok()
-    }
-    Some([c(w[0])?, c(w[1])?, c(w[2])?, c(w[3])?])
-}
-
-#[inline(always)]
-fn blocks4<X: Copy>(
-    x: &[X],
-    w: [&[i8]; 4],
-    block: usize,
-    f: impl Fn(&[X], [&[i8]; 4]) -> [i32; 4],
-) -> [i64; 4] {
-    if x.len() <= block {
-        // One block (every realistic row): no block loop to set up.
-        return f(x, w).map(i64::from);
-    }
-    let mut acc = [0i64; 4];
-    let [w0, w1, w2, w3] = w.map(|r| r.chunks(block));
-    for ((((xb, b0), b1), b2), b3) in x.chunks(block).zip(w0).zip(w1).zip(w2).zip(w3) {
-        for (a, p) in acc.iter_mut().zip(f(xb, [b0, b1, b2, b3])) {
-            *a = a.wrapping_add(p as i64);
-        }
-    }
-    acc
-}
-
-#[inline(always)]
-fn blocks1<X: Copy>(x: &[X], w: &[i8], block: usize, f: impl Fn(&[X], &[i8]) -> i32) -> i64 {
-    if x.len() <= block {
-        return f(x, w) as i64;
-    }
-    x.chunks(block)
-        .zip(w.chunks(block))
-        .fold(0i64, |a, (xb, wb)| a.wrapping_add(f(xb, wb) as i64))
-}
-
-/// Four codes as a little-endian word (one load on the MCU).
-#[inline(always)]
-fn word8(c: &[i8]) -> u32 {
-    u32::from_le(bytemuck::try_pod_read_unaligned(bytemuck::cast_slice(c)).unwrap_or(0))
-}
-
-/// Four i8 codes as the halfword pairs (0, 2) and (1, 3).
-#[inline(always)]
-fn pairs_i8(c: &[i8]) -> (u32, u32) {
-    let v = word8(c);
-    (sxtb16(v), sxtb16_ror8(v))
-}
-
-/// Four i16 codes as the halfword pairs (0, 2) and (1, 3), matching [`pairs_i8`] of the weights.
-#[inline(always)]
-fn pairs_i16(c: &[i16]) -> (u32, u32) {
-    match *c {
-        [a, b, c, d] => {
-            let h = |v: i16| v as u16 as u32;
-            (h(a) | h(c) << 16, h(b) | h(d) << 16)
-        }
-        _ => (0, 0),
-    }
-}
-
-/// `acc + x0 w0 + x1 w1 + x2 w2 + x3 w3` for inputs as pairs (0, 2), (1, 3) and four i8 weights.
-#[inline(always)]
-fn mac4(acc: i32, (x02, x13): (u32, u32), w: &[i8]) -> i32 {
-    let v = word8(w);
-    smlad(x13, sxtb16_ror8(v), smlad(x02, sxtb16(v), acc))
-}
-
-/// The tails past the last whole group of four, one product at a time.
+/// The codes past the last whole group of four, one product at a time.
 #[inline(always)]
 fn tail<X: QAct>(acc: i32, x: &[X], w: &[i8]) -> i32 {
     x.iter().zip(w).fold(acc, |a, (&x, &w)| {
         a.wrapping_add(x.get().wrapping_mul(w as i32))
     })
 }
-
-macro_rules! block4 {
-    ($name:ident, $x:ty, $pairs:ident) => {
-        #[inline(always)]
-        fn $name(x: &[$x], w: [&[i8]; 4]) -> [i32; 4] {
-            let (xs, ws) = (x.chunks_exact(4), w.map(|r| r.chunks_exact(4)));
-            let (xt, wt) = (xs.remainder(), ws.each_ref().map(|c| c.remainder()));
-            let [c0, c1, c2, c3] = ws;
-            let mut a = [0i32; 4];
-            for ((((xv, v0), v1), v2), v3) in xs.zip(c0).zip(c1).zip(c2).zip(c3) {
-                let p = $pairs(xv);
-                a = [
-                    mac4(a[0], p, v0),
-                    mac4(a[1], p, v1),
-                    mac4(a[2], p, v2),
-                    mac4(a[3], p, v3),
-                ];
-            }
-            [
-                tail(a[0], xt, wt[0]),
-                tail(a[1], xt, wt[1]),
-                tail(a[2], xt, wt[2]),
-                tail(a[3], xt, wt[3]),
-            ]
-        }
-    };
-}
-
-macro_rules! block1 {
-    ($name:ident, $x:ty, $pairs:ident) => {
-        #[inline(always)]
-        fn $name(x: &[$x], w: &[i8]) -> i32 {
-            let (xs, ws) = (x.chunks_exact(4), w.chunks_exact(4));
-            let (xt, wt) = (xs.remainder(), ws.remainder());
-            let a = xs.zip(ws).fold(0i32, |a, (xv, wv)| mac4(a, $pairs(xv), wv));
-            tail(a, xt, wt)
-        }
-    };
-}
-
-block4!(block4_i8, i8, pairs_i8);
-block4!(block4_i16, i16, pairs_i16);
-block1!(block1_i8, i8, pairs_i8);
-block1!(block1_i16, i16, pairs_i16);
 
 #[cfg(test)]
 mod tests;

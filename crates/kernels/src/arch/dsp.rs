@@ -38,3 +38,176 @@ pub(crate) fn smlad(a: u32, b: u32, mut acc: i32) -> i32 {
     }
     acc
 }
+
+/// One row's two multiply-accumulates of a group of four inputs: weight word in `{t}`, input
+/// pairs in `{x02}`, `{x13}`; `{t2}` is clobbered.
+macro_rules! row_mac {
+    ($acc:literal) => {
+        concat!(
+            "sxtb16 {t2}, {t}\n",
+            "smlad {",
+            $acc,
+            "}, {x02}, {t2}, {",
+            $acc,
+            "}\n",
+            "sxtb16 {t}, {t}, ror #8\n",
+            "smlad {",
+            $acc,
+            "}, {x13}, {t}, {",
+            $acc,
+            "}\n",
+        )
+    };
+}
+
+/// One group of four inputs against four rows: rows 1 and 2 at `k` and `2 k` past row 0's
+/// pointer, row 3 through its own pointer; both pointers and the input step on.
+macro_rules! rows4_group {
+    () => {
+        concat!(
+            "ldrd {x02}, {x13}, [{xp}], #8\n",
+            "ldr {t}, [{wa}, {k}]\n",
+            row_mac!("a1"),
+            "ldr {t}, [{wa}, {k}, lsl #1]\n",
+            row_mac!("a2"),
+            "ldr {t}, [{wb}], #4\n",
+            row_mac!("a3"),
+            "ldr {t}, [{wa}], #4\n",
+            row_mac!("a0"),
+        )
+    };
+}
+
+/// [`super::rows::quads_rust`]: the groups of four inputs in pairs in one `asm!` loop per four
+/// rows, so that the four accumulators, the input pairs and the row pointers stay in registers
+/// (separate `asm!` blocks per instruction leave LLVM spilling around them). The Rust loop when
+/// `x` is not a whole number of pairs of groups.
+#[inline(always)]
+pub(crate) fn quads(x: &[u32], w: &[i8], k: usize, n: usize, mut f: impl FnMut(usize, [i32; 4])) {
+    let inputs = 2 * x.len();
+    if x.is_empty() || !x.len().is_multiple_of(4) || k < inputs {
+        return super::rows::quads_rust(x, w, k, n, f);
+    }
+    let (Some(span), Some(step)) = (k.checked_mul(3), k.checked_mul(4)) else {
+        return;
+    };
+    let Some(span) = span.checked_add(inputs) else {
+        return;
+    };
+    let (mut j, mut at) = (0, 0);
+    while j + 4 <= n {
+        let Some(rows) = w.get(at..).filter(|r| r.len() >= span) else {
+            return;
+        };
+        // SAFETY: `rows` holds rows at strides of `k >= inputs` and at least `3 k + inputs`
+        // codes, so each of the four rows has `inputs` codes; `x` is a whole number of pairs of
+        // groups (at least one).
+        let acc = unsafe { rows4_raw(x.as_ptr(), x.as_ptr().add(x.len()), rows.as_ptr(), k) };
+        f(j, acc);
+        j += 4;
+        at += step;
+    }
+}
+
+/// Four rows from `wa` (stride `k` bytes) against the groups of four inputs from `xp` to `end`.
+///
+/// # Safety
+/// `end - xp` is a positive multiple of 4 words, and each of the four rows holds at least
+/// `2 (end - xp)` readable bytes.
+#[inline(always)]
+unsafe fn rows4_raw(xp: *const u32, end: *const u32, wa: *const i8, k: usize) -> [i32; 4] {
+    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+    // SAFETY: reads within the bounds the caller guarantees; writes only the eight bytes it
+    // pushes below `sp` (hence no `nostack`) to hold `end`, and pops them. Word loads need no
+    // alignment on ARMv7E-M (LDRD reads the aligned `u32` input).
+    unsafe {
+        asm!(
+            "str {t2}, [sp, #-8]!",
+            "2:",
+            rows4_group!(),
+            rows4_group!(),
+            "ldr {t2}, [sp]",
+            "cmp {xp}, {t2}",
+            "bne 2b",
+            "add sp, sp, #8",
+            a0 = inout(reg) a0,
+            a1 = inout(reg) a1,
+            a2 = inout(reg) a2,
+            a3 = inout(reg) a3,
+            xp = inout(reg) xp => _,
+            wa = inout(reg) wa => _,
+            wb = inout(reg) wa.add(3 * k) => _,
+            t2 = inout(reg) end => _,
+            k = in(reg) k,
+            x02 = out(reg) _,
+            x13 = out(reg) _,
+            t = out(reg) _,
+        );
+    }
+    [a0, a1, a2, a3]
+}
+
+/// [`super::rows::block2x2_rust`] from zero for rows at `w[0]` and `w[k]`: one `asm!` loop,
+/// accumulators in registers; the Rust loop when `x` is empty or not whole groups.
+#[inline(always)]
+pub(crate) fn block2x2(x: &[u32], w: &[i8], k: usize) -> [i32; 4] {
+    let inputs = x.len();
+    let fits = !x.is_empty()
+        && x.len().is_multiple_of(4)
+        && k >= inputs
+        && k.checked_add(inputs).is_some_and(|span| w.len() >= span);
+    if !fits {
+        return super::rows::block2x2_rust([0; 4], x, w, k);
+    }
+    // SAFETY: both rows hold `inputs` codes (checked above); `x` is a whole number of groups.
+    unsafe { block2x2_raw(x.as_ptr(), x.as_ptr().add(x.len()), w.as_ptr(), k) }
+}
+
+/// Two rows from `wa` (stride `k` bytes) against two inputs interleaved from `xp` to `end`.
+///
+/// # Safety
+/// `end - xp` is a positive multiple of 4 words, and both rows hold at least `end - xp`
+/// readable bytes.
+#[inline(always)]
+unsafe fn block2x2_raw(xp: *const u32, end: *const u32, wa: *const i8, k: usize) -> [i32; 4] {
+    let (mut a00, mut a01, mut a10, mut a11) = (0i32, 0i32, 0i32, 0i32);
+    // SAFETY: reads within the bounds the caller guarantees, writes no memory.
+    unsafe {
+        asm!(
+            "2:",
+            "ldr {t}, [{wa}, {k}]",
+            "sxtb16 {t2}, {t}",
+            "sxtb16 {t}, {t}, ror #8",
+            "ldrd {x02}, {x13}, [{xp}]",
+            "smlad {a10}, {x02}, {t2}, {a10}",
+            "smlad {a10}, {x13}, {t}, {a10}",
+            "ldrd {x02}, {x13}, [{xp}, #8]",
+            "smlad {a11}, {x02}, {t2}, {a11}",
+            "smlad {a11}, {x13}, {t}, {a11}",
+            "ldr {t}, [{wa}], #4",
+            "sxtb16 {t2}, {t}",
+            "sxtb16 {t}, {t}, ror #8",
+            "smlad {a01}, {x02}, {t2}, {a01}",
+            "smlad {a01}, {x13}, {t}, {a01}",
+            "ldrd {x02}, {x13}, [{xp}], #16",
+            "smlad {a00}, {x02}, {t2}, {a00}",
+            "smlad {a00}, {x13}, {t}, {a00}",
+            "cmp {xp}, {end}",
+            "bne 2b",
+            a00 = inout(reg) a00,
+            a01 = inout(reg) a01,
+            a10 = inout(reg) a10,
+            a11 = inout(reg) a11,
+            xp = inout(reg) xp => _,
+            wa = inout(reg) wa => _,
+            end = in(reg) end,
+            k = in(reg) k,
+            x02 = out(reg) _,
+            x13 = out(reg) _,
+            t = out(reg) _,
+            t2 = out(reg) _,
+            options(nostack, readonly),
+        );
+    }
+    [a00, a01, a10, a11]
+}

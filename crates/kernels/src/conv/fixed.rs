@@ -7,7 +7,7 @@
 //! takes the generic loop, which visits the valid taps of each output and sums over channels.
 use rill_format::ConvParams;
 
-use crate::arch::smlad;
+use crate::arch::{self, smlad};
 use crate::dot::dot_rows;
 use crate::fixed::{requant_acc, OutQ, QAct, QMul, RequantAcc};
 use crate::util::{exact, mul, nonzero, product, us, Taps};
@@ -16,6 +16,10 @@ use crate::KernelError;
 /// Pointwise convolutions gather one pixel's channels into a stack buffer of this many codes;
 /// wider inputs take the generic loop.
 const PW_MAX_CIN: usize = 256;
+
+/// Pointwise convolutions gather pairs of pixels' channels, as halfword pairs, into a stack
+/// buffer of this many words (2 KB).
+const PW_BUF: usize = 512;
 
 /// Depthwise convolutions copy the input rows of a band of output rows, padded, into a stack buffer
 /// of this many codes.
@@ -253,6 +257,12 @@ impl Chan {
         self.out
             .apply(self.r.apply::<T>(self.bias.wrapping_add(dot)))
     }
+
+    /// [`Self::code`] of a sum that fits i32 (the bias is an i32 widened).
+    #[inline(always)]
+    fn code32<T: QAct>(&self, dot: i32) -> T {
+        self.out.apply(self.r.apply_sum::<T>(self.bias as i32, dot))
+    }
 }
 
 /// A checked convolution's constant operands.
@@ -283,13 +293,96 @@ impl<W: QAct> Conv<'_, W> {
         }
     }
 
-    /// One batch row, 1x1: the pixel's channels (strided by a plane in NCHW) are gathered once and
-    /// reused by every output channel, four weight rows per pass.
+    /// One batch row, 1x1: a dense product per pixel. With i8 weights and at least four input
+    /// channels, pixels are taken in pairs and output channels in pairs ([`arch::pairs`]): each
+    /// weight word loaded feeds two pixels and each input word two output channels. The pixel
+    /// pairs' channels (strided by a plane in NCHW) are gathered for a block of pairs at a time,
+    /// which every pair of output channels then walks with its requantization set up once.
     fn pointwise<T: QAct>(&self, x: &[T], y: &mut [T]) {
+        let g = &self.g;
+        let w8 = match W::WIDE {
+            false => bytemuck::try_cast_slice::<W, i8>(self.w).ok(),
+            true => None,
+        };
+        let c = g.c_in.min(PW_MAX_CIN);
+        let whole = c - c % 4;
+        let (Some(w8), true) = (w8, whole > 0) else {
+            return self.pointwise_px(x, y, 0);
+        };
+        let mut buf = [0u32; PW_BUF];
+        let per_block = (PW_BUF / whole).max(1);
+        let pairs = g.out_plane / 2;
+        let plane = g.in_plane;
+        let code = |ch: usize, px: usize| x.get(ch * plane + px).map_or(0, |v| v.get());
+        // Products of output channel `o` and pixel `px` over channels `from..to`, one at a time:
+        // the channels past the last whole group of four, or all of them for an odd last row.
+        let plain = |o: usize, px: usize, from: usize, to: usize| -> i64 {
+            let row = w8.get(o * c..).unwrap_or(&[]);
+            (from..to).fold(0i64, |a, ch| {
+                let wv = row.get(ch).copied().unwrap_or(0) as i64;
+                a + code(ch, px) as i64 * wv
+            })
+        };
+        let n_out = g.c_out;
+        for b0 in (0..pairs).step_by(per_block) {
+            let b1 = (b0 + per_block).min(pairs);
+            for (pair, xp) in (b0..b1).zip(buf.chunks_exact_mut(whole)) {
+                let px = 2 * pair;
+                let h = |ch: usize, p: usize| code(ch, px + p) as u16 as u32;
+                for (gi, q) in xp.chunks_exact_mut(4).enumerate() {
+                    let ch = 4 * gi;
+                    q[0] = h(ch, 0) | h(ch + 2, 0) << 16;
+                    q[1] = h(ch + 1, 0) | h(ch + 3, 0) << 16;
+                    q[2] = h(ch, 1) | h(ch + 2, 1) << 16;
+                    q[3] = h(ch + 1, 1) | h(ch + 3, 1) << 16;
+                }
+            }
+            for j in (0..n_out - n_out % 2).step_by(2) {
+                let (c0, c1) = (self.chan(j), self.chan(j + 1));
+                let rows = w8.get(j * c..).unwrap_or(&[]);
+                for (pair, xp) in (b0..b1).zip(buf.chunks_exact(whole)) {
+                    let px = 2 * pair;
+                    let [a00, a01, a10, a11] = arch::block2x2(xp, rows, c);
+                    let at = j * g.out_plane + px;
+                    if whole == c {
+                        // Every channel in whole groups (the usual case): the sums are complete.
+                        if let Some([y00, y01]) = y.get_mut(at..at + 2) {
+                            (*y00, *y01) = (c0.code32(a00), c0.code32(a01));
+                        }
+                        let at = at + g.out_plane;
+                        if let Some([y10, y11]) = y.get_mut(at..at + 2) {
+                            (*y10, *y11) = (c1.code32(a10), c1.code32(a11));
+                        }
+                    } else {
+                        let sums = [(a00, 0, 0), (a01, 0, 1), (a10, 1, 0), (a11, 1, 1)];
+                        for (a, r, p) in sums {
+                            let (o, ch) = (j + r, if r == 0 { &c0 } else { &c1 });
+                            if let Some(yv) = y.get_mut(o * g.out_plane + px + p) {
+                                *yv = ch.code(a as i64 + plain(o, px + p, whole, c));
+                            }
+                        }
+                    }
+                }
+            }
+            if n_out % 2 == 1 {
+                // The last output channel of an odd count, alone.
+                let o = n_out - 1;
+                for px in 2 * b0..2 * b1 {
+                    if let Some(yv) = y.get_mut(o * g.out_plane + px) {
+                        *yv = self.code(o, plain(o, px, 0, c));
+                    }
+                }
+            }
+        }
+        self.pointwise_px(x, y, 2 * pairs);
+    }
+
+    /// [`Self::pointwise`] one pixel at a time from pixel `from`, four weight rows per pass.
+    fn pointwise_px<T: QAct>(&self, x: &[T], y: &mut [T], from: usize) {
         let g = &self.g;
         let mut col = [T::default(); PW_MAX_CIN];
         let col = &mut col[..g.c_in.min(PW_MAX_CIN)];
-        for px in 0..g.out_plane {
+        for px in from..g.out_plane {
             let xs = x.get(px..).unwrap_or(&[]).iter().step_by(g.in_plane);
             col.iter_mut().zip(xs).for_each(|(c, &v)| *c = v);
             dot_rows(col, self.w, g.c_out, |o, dot| {
@@ -315,12 +408,21 @@ impl<W: QAct> Conv<'_, W> {
         for (o, yp) in y.chunks_exact_mut(g.out_plane).enumerate() {
             let (xp, wk) = (part(x, o, g.in_plane), part(self.w, o, g.k_plane));
             let chan = self.chan(o);
+            let taps = Taps3::new::<T, W>(&g.p, wk);
             for (b, yb) in yp.chunks_mut(band.rows * g.out_w).enumerate() {
                 let oh0 = b * band.rows;
                 let used = band.fill(g, xp, oh0, &mut buf, self.z as i16);
+                if let (Some(t), 1) = (taps, g.p.stride_h) {
+                    t.band(used, band.width, &chan, yb, g.out_w);
+                    continue;
+                }
                 for (r, yr) in yb.chunks_exact_mut(g.out_w).enumerate() {
                     let base = r * us(g.p.stride_h) * band.width;
-                    self.dw_row(band, used.get(base..).unwrap_or(&[]), wk, &chan, yr);
+                    let rows = used.get(base..).unwrap_or(&[]);
+                    match taps {
+                        Some(t) => t.row(rows, band.width, &chan, yr),
+                        None => self.dw_row(band, rows, wk, &chan, yr),
+                    }
                 }
             }
         }
@@ -464,6 +566,77 @@ impl<W: QAct> Conv<'_, W> {
             acc += self.z * (w_sum - inside);
         }
         acc
+    }
+}
+
+/// The weights of a 3x3, stride 1, undilated depthwise kernel over i8 codes, the first two taps
+/// of each kernel row as one halfword pair for SMLAD, set up once per channel.
+#[derive(Clone, Copy, Debug)]
+struct Taps3 {
+    w01: u32,
+    w34: u32,
+    w67: u32,
+    w2: i32,
+    w5: i32,
+    w8: i32,
+}
+
+impl Taps3 {
+    fn new<T: QAct, W: QAct>(p: &ConvParams, wk: &[W]) -> Option<Taps3> {
+        let [w0, w1, w2, w3, w4, w5, w6, w7, w8] = *wk else {
+            return None;
+        };
+        if (p.stride_w, p.dil_w, p.dil_h, T::WIDE) != (1, 1, 1, false) {
+            return None;
+        }
+        let pair = |a: W, b: W| a.get() as u16 as u32 | (b.get() as u16 as u32) << 16;
+        Some(Taps3 {
+            w01: pair(w0, w1),
+            w34: pair(w3, w4),
+            w67: pair(w6, w7),
+            w2: w2.get(),
+            w5: w5.get(),
+            w8: w8.get(),
+        })
+    }
+
+    /// The output rows `yb` (`out_w` codes each) of a band at stride 1 from its padded rows
+    /// `buf`: output row `r` reads rows `r..r + 3`, walked by three row iterators rather than
+    /// sliced per row.
+    #[inline(always)]
+    fn band<T: QAct>(&self, buf: &[i16], width: usize, chan: &Chan, yb: &mut [T], out_w: usize) {
+        if width < out_w + 2 || out_w == 0 {
+            return;
+        }
+        let rows = || buf.chunks_exact(width);
+        let (r1, r2) = (rows().skip(1), rows().skip(2));
+        for (((r0, r1), r2), yr) in rows().zip(r1).zip(r2).zip(yb.chunks_exact_mut(out_w)) {
+            let (r0, r1, r2) = (r0.windows(3), r1.windows(3), r2.windows(3));
+            for (((a, b), c), yv) in r0.zip(r1).zip(r2).zip(yr.iter_mut()) {
+                let acc = tap3(a, self.w01, self.w2, 0);
+                let acc = tap3(b, self.w34, self.w5, acc);
+                let acc = tap3(c, self.w67, self.w8, acc);
+                *yv = chan.code32(acc);
+            }
+        }
+    }
+
+    /// One output row from the padded rows `buf` (`width` codes each, from the row of the first
+    /// tap): three rows, a sliding window (i8 products: no overflow in i32).
+    #[inline(always)]
+    fn row<T: QAct>(&self, buf: &[i16], width: usize, chan: &Chan, yr: &mut [T]) {
+        let n = yr.len();
+        let row = |r: usize| buf.get(r * width..).and_then(|v| v.get(..n + 2));
+        let (Some(r0), Some(r1), Some(r2)) = (row(0), row(1), row(2)) else {
+            return;
+        };
+        let (r0, r1, r2) = (r0.windows(3), r1.windows(3), r2.windows(3));
+        for (((a, b), c), yv) in r0.zip(r1).zip(r2).zip(yr.iter_mut()) {
+            let acc = tap3(a, self.w01, self.w2, 0);
+            let acc = tap3(b, self.w34, self.w5, acc);
+            let acc = tap3(c, self.w67, self.w8, acc);
+            *yv = chan.code32(acc);
+        }
     }
 }
 

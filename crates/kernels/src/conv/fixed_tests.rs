@@ -587,6 +587,14 @@ fn pointwise_fast_path_equals_the_reference() {
             }
         }
     }
+    // Many blocks of gathered pixel pairs (2 KB hold 2 pairs of 256 channels), channels in whole
+    // groups and not, an odd pixel and an odd output channel count.
+    for (c_in, seed) in [(256, 490), (255, 491), (130, 492)] {
+        all_types(
+            &cp(c_in, (5, 5), 7, (5, 5), (1, 1), (1, 1), (1, 1), (0, 0), 1),
+            seed,
+        );
+    }
     // Batch 2, and past the gather buffer (c_in > 256: the generic loop).
     let mut p = cp(5, (2, 3), 6, (2, 3), (1, 1), (1, 1), (1, 1), (0, 0), 1);
     p.batch = 2;

@@ -1,7 +1,7 @@
 //! The grouped, blocked dot products against the one-product-at-a-time reference.
 use std::vec::Vec;
 
-use super::{dot1, dot4, dot_rows, plain};
+use super::{dot_rows, plain};
 use crate::fixed::QAct;
 use crate::testutil::Rng;
 
@@ -33,16 +33,9 @@ fn check<T: QAct, W: QAct>(k: usize, n: usize, seed: u64, extreme: bool) {
     assert_eq!(got_rows, (0..n).collect::<Vec<_>>(), "k {k} n {n}");
     let got: Vec<i64> = got.iter().map(|g| g.1).collect();
     assert_eq!(got, want, "k {k} n {n} extreme {extreme}");
-    if n >= 4 {
-        let rows = [0, 1, 2, 3].map(|j| &w[j * k..][..k]);
-        assert_eq!(dot4(&x, rows).to_vec(), want[..4].to_vec());
-    }
-    if n >= 1 {
-        assert_eq!(dot1(&x, &w[..k]), want[0]);
-    }
 }
 
-const LENS: [usize; 12] = [0, 1, 3, 4, 5, 7, 8, 17, 63, 64, 255, 257];
+const LENS: [usize; 16] = [0, 1, 3, 4, 5, 7, 8, 9, 12, 17, 63, 64, 255, 256, 257, 515];
 
 #[test]
 fn grouped_dot_products_equal_the_plain_loop() {
@@ -69,6 +62,6 @@ fn blocks_keep_long_sums_exact() {
     // Past one i8 block (2^16): 2^14 * 70000 > 2^31.
     let x = std::vec![i8::MIN; 70_000];
     let w = std::vec![i8::MIN; 70_000];
-    assert_eq!(dot1(&x, &w), 70_000 * (1 << 14));
+    dot_rows(&x, &w, 1, |_, a| assert_eq!(a, 70_000 * (1 << 14)));
     check::<i8, i8>(70_001, 5, 9, true);
 }

@@ -117,6 +117,17 @@ impl RequantAcc {
                 .apply(acc.clamp(i32::MIN as i64, i32::MAX as i64) as i32)
         }
     }
+
+    /// [`Self::apply`] of `bias + dot`, both i32: saturating in i32 for i8 codes (the clamp of
+    /// their exact sum), so the inner loops need no 64-bit sums.
+    #[inline(always)]
+    pub fn apply_sum<T: QAct>(&self, bias: i32, dot: i32) -> i32 {
+        if T::WIDE {
+            requantize_i64(bias as i64 + dot as i64, self.m)
+        } else {
+            self.r.apply(bias.saturating_add(dot))
+        }
+    }
 }
 
 /// `round_half_away_from_zero(v / 2^bits)` for `bits` in `1..=62`.

@@ -60,7 +60,14 @@ pub fn requantize(acc: i32, m: QMul) -> i32 {
     let shift = m.shift.clamp(MIN_SHIFT, MAX_SHIFT);
     let prod = acc as i64 * m.m0 as i64;
     let bits = (31 - shift) as u32;
-    if bits >= 32 {
+    if bits >= 33 {
+        // Multipliers below 1/4 (nearly every layer; this runs once per output): as below, with
+        // the rounding constant 2^(bits - 1) entirely in the high word, so
+        // (v >> 32) = ((prod - neg) >> 32) + 2^(bits - 33) exactly, the sum within i32; this
+        // avoids building a 64-bit constant from a variable shift.
+        let hi = ((prod - (prod < 0) as i64) >> 32) as i32;
+        (hi + (1 << (bits - 33))) >> (bits - 32)
+    } else if bits == 32 {
         // Multipliers below 1/2 (the usual case): as `rounding_shift`, split as
         // (v >> 32) >> (bits - 32), exact for an arithmetic shift; |v| <= 2^62 so the high word
         // is the result's whole range and no saturation is needed. On a 32-bit core this avoids

@@ -84,6 +84,33 @@ fn requantize_equals_exact_rounding_over_a_sweep() {
 }
 
 #[test]
+fn requantize_equals_exact_rounding_for_any_multiplier_word() {
+    // Malformed files may hold any mantissa (negative, zero, below 2^30) and any shift (clamped
+    // to MIN_SHIFT..=MAX_SHIFT).
+    let mut x: u64 = 0x9E37_79B9;
+    for i in 0..200_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let acc = match i % 4 {
+            0 => i32::MIN,
+            1 => (x >> 40) as i32 - (1 << 23),
+            _ => (x >> 8) as i32,
+        };
+        let m = QMul {
+            m0: (x >> 32) as i32,
+            shift: (x % 80) as i32 - 40,
+        };
+        let clamped = QMul {
+            shift: m.shift.clamp(MIN_SHIFT, MAX_SHIFT),
+            ..m
+        };
+        let want = exact(acc as i64, clamped, 0).clamp(i32::MIN as i128, i32::MAX as i128) as i32;
+        assert_eq!(requantize(acc, m), want, "acc {acc} m {m:?}");
+    }
+}
+
+#[test]
 fn requantize_saturates_instead_of_wrapping() {
     let big = quantize_multiplier(1024.0).unwrap();
     assert_eq!(requantize(i32::MAX, big), i32::MAX);

@@ -35,7 +35,7 @@ use rill_format::{ActKind, CellKind, RnnParams};
 
 use super::{gates, CellDims, Layer};
 use crate::dense::fixed::wide_weights;
-use crate::dot::dot_rows;
+use crate::dot::{dot_rows, CHUNK};
 use crate::fixed::tables::{SIGMOID_Q12, TANH_Q12};
 use crate::fixed::{requantize, requantize_i64, QAct, QMul};
 use crate::util::{at_least, exact, mul};
@@ -119,10 +119,22 @@ pub(super) fn sat16(v: i64) -> i32 {
 pub fn lut_q12(t: &[i16; 513], p: i16) -> i32 {
     let u = (p as i32 + 32768) as u32; // 0..=65535
     let i = (u >> 7) as usize; // 0..=511
-    let frac = (u & 127) as i64;
-    let a = t[i] as i64;
-    let b = t[i + 1] as i64;
-    (a + rshift_round((b - a) * frac, 7)) as i32
+    let frac = (u & 127) as i32;
+    let a = t[i] as i32;
+    let b = t[i + 1] as i32;
+    // |b - a| < 2^16 and frac < 2^7: the product fits i32.
+    a + rshift_round32((b - a) * frac, 7)
+}
+
+/// [`rshift_round`] of an i32 (`bits` in `1..=30`), the same value without 64-bit arithmetic.
+#[inline(always)]
+fn rshift_round32(v: i32, bits: u32) -> i32 {
+    let half = 1i32 << (bits - 1);
+    if v >= 0 {
+        (v + half) >> bits
+    } else {
+        -((half - v) >> bits)
+    }
 }
 
 /// Sigmoid of a Q3.12 value (saturated to i16 first), Q0.15.
@@ -164,7 +176,8 @@ fn finish<T: QAct, W: QAct>(bias: &[i32], muls: &[QMul], row: usize, dot: i64) -
     if T::WIDE || W::WIDE {
         requantize_i64(b.wrapping_add(dot), m)
     } else {
-        requantize(b.wrapping_add(dot) as i32, m)
+        // The low 32 bits of the i64 sum, as the i8 kernels' wrapping i32 accumulator.
+        requantize((b as i32).wrapping_add(dot as i32), m)
     }
 }
 
@@ -293,16 +306,38 @@ impl<'a, W: QAct> Cell<'a, W> {
     pub(super) fn gates<T: QAct>(&self, first: usize, x: &[T], h: &[T], g: &mut [i32]) {
         let n = g.len();
         let w = self.w.get(first * self.input..).unwrap_or(&[]);
-        dot_rows(x, w, n, |j, dot| {
-            if let Some(gv) = g.get_mut(j) {
-                *gv = finish::<T, W>(self.w_bias, self.w_mul, first + j, dot);
+        let rows = first..first + n;
+        match (self.w_bias.get(rows.clone()), self.w_mul.get(rows)) {
+            (Some(bias), Some(muls)) if !W::WIDE && (!T::WIDE || x.len() <= CHUNK) => {
+                // The sums first, then requantized in one tight loop rather than one closure
+                // call per row. i8: their low 32 bits, all `finish` reads; i16 codes with i8
+                // weights: at most CHUNK products of 2^22, exact in i32.
+                dot_rows(x, w, n, |j, dot| {
+                    if let Some(gv) = g.get_mut(j) {
+                        *gv = dot as i32;
+                    }
+                });
+                for ((gv, &b), &m) in g.iter_mut().zip(bias).zip(muls) {
+                    *gv = if T::WIDE {
+                        requantize_i64(b as i64 + *gv as i64, m)
+                    } else {
+                        requantize(b.wrapping_add(*gv), m)
+                    };
+                }
             }
-        });
+            _ => dot_rows(x, w, n, |j, dot| {
+                if let Some(gv) = g.get_mut(j) {
+                    *gv = finish::<T, W>(self.w_bias, self.w_mul, first + j, dot);
+                }
+            }),
+        }
         let r = self.r.get(first * self.hidden..).unwrap_or(&[]);
         dot_rows(h, r, n, |j, dot| {
             if let Some(gv) = g.get_mut(j) {
                 let ph = finish::<T, W>(self.r_bias, self.r_mul, first + j, dot);
-                *gv = self.clip(sat16(*gv as i64 + ph as i64));
+                // sat16 of the exact sum: saturating to i32 first does not change it.
+                let p = gv.saturating_add(ph);
+                *gv = self.clip(p.clamp(i16::MIN as i32, i16::MAX as i32));
             }
         });
     }
@@ -381,8 +416,14 @@ impl<'a, W: QAct> Cell<'a, W> {
                 g[2 * n + j] as i64,
                 g[3 * n + j],
             );
-            let c_new =
-                sat16(rshift_round(f * c[j] as i64, 15) + rshift_round(i * gg as i64, 15 + k));
+            let c_new = if k <= 15 {
+                // Q0.15 gates times i16 or Q0.15 values stay below 2^30 in magnitude, and the
+                // shifts within 30 bits: i32 gives the same values as i64.
+                let (f, i, cj) = (f as i32, i as i32, c[j] as i32);
+                sat16(rshift_round32(f * cj, 15) as i64 + rshift_round32(i * gg, 15 + k) as i64)
+            } else {
+                sat16(rshift_round(f * c[j] as i64, 15) + rshift_round(i * gg as i64, 15 + k))
+            };
             c[j] = c_new as i16;
             let tc = tanh_q15(sat16((c_new as i64) << (k - 3)));
             h[j] = self.out((o as i32) * tc);

@@ -1,0 +1,76 @@
+//! The bulk of four weight rows' dot products with one input, the inner loop of dense, 1x1
+//! convolution and the recurrent gates, in plain Rust over the instruction functions: the
+//! portable path, and the reference the `asm!` loop of `dsp.rs` must equal bit for bit.
+use super::{smlad, sxtb16, sxtb16_ror8};
+
+/// `acc[r] + sum_i x_i w[r k + i]` for rows `r = 0..4` and the `2 x.len()` inputs `x_i` given as
+/// halfword pairs, two words per group of four inputs: (x0, x2) then (x1, x3). The i8 weights
+/// of row `r` start at `w[r k]`; `acc` unchanged if `w` does not hold all four rows' codes. Wrapping i32 sums (the
+/// caller bounds the number of products so that they cannot wrap).
+#[inline(always)]
+pub(crate) fn rows4_rust(acc: [i32; 4], x: &[u32], w: &[i8], k: usize) -> [i32; 4] {
+    let len = 2 * x.len();
+    let row = |r: usize| w.get(r * k..).and_then(|v| v.get(..len));
+    let (Some(r0), Some(r1), Some(r2), Some(r3)) = (row(0), row(1), row(2), row(3)) else {
+        return acc;
+    };
+    let mut a = acc;
+    let rows = [r0, r1, r2, r3].map(|r| r.chunks_exact(4));
+    let [c0, c1, c2, c3] = rows;
+    for ((((p, v0), v1), v2), v3) in x.chunks_exact(2).zip(c0).zip(c1).zip(c2).zip(c3) {
+        let (x02, x13) = (p[0], p[1]);
+        let mac = |acc: i32, v: &[i8]| {
+            let v = word(v, 0);
+            smlad(x13, sxtb16_ror8(v), smlad(x02, sxtb16(v), acc))
+        };
+        a = [mac(a[0], v0), mac(a[1], v1), mac(a[2], v2), mac(a[3], v3)];
+    }
+    a
+}
+
+/// The 2 x 2 block `acc[2 r + p] + sum_i x_p,i w[r k + i]` for weight rows `r = 0, 1` and two
+/// inputs `p = 0, 1`, given interleaved as four words per group of four inputs: (x0, x2) and
+/// (x1, x3) of input 0, then those of input 1. Otherwise as [`rows4_rust`].
+#[inline(always)]
+pub(crate) fn block2x2_rust(acc: [i32; 4], x: &[u32], w: &[i8], k: usize) -> [i32; 4] {
+    let mut a = acc;
+    for (g, p) in x.chunks_exact(4).enumerate() {
+        for r in 0..2 {
+            let v = word(w, r * k + 4 * g);
+            let (w02, w13) = (sxtb16(v), sxtb16_ror8(v));
+            a[2 * r] = smlad(p[1], w13, smlad(p[0], w02, a[2 * r]));
+            a[2 * r + 1] = smlad(p[3], w13, smlad(p[2], w02, a[2 * r + 1]));
+        }
+    }
+    a
+}
+
+/// Calls `f(j, rows4_rust([0; 4], x, &w[j k..], k))` for `j` = 0, 4, ... while `j + 4 <= n` and
+/// `w` holds row `j + 3`'s first `2 x.len()` codes.
+#[inline(always)]
+pub(crate) fn quads_rust(
+    x: &[u32],
+    w: &[i8],
+    k: usize,
+    n: usize,
+    mut f: impl FnMut(usize, [i32; 4]),
+) {
+    let span = 3 * k + 2 * x.len();
+    let mut j = 0;
+    while j + 4 <= n {
+        let Some(rows) = w.get(j * k..).filter(|r| r.len() >= span) else {
+            return;
+        };
+        f(j, rows4_rust([0; 4], x, rows, k));
+        j += 4;
+    }
+}
+
+/// Four i8 codes from `w[at..]` as a little-endian word, zero past the end.
+#[inline(always)]
+pub(crate) fn word(w: &[i8], at: usize) -> u32 {
+    match w.get(at..).and_then(|r| r.get(..4)) {
+        Some(&[a, b, c, d]) => u32::from_le_bytes([a as u8, b as u8, c as u8, d as u8]),
+        _ => 0,
+    }
+}
