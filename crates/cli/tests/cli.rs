@@ -1114,3 +1114,29 @@ fn inspect_and_codegen_list_the_runtime_features_the_model_needs() {
         &src[..src.len().min(600)]
     );
 }
+
+/// A recurrent model needs the layer kernel and its cell kind only: `models/kws_gru` has one ONNX
+/// GRU node (and a Gemm), no LSTM or vanilla RNN.
+#[test]
+fn a_gru_model_needs_the_gru_cell_and_no_other() {
+    let dir = TempDir::new("features-gru");
+    let m = dir.path("kws_gru.rill");
+    convert(&models().join("kws_gru").join("model.onnx"), &m);
+    let out = ok(
+        &rill([OsStr::new("inspect"), m.as_os_str(), OsStr::new("--json")]),
+        "inspect --json",
+    );
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<&str> = j["runtime_features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for want in ["f32", "dense", "rnn", "gru"] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    for unwanted in ["lstm", "simple-rnn", "i8", "conv"] {
+        assert!(!names.contains(&unwanted), "{unwanted} in {names:?}");
+    }
+}

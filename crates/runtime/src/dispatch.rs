@@ -6,6 +6,9 @@ use rill_kernels as k;
 use crate::arena::{ArenaViews, MAX_WRITES};
 use crate::error::OpError;
 
+/// The recurrent cell kinds this build compiles in.
+const CELLS: u8 = crate::features::Features::CELLS;
+
 /// An op's operands, typed on demand.
 pub(crate) struct Operands<'f, 's> {
     file: &'f ModelFile<'s>,
@@ -324,7 +327,7 @@ fn rnn<W: k::Weight + bytemuck::Pod>(
         y_h: o.opt_out(1)?,
         y_c: o.opt_out(2)?,
     };
-    k::rnn::float::rnn(p, inputs, outputs, scratch).map_err(OpError::Kernel)
+    k::rnn::float::rnn_cells::<W, CELLS>(p, inputs, outputs, scratch).map_err(OpError::Kernel)
 }
 
 /// One f32 step of a forward layer, state updated in place in y_h (and y_c).
@@ -365,8 +368,11 @@ fn rnn_step<W: k::Weight + bytemuck::Pod>(
             .ok_or(short("rnn x"))?;
         let h = h.get_mut(b * n_h..(b + 1) * n_h).ok_or(short("rnn y_h"))?;
         match k::rnn::cell_kind(p.cell) {
+            #[cfg(feature = "simple-rnn")]
             Some(CellKind::Rnn) => kernel(k::rnn::float::rnn_step(p, 0, &wts, x, h, gates))?,
+            #[cfg(feature = "gru")]
             Some(CellKind::Gru) => kernel(k::rnn::float::gru_step(p, 0, &wts, x, h, gates))?,
+            #[cfg(feature = "lstm")]
             Some(CellKind::Lstm) => {
                 let c = c
                     .as_deref_mut()
@@ -374,7 +380,7 @@ fn rnn_step<W: k::Weight + bytemuck::Pod>(
                     .ok_or(short("rnn y_c"))?;
                 kernel(k::rnn::float::lstm_step(p, 0, &wts, x, h, c, gates))?
             }
-            None => return Err(OpError::Unsupported),
+            _ => return Err(OpError::Unsupported),
         }
         if let Some(y) = y.as_deref_mut() {
             y.get_mut(b * n_h..(b + 1) * n_h)

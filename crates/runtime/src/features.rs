@@ -5,7 +5,7 @@
 //! reach. A model that needs a feature the build lacks is refused when it is loaded (or, for the
 //! step program, when streaming starts), naming the op and the feature, rather than failing mid-run.
 use rill_format::reader::OpView;
-use rill_format::{DType, Op, OpKind};
+use rill_format::{CellKind, DType, Op, OpKind};
 
 /// A set of runtime features (a bit per [`Features::NAMES`] entry).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -43,6 +43,9 @@ features! {
     16 WINDOW "window";
     17 REQUANT "requant";
     18 MATMUL "matmul";
+    19 LSTM "lstm";
+    20 GRU "gru";
+    21 SIMPLE_RNN "simple-rnn";
 }
 
 impl Features {
@@ -120,8 +123,33 @@ impl Features {
             }
             (_, None) => input(0),
         };
-        Features::of_kind(v.op.kind()).union(types)
+        // A recurrent layer also needs its cell kind.
+        let cell = match v.op {
+            Op::Rnn(p) | Op::RnnStep(p) => match rill_kernels::rnn::cell_kind(p.cell) {
+                Some(CellKind::Lstm) => Features::LSTM,
+                Some(CellKind::Gru) => Features::GRU,
+                Some(CellKind::Rnn) => Features::SIMPLE_RNN,
+                None => Features::EMPTY,
+            },
+            _ => Features::EMPTY,
+        };
+        Features::of_kind(v.op.kind()).union(types).union(cell)
     }
+
+    /// The recurrent cell kinds compiled in, as a `rill_kernels::rnn::cells` set.
+    pub(crate) const CELLS: u8 = (if cfg!(feature = "lstm") {
+        rill_kernels::rnn::cells::LSTM
+    } else {
+        0
+    }) | (if cfg!(feature = "gru") {
+        rill_kernels::rnn::cells::GRU
+    } else {
+        0
+    }) | (if cfg!(feature = "simple-rnn") {
+        rill_kernels::rnn::cells::RNN
+    } else {
+        0
+    });
 }
 
 impl core::fmt::Display for Features {

@@ -7,6 +7,9 @@ use rill_kernels::fixed::{OutQ, QAct, QMul};
 use crate::dispatch::Operands;
 use crate::error::OpError;
 
+/// The recurrent cell kinds this build compiles in.
+const CELLS: u8 = crate::features::Features::CELLS;
+
 fn bad(what: &'static str) -> OpError {
     OpError::Kernel(k::KernelError::BadParam { what })
 }
@@ -280,7 +283,8 @@ fn rnn<T: QAct>(o: &mut Operands<'_, '_>, p: &rill_format::RnnParams) -> Result<
             initial_h,
             initial_c,
         };
-        return k::rnn::fixed::rnn(p, &q, inputs, outputs, scratch).map_err(OpError::Kernel);
+        return k::rnn::fixed::rnn_cells::<_, _, CELLS>(p, &q, inputs, outputs, scratch)
+            .map_err(OpError::Kernel);
     }
     let inputs = k::rnn::fixed::RnnFixedInputs {
         x,
@@ -289,7 +293,8 @@ fn rnn<T: QAct>(o: &mut Operands<'_, '_>, p: &rill_format::RnnParams) -> Result<
         initial_h,
         initial_c,
     };
-    k::rnn::fixed::rnn(p, &q, inputs, outputs, scratch).map_err(OpError::Kernel)
+    k::rnn::fixed::rnn_cells::<_, _, CELLS>(p, &q, inputs, outputs, scratch)
+        .map_err(OpError::Kernel)
 }
 
 #[cfg(feature = "rnn")]
@@ -337,8 +342,11 @@ fn step_rows<T: QAct, W: QAct>(
             .get_mut(b * n_h..(b + 1) * n_h)
             .ok_or(bad("rnn y_h is shorter than batch x hidden"))?;
         match k::rnn::cell_kind(p.cell) {
+            #[cfg(feature = "simple-rnn")]
             Some(CellKind::Rnn) => kernel(rnn_step_fixed(p, q, w, r, 0, x, h, scratch))?,
+            #[cfg(feature = "gru")]
             Some(CellKind::Gru) => kernel(gru_step_fixed(p, q, w, r, 0, x, h, scratch))?,
+            #[cfg(feature = "lstm")]
             Some(CellKind::Lstm) => {
                 let c = c
                     .as_deref_mut()
@@ -346,7 +354,7 @@ fn step_rows<T: QAct, W: QAct>(
                     .ok_or(bad("rnn y_c is shorter than batch x hidden"))?;
                 kernel(lstm_step_fixed(p, q, w, r, 0, x, h, c, scratch))?
             }
-            None => return Err(OpError::Unsupported),
+            _ => return Err(OpError::Unsupported),
         }
         if let Some(y) = y.as_deref_mut() {
             y.get_mut(b * n_h..(b + 1) * n_h)

@@ -23,7 +23,10 @@
         dead_code,
         unused_imports,
         unused_variables,
-        clippy::extra_unused_type_parameters
+        unused_mut,
+        unreachable_code,
+        clippy::extra_unused_type_parameters,
+        clippy::never_loop
     )
 )]
 

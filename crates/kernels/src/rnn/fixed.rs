@@ -515,9 +515,22 @@ pub fn rnn<T: QAct, W: QAct>(
     outputs: RnnFixedOutputs<'_, T>,
     scratch: &mut [i32],
 ) -> Result<(), KernelError> {
+    rnn_cells::<T, W, { super::cells::ALL }>(p, q, inputs, outputs, scratch)
+}
+
+/// [`rnn`] with only the cell kinds in `CELLS` ([`super::cells`]) compiled in; a layer of another
+/// kind is an error.
+pub fn rnn_cells<T: QAct, W: QAct, const CELLS: u8>(
+    p: &RnnParams,
+    q: &RnnQ<'_>,
+    inputs: RnnFixedInputs<'_, T, W>,
+    outputs: RnnFixedOutputs<'_, T>,
+    scratch: &mut [i32],
+) -> Result<(), KernelError> {
     wide_weights::<T, W>()?;
     let l = Layer::new(p)?;
     let d = l.c;
+    super::cell_in(CELLS, d.cell)?;
     let i = inputs;
     exact("rnn x", l.x_len, i.x.len())?;
     if let Some(s) = i.initial_h {
@@ -584,10 +597,12 @@ pub fn rnn<T: QAct, W: QAct>(
                     step
                 };
                 let x = &i.x[l.x_off(t, b)..][..d.input];
+                // The kind was checked against CELLS: the constant tests drop the others' code.
                 match cell.kind {
-                    CellKind::Rnn => cell.rnn(x, h, g),
-                    CellKind::Gru => cell.gru(x, h, g),
-                    CellKind::Lstm => cell.lstm(x, h, c, g),
+                    CellKind::Rnn if CELLS & super::cells::RNN != 0 => cell.rnn(x, h, g),
+                    CellKind::Gru if CELLS & super::cells::GRU != 0 => cell.gru(x, h, g),
+                    CellKind::Lstm if CELLS & super::cells::LSTM != 0 => cell.lstm(x, h, c, g),
+                    _ => {}
                 }
                 if let Some(y) = y.as_deref_mut() {
                     y[l.y_off(t, slot, b)..][..n].copy_from_slice(h);

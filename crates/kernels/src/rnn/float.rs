@@ -13,8 +13,20 @@ pub fn rnn<W: Weight>(
     o: RnnOutputs<'_, f32>,
     scratch: &mut [f32],
 ) -> Result<(), KernelError> {
+    rnn_cells::<W, { super::cells::ALL }>(p, i, o, scratch)
+}
+
+/// [`rnn`] with only the cell kinds in `CELLS` ([`super::cells`]) compiled in; a layer of another
+/// kind is an error.
+pub fn rnn_cells<W: Weight, const CELLS: u8>(
+    p: &RnnParams,
+    i: RnnInputs<'_, f32, W>,
+    o: RnnOutputs<'_, f32>,
+    scratch: &mut [f32],
+) -> Result<(), KernelError> {
     let l = Layer::new(p)?;
     let d = l.c;
+    super::cell_in(CELLS, d.cell)?;
     exact("rnn x", l.x_len, i.x.len())?;
     let state = |s: Option<&[f32]>, what| s.map_or(Ok(()), |s| exact(what, l.state_len, s.len()));
     state(i.initial_h, "rnn initial_h")?;
@@ -70,10 +82,14 @@ pub fn rnn<W: Weight>(
                     step
                 };
                 let x = &i.x[l.x_off(t, b)..][..d.input];
+                // The kind was checked against CELLS: the constant tests drop the others' code.
                 match d.cell {
-                    CellKind::Rnn => cell.rnn(&wts, x, h, gates),
-                    CellKind::Gru => cell.gru(&wts, x, h, gates),
-                    CellKind::Lstm => cell.lstm(&wts, x, h, c, gates),
+                    CellKind::Rnn if CELLS & super::cells::RNN != 0 => cell.rnn(&wts, x, h, gates),
+                    CellKind::Gru if CELLS & super::cells::GRU != 0 => cell.gru(&wts, x, h, gates),
+                    CellKind::Lstm if CELLS & super::cells::LSTM != 0 => {
+                        cell.lstm(&wts, x, h, c, gates)
+                    }
+                    _ => {}
                 }
                 if let Some(y) = y.as_deref_mut() {
                     y[l.y_off(t, slot, b)..][..h_len].copy_from_slice(h);

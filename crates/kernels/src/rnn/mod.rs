@@ -136,6 +136,30 @@ pub const fn gates(cell: CellKind) -> usize {
     }
 }
 
+/// Sets of cell kinds a build compiles in (`CELLS` of [`fixed::rnn_cells`] and [`float::rnn_cells`]):
+/// a runtime that leaves a kind out keeps its code out of the binary.
+pub mod cells {
+    pub const RNN: u8 = 1;
+    pub const GRU: u8 = 2;
+    pub const LSTM: u8 = 4;
+    pub const ALL: u8 = RNN | GRU | LSTM;
+}
+
+/// Whether `kind` is in the cell set `cells`, else the error saying it is not compiled in.
+pub(crate) fn cell_in(cells: u8, kind: CellKind) -> Result<(), KernelError> {
+    let bit = match kind {
+        CellKind::Rnn => cells::RNN,
+        CellKind::Gru => cells::GRU,
+        CellKind::Lstm => cells::LSTM,
+    };
+    if cells & bit == 0 {
+        return Err(KernelError::BadParam {
+            what: "recurrent cell kind not compiled into this build",
+        });
+    }
+    Ok(())
+}
+
 /// The [`CellKind`] of a record's `cell` value.
 pub fn cell_kind(v: u32) -> Option<CellKind> {
     match v {

@@ -506,6 +506,39 @@ fn f16_weights_equal_the_reference_on_f16_rounded_weights() {
     }
 }
 
+/// A layer whose cell kind is not in the compiled set is an error naming that, not a silent no-op.
+#[test]
+fn a_cell_kind_outside_the_compiled_set_is_refused() {
+    let mut rng = Rng::new(22);
+    let c = random_case(&mut rng, 1, 0, 0); // GRU
+    let p = &c.p;
+    let state = c.dirs() * p.batch as usize * p.hidden as usize;
+    let mut y_h = vec![0.0; state];
+    let mut scratch = vec![0.0; scratch_len(p).unwrap()];
+    let o = RnnOutputs {
+        y: None,
+        y_h: Some(&mut y_h),
+        y_c: None,
+    };
+    let r = super::float::rnn_cells::<f32, { cells::LSTM | cells::RNN }>(
+        p,
+        c.inputs(),
+        o,
+        &mut scratch,
+    );
+    assert!(
+        matches!(r, Err(KernelError::BadParam { what }) if what.contains("not compiled")),
+        "{r:?}"
+    );
+    let o = RnnOutputs {
+        y: None,
+        y_h: Some(&mut y_h),
+        y_c: None,
+    };
+    let r = super::float::rnn_cells::<f32, { cells::GRU }>(p, c.inputs(), o, &mut scratch);
+    assert_eq!(r, Ok(()));
+}
+
 #[test]
 fn outputs_are_independent() {
     let mut rng = Rng::new(12);
