@@ -15,12 +15,12 @@ use rill_testkit::workspace_root;
 /// Models whose output is a value per step or sample rather than class scores.
 const REGRESSORS: &[&str] = &["tcn", "gru_regressor", "airline_lstm"];
 
-/// int8 models below the 99% top-1 agreement target today, with the floor they must keep (a
-/// regression guard, not the goal; README "Fixed point" and the notes say what is left):
-/// - char_rnn: next-character scores are often near ties, and its LSTM feeds back an int8 hidden
-///   state; int16 agrees on 99.9%.
-/// - kws_dscnn: eleven int8 conv layers end at 25.5 dB; accuracy is unchanged (+0.3 pt).
-const INT8_TOP1_FLOOR: &[(&str, f64)] = &[("char_rnn", 0.95), ("kws_dscnn", 0.98)];
+/// int8 models below the 99% top-1 agreement target, with the floor they must keep (a regression
+/// guard; README "Fixed point" says what is left):
+/// - char_rnn: next-character scores are often near ties; rounding onnxruntime's own logits to the
+///   int8 output codes already agrees on less than 99%
+///   (`char_rnn_int8_output_codes_bound_its_agreement_below_99_percent`); int16 agrees on 99.9%.
+const INT8_TOP1_FLOOR: &[(&str, f64)] = &[("char_rnn", 0.95)];
 
 fn model_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(workspace_root().join("models"))
@@ -258,24 +258,25 @@ fn bias_correction_raises_the_sqnr_of_a_conv_stack() {
     );
 }
 
-/// `auto` between int8 and int16: kws_dscnn misses a 4% budget in int8 (its input normalization
-/// loses 16 dB there); promoting that one layer to int16 meets it, with a Requant op at each
-/// boundary, and the file stays int8-sized. Measured against onnxruntime on the held-out set.
+/// `auto` between int8 and int16: kws_dscnn misses a 2.5% budget in int8 (3.1% on the calibration
+/// data, its input normalisation already at 16 bits); promoting a few conv layers to int16 meets
+/// it, with a Requant op at each boundary, and the file stays int8-sized. Measured against
+/// onnxruntime on the held-out set.
 #[test]
 fn auto_promotes_the_layers_that_lose_most_in_int8() {
     let dir = workspace_root().join("models/kws_dscnn");
     let calib = npy(&dir.join("calib.npy"));
     let mut o = opts(Precision::Auto, vec![calib.clone()]);
-    o.max_error = 0.04;
+    o.max_error = 0.025;
     let mixed = convert_path(&dir.join("model.onnx"), &o).unwrap();
     let r = &mixed.report;
     assert_eq!(r.precision, Precision::Mixed, "{:?}", r.errors);
     assert!(
-        r.errors[0].1 > 0.04,
+        r.errors[0].1 > 0.025,
         "int8 alone must miss the budget: {:?}",
         r.errors
     );
-    assert!(r.errors.last().unwrap().1 <= 0.04);
+    assert!(r.errors.last().unwrap().1 <= 0.025);
     let n_layers = 14;
     assert!(
         !r.promoted.is_empty() && r.promoted.len() < n_layers / 2,
@@ -312,4 +313,69 @@ fn auto_promotes_the_layers_that_lose_most_in_int8() {
         mixed.bytes.len() < int16.len() * 3 / 4,
         "the weights stay mostly int8"
     );
+}
+
+#[test]
+fn char_rnn_int8_output_codes_bound_its_agreement_below_99_percent() {
+    // The float logits themselves rounded to the int8 model's output codes, with no other error,
+    // agree on under 99%: near ties become equal codes.
+    let dir = workspace_root().join("models/char_rnn");
+    let bytes = convert(&dir, Precision::Int8);
+    let aligned = AlignedBytes::from_slice(&bytes);
+    let model = Model::from_bytes(aligned.as_slice()).unwrap();
+    let out = model.output(0).unwrap();
+    assert_eq!(out.dtype, DType::I8);
+    let HostData::F32(reference) = npy(&dir.join("test_reference.npy")).data else {
+        panic!("float reference expected")
+    };
+    let code = |v: f32| {
+        ((v / out.scale).round() + out.zero_point as f32).clamp(-128.0, 127.0)
+            - out.zero_point as f32
+    };
+    let rounded: Vec<f32> = reference.iter().map(|&v| code(v) * out.scale).collect();
+    let row = *out.shape.last().unwrap() as usize;
+    let bound = agreement(&rounded, &reference, row).top1_agreement;
+    let (_, ours) = measure(&dir, &bytes);
+    eprintln!(
+        "char_rnn int8: bound {:.2}%, ours {:.2}%",
+        100.0 * bound,
+        100.0 * ours
+    );
+    assert!(bound < 0.99, "bound {bound}");
+    assert!(ours >= bound - 0.03, "{ours} vs {bound}");
+}
+
+#[test]
+fn int8_runs_the_input_normalisation_at_16_bits() {
+    // kws_dscnn normalises its raw MFCCs, (x - mean) * inv_std: in int8 the narrow coefficients
+    // drown in the rounding of the wide ones.
+    let dir = workspace_root().join("models/kws_dscnn");
+    let calib = npy(&dir.join("calib.npy"));
+    let run = |int8_input: bool| {
+        let o = ConvertOptions {
+            int8_input,
+            ..opts(Precision::Int8, vec![calib.clone()])
+        };
+        let c = convert_path(&dir.join("model.onnx"), &o).unwrap();
+        let aligned = AlignedBytes::from_slice(&c.bytes);
+        let model = Model::from_bytes(aligned.as_slice()).unwrap();
+        let dtypes = (
+            model.input(0).unwrap().dtype,
+            model.output(0).unwrap().dtype,
+        );
+        (
+            c.report.input_normalisation,
+            dtypes,
+            measure(&dir, &c.bytes),
+        )
+    };
+    let (wide, dtypes, (sqnr, top1)) = run(false);
+    assert_eq!(wide, ["node_sub", "node_mul"]);
+    assert_eq!(dtypes, (DType::I16, DType::I8));
+    let (narrow, dtypes, (sqnr8, top1_8)) = run(true);
+    assert!(narrow.is_empty());
+    assert_eq!(dtypes, (DType::I8, DType::I8));
+    eprintln!("kws_dscnn int8: {sqnr8:.1} dB {top1_8:.4}; normalisation at 16 bits {sqnr:.1} dB {top1:.4}");
+    assert!(sqnr > sqnr8 + 3.0, "{sqnr8:.1} -> {sqnr:.1} dB");
+    assert!(top1 >= 0.99, "{top1}");
 }

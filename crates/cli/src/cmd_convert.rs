@@ -73,6 +73,11 @@ pub struct Args {
     /// its bias (raises the SQNR of deep conv stacks; needs a calibration set that represents the data).
     #[arg(long)]
     pub bias_correction: bool,
+    /// int8 and auto: quantize an input normalisation (Add/Sub/Mul/Div by constants on the raw input)
+    /// in int8 too, so the model takes int8 input codes. By default it runs at 16 bits and the
+    /// model takes int16 codes: raw features in one int8 scale lose their narrow channels.
+    #[arg(long)]
+    pub int8_input: bool,
     /// The time axis of the inputs (for the step program), when the converter cannot tell it from
     /// a recurrent layer's sequence axis, a conv's length axis or an embedding's index axis.
     #[arg(long, value_name = "AXIS")]
@@ -117,6 +122,9 @@ fn parse_shape(s: &str) -> Result<(String, Vec<usize>)> {
 pub fn run(a: Args) -> Result<()> {
     if matches!(a.precision, Precision::F32) && a.calibration.is_some() {
         bail!("--calibration is only used with --precision int8, int16 or auto");
+    }
+    if a.int8_input && !matches!(a.precision, Precision::Int8 | Precision::Auto) {
+        bail!("--int8-input is only used with --precision int8 or auto");
     }
     if !(a.percentile > 0.0 && a.percentile <= 100.0) {
         bail!("--percentile {} is not in (0, 100]", a.percentile);
@@ -177,6 +185,7 @@ pub fn run(a: Args) -> Result<()> {
         max_error: a.max_error,
         weight_bits: Some(if a.weight_bits == "8" { 8 } else { 16 }),
         bias_correction: a.bias_correction,
+        int8_input: a.int8_input,
         time_axis: a.time_axis,
         f16_weights: a.f16_weights,
         ..ConvertOptions::default()
@@ -234,6 +243,7 @@ pub fn run(a: Args) -> Result<()> {
             "warnings": r.warnings.iter().chain(&frontend_warning).collect::<Vec<_>>(),
             "precision": r.precision.name(),
             "errors": r.errors.iter().map(|(p, e)| serde_json::json!({"precision": p.name(), "relative_rms": e})).collect::<Vec<_>>(),
+            "int16_input_normalisation": r.input_normalisation,
             "int16_layers": r.promoted.iter().map(|(n, d)| serde_json::json!({"node": n, "int8_sqnr_drop_db": d})).collect::<Vec<_>>(),
             "rejected_layers": r.rejected_layers.iter().map(|(p, l)| serde_json::json!({"precision": p.name(), "worst_layers": l})).collect::<Vec<_>>(),
             "summary": summary.to_json(),
@@ -256,6 +266,12 @@ pub fn run(a: Args) -> Result<()> {
                 } else {
                     " > --max-error"
                 }
+            );
+        }
+        if !r.input_normalisation.is_empty() {
+            println!(
+                "  input normalisation at 16 bits (the input takes int16 codes; --int8-input for int8): {}",
+                r.input_normalisation.join(", ")
             );
         }
         if !r.promoted.is_empty() {

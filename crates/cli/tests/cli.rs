@@ -363,6 +363,64 @@ fn fixed_point_without_calibration_is_refused_by_name() {
     }
 }
 
+#[test]
+fn int8_input_is_refused_outside_int8_and_named_in_the_report() {
+    let dir = TempDir::new("int8-input");
+    let target = dir.path("out.rill");
+    let onnx = airline("model.onnx");
+    let calib = airline("calib.npy");
+    for p in ["f32", "int16"] {
+        let mut args = vec![
+            OsStr::new("convert"),
+            onnx.as_os_str(),
+            OsStr::new("-o"),
+            target.as_os_str(),
+            OsStr::new("--precision"),
+            OsStr::new(p),
+            OsStr::new("--int8-input"),
+        ];
+        if p != "f32" {
+            args.extend([OsStr::new("--calibration"), calib.as_os_str()]);
+        }
+        let stderr = fails(&rill(args), &format!("--int8-input with --precision {p}"));
+        assert!(
+            stderr.contains("--int8-input is only used with --precision int8 or auto"),
+            "{stderr}"
+        );
+        assert!(
+            !target.exists(),
+            "--precision {p} --int8-input created an output"
+        );
+    }
+    // airline_lstm scales its raw passenger counts before the LSTM: the report names those nodes.
+    for (flag, wide) in [(None, true), (Some("--int8-input"), false)] {
+        let mut args = vec![
+            OsStr::new("convert"),
+            onnx.as_os_str(),
+            OsStr::new("-o"),
+            target.as_os_str(),
+            OsStr::new("--force"),
+            OsStr::new("--precision"),
+            OsStr::new("int8"),
+            OsStr::new("--calibration"),
+            calib.as_os_str(),
+            OsStr::new("--json"),
+        ];
+        args.extend(flag.map(OsStr::new));
+        let out = rill(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let nodes = v["int16_input_normalisation"].as_array().unwrap();
+        assert_eq!(!nodes.is_empty(), wide, "{flag:?}: {nodes:?}");
+        let input = &v["summary"]["inputs"][0]["dtype"];
+        assert_eq!(input, if wide { "i16" } else { "i8" }, "{flag:?}");
+    }
+}
+
 fn airline(file: &str) -> PathBuf {
     models().join("airline_lstm").join(file)
 }

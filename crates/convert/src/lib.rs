@@ -55,6 +55,9 @@ pub struct ConvertOptions {
     /// `(key, value)` meta entries stored in the file as given (the CLI's `frontend` and `labels`);
     /// the runtime ignores them, tools read them back with `ModelFile::meta`.
     pub metadata: Vec<(String, String)>,
+    /// int8 models: quantize an input normalisation in int8 too, so the model takes int8 input
+    /// codes (by default it runs at 16 bits: `quantize::input_normalisation`).
+    pub int8_input: bool,
 }
 
 impl Default for ConvertOptions {
@@ -72,6 +75,7 @@ impl Default for ConvertOptions {
             time_axis: None,
             f16_weights: false,
             metadata: Vec::new(),
+            int8_input: false,
         }
     }
 }
@@ -98,6 +102,8 @@ pub struct ConvertReport {
     pub stream: StreamStatus,
     /// `auto` chose int8 with these layers in int16: (node, its SQNR drop in int8, dB), worst first.
     pub promoted: Vec<(String, f64)>,
+    /// int8 and auto: the input normalisation nodes run at 16 bits (`quantize::input_normalisation`).
+    pub input_normalisation: Vec<String>,
 }
 
 /// The converter's verdict on streaming.
@@ -231,6 +237,7 @@ fn convert_named(
         errors,
         rejected: rejected_layers,
         promoted,
+        input_normalisation,
     } = fixed_point(g, opts)?;
     if opts.f16_weights {
         if precision != Precision::F32 {
@@ -292,6 +299,7 @@ fn convert_named(
             rejected_layers,
             stream,
             promoted,
+            input_normalisation,
         },
     })
 }
@@ -303,23 +311,35 @@ struct FixedPoint {
     errors: Vec<(Precision, f64)>,
     rejected: Vec<(Precision, Vec<verify::LayerError>)>,
     promoted: Vec<(String, f64)>,
+    input_normalisation: Vec<String>,
 }
 
 /// The float graph `g` in the requested precision: calibrated and quantized, or (auto) the
 /// narrowest arithmetic whose outputs stay within the error budget on the calibration data: int8;
 /// else int8 with the layers that lose the most in int8 promoted to int16 (1, 2, 4, ... of them);
-/// else int16; else f32.
+/// else int16; else f32. int8 candidates run an input normalisation at 16 bits unless
+/// `opts.int8_input`.
 fn fixed_point(g: ir::Graph, opts: &ConvertOptions) -> Result<FixedPoint, ConvertError> {
     use quantize::Mode;
-    let done = |graph, precision, errors, rejected, promoted| FixedPoint {
+    let normalisation = match opts.precision {
+        Precision::Int8 | Precision::Auto if !opts.int8_input => quantize::input_normalisation(&g),
+        _ => vec![],
+    };
+    let names: Vec<String> = normalisation
+        .iter()
+        .map(|&i| g.nodes[i].name.clone())
+        .collect();
+    // `norm`: the graph holds the input normalisation at 16 bits.
+    let done = |graph, precision, errors, rejected, promoted, norm: bool| FixedPoint {
         graph,
         precision,
         errors,
         rejected,
         promoted,
+        input_normalisation: if norm { names.clone() } else { vec![] },
     };
     if opts.precision == Precision::F32 {
-        return Ok(done(g, Precision::F32, vec![], vec![], vec![]));
+        return Ok(done(g, Precision::F32, vec![], vec![], vec![], false));
     }
     if opts.calibration.is_empty() {
         return Err(ConvertError::Input(format!(
@@ -331,8 +351,7 @@ fn fixed_point(g: ir::Graph, opts: &ConvertOptions) -> Result<FixedPoint, Conver
     let observe =
         |levels| quantize::observe(&g, &opts.calibration, opts.calibration_method, levels);
     let finish = |mut q: ir::Graph| -> Result<ir::Graph, ConvertError> {
-        // Bias correction pairs nodes of g and q by position: not for graphs with Requant ops.
-        if opts.bias_correction && q.nodes.len() == g.nodes.len() {
+        if opts.bias_correction {
             quantize::bias::correct(&g, &mut q, &opts.calibration)?;
         }
         Ok(q)
@@ -342,14 +361,29 @@ fn fixed_point(g: ir::Graph, opts: &ConvertOptions) -> Result<FixedPoint, Conver
             .map_err(ConvertError::Nodes)?;
         finish(q)
     };
+    // int8 with the input normalisation and the nodes of `extra` at 16 bits.
+    let int8 = |extra: &[usize], r8: &quantize::Ranges, r16: Option<&quantize::Ranges>| {
+        let Some(r16) = r16.filter(|_| !(normalisation.is_empty() && extra.is_empty())) else {
+            return single(Mode::I8, r8);
+        };
+        let mut modes = vec![Mode::I8; g.nodes.len()];
+        for &i in normalisation.iter().chain(extra) {
+            modes[i] = Mode::I16;
+        }
+        let q = quantize::quantize_mixed(&g, r8, r16, &modes, wide).map_err(ConvertError::Nodes)?;
+        finish(q)
+    };
     match opts.precision {
         Precision::Int8 => {
-            let q = single(Mode::I8, &observe(256)?)?;
-            return Ok(done(q, Precision::Int8, vec![], vec![], vec![]));
+            let r16 = (!normalisation.is_empty())
+                .then(|| observe(65536))
+                .transpose()?;
+            let q = int8(&[], &observe(256)?, r16.as_ref())?;
+            return Ok(done(q, Precision::Int8, vec![], vec![], vec![], true));
         }
         Precision::Int16 => {
             let q = single(Mode::I16, &observe(65536)?)?;
-            return Ok(done(q, Precision::Int16, vec![], vec![], vec![]));
+            return Ok(done(q, Precision::Int16, vec![], vec![], vec![], false));
         }
         _ => {}
     }
@@ -364,23 +398,19 @@ fn fixed_point(g: ir::Graph, opts: &ConvertOptions) -> Result<FixedPoint, Conver
     let mut errors = Vec::new();
     let mut rejected = Vec::new();
 
-    let q8 = single(Mode::I8, &r8)?;
+    let q8 = int8(&[], &r8, Some(&r16))?;
     let e8 = error_of(&q8)?;
     errors.push((Precision::Int8, e8));
     if e8 <= opts.max_error {
-        return Ok(done(q8, Precision::Int8, errors, rejected, vec![]));
+        return Ok(done(q8, Precision::Int8, errors, rejected, vec![], true));
     }
     let layers = quantize::layer_errors(&g, &q8, &opts.calibration)?;
-    let order = promotion_order(&g, &layers);
+    let mut order = promotion_order(&g, &layers);
+    order.retain(|(i, _)| !normalisation.contains(i));
     let mut n = 1;
     while n < order.len() {
-        let mut modes = vec![Mode::I8; g.nodes.len()];
-        for &(i, _) in &order[..n] {
-            modes[i] = Mode::I16;
-        }
-        let q =
-            quantize::quantize_mixed(&g, &r8, &r16, &modes, wide).map_err(ConvertError::Nodes)?;
-        let q = finish(q)?;
+        let extra: Vec<usize> = order[..n].iter().map(|&(i, _)| i).collect();
+        let q = int8(&extra, &r8, Some(&r16))?;
         let e = error_of(&q)?;
         errors.push((Precision::Mixed, e));
         if e <= opts.max_error {
@@ -388,7 +418,7 @@ fn fixed_point(g: ir::Graph, opts: &ConvertOptions) -> Result<FixedPoint, Conver
                 .iter()
                 .map(|&(i, drop)| (g.nodes[i].name.clone(), drop))
                 .collect();
-            return Ok(done(q, Precision::Mixed, errors, rejected, promoted));
+            return Ok(done(q, Precision::Mixed, errors, rejected, promoted, true));
         }
         n *= 2;
     }
@@ -400,12 +430,12 @@ fn fixed_point(g: ir::Graph, opts: &ConvertOptions) -> Result<FixedPoint, Conver
     let e16 = error_of(&q16)?;
     errors.push((Precision::Int16, e16));
     if e16 <= opts.max_error {
-        return Ok(done(q16, Precision::Int16, errors, rejected, vec![]));
+        return Ok(done(q16, Precision::Int16, errors, rejected, vec![], false));
     }
     let mut worst = quantize::layer_errors(&g, &q16, &opts.calibration)?;
     worst.truncate(5);
     rejected.push((Precision::Int16, worst));
-    Ok(done(g, Precision::F32, errors, rejected, vec![]))
+    Ok(done(g, Precision::F32, errors, rejected, vec![], false))
 }
 
 /// Nodes of `g` ordered by how much SQNR their int8 form loses (`layers`: the int8 graph's

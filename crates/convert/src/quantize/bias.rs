@@ -58,13 +58,22 @@ fn linear(act: &rill_format::ActParams, v: f32) -> bool {
 /// Corrects the i32 biases of the Conv and Dense nodes of `q` (the fixed-point form of `g`).
 pub fn correct(g: &Graph, q: &mut Graph, inputs: &[HostTensor]) -> Result<(), ConvertError> {
     let samples = check_calibration(g, inputs)?;
-    let layers: Vec<usize> = (0..q.nodes.len())
-        .filter(|&i| matches!(q.nodes[i].op, Op::Conv(_) | Op::Dense(_)))
-        .collect();
+    // (node of q, the same layer in g): by name, as mixed precision inserts Requant nodes.
+    let weighted = |op: &Op| matches!(op, Op::Conv(_) | Op::Dense(_));
+    let (layers, sources): (Vec<usize>, Vec<usize>) = (0..q.nodes.len())
+        .filter(|&i| weighted(&q.nodes[i].op))
+        .filter_map(|i| {
+            let j = g
+                .nodes
+                .iter()
+                .position(|n| n.name == q.nodes[i].name && weighted(&n.op))?;
+            Some((i, j))
+        })
+        .unzip();
     if layers.is_empty() {
         return Ok(());
     }
-    let float = outputs_of(g, inputs, samples, &layers)?;
+    let float = outputs_of(g, inputs, samples, &sources)?;
     for (k, &i) in layers.iter().enumerate() {
         let (channels, plane, act) = match q.nodes[i].op {
             Op::Conv(p) => (p.c_out as usize, (p.out_h * p.out_w) as usize, p.act),
