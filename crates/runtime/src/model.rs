@@ -246,7 +246,8 @@ impl<'a> Model<'a> {
     }
 
     /// The runtime features (cargo features of `rill-runtime`) this model needs: its whole-window
-    /// program, and its step program too when `streaming`.
+    /// program, and its step program too when `streaming`. Includes the [`Features::SPEED`] ones
+    /// its ops would run faster with, which [`Model::check_features`] does not insist on.
     pub fn required_features(&self, streaming: bool) -> Features {
         (0..self.program_end(streaming))
             .filter_map(|i| self.file.op(i))
@@ -273,7 +274,7 @@ impl<'a> Model<'a> {
     ) -> Option<(usize, OpKind, Features)> {
         ops.filter_map(|i| Some((i, self.file.op(i)?)))
             .find_map(|(i, v)| {
-                let missing = self.needs(&v).without(compiled);
+                let missing = self.needs(&v).without(compiled).without(Features::SPEED);
                 (!missing.is_empty()).then_some((i, v.op.kind(), missing))
             })
     }

@@ -106,12 +106,47 @@ impl DwBand {
     }
 }
 
+/// Sets of fast paths a build compiles in (`PATHS` of [`conv_paths`]): a convolution whose shape
+/// suits a fast path missing from the set takes the column-buffer loop, with the same results.
+pub mod paths {
+    /// 1x1, stride 1, unpadded, one group: a dense product per pair of pixels.
+    pub const POINTWISE: u8 = 1;
+    /// One channel per group: bands of padded input rows.
+    pub const DEPTHWISE: u8 = 2;
+    pub const ALL: u8 = POINTWISE | DEPTHWISE;
+}
+
+/// The fast path ([`paths`]) a convolution of shape `p` takes, 0 for none (the column buffer) or
+/// an invalid shape.
+pub fn fast_path(p: &ConvParams) -> u8 {
+    match Geo::new(p) {
+        Ok(g) if g.pointwise() => paths::POINTWISE,
+        Ok(g) if g.depthwise() => paths::DEPTHWISE,
+        _ => 0,
+    }
+}
+
 /// `y = out(requant(bias[o] + sum q_x q_w, mul[o]))` per output channel. The converter folds
 /// `-z_x * sum w[o]` into `bias[o]`, which is exact where every tap is inside the input; a padding
 /// tap reads `z_x` (a real zero), so at the borders the missing `z_x * w` terms are added back.
 /// Shapes and lengths as [`super::float::conv`], with `bias` and `muls` of length `c_out`.
 #[allow(clippy::too_many_arguments)]
 pub fn conv<T: QAct, W: QAct>(
+    p: &ConvParams,
+    x: &[T],
+    z_x: i32,
+    w: &[W],
+    bias: &[i32],
+    muls: &[QMul],
+    out: OutQ,
+    y: &mut [T],
+) -> Result<(), KernelError> {
+    conv_paths::<T, W, { paths::ALL }>(p, x, z_x, w, bias, muls, out, y)
+}
+
+/// [`conv`] with only the fast paths in `PATHS` ([`paths`]) compiled in.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_paths<T: QAct, W: QAct, const PATHS: u8>(
     p: &ConvParams,
     x: &[T],
     z_x: i32,
@@ -155,9 +190,9 @@ pub fn conv<T: QAct, W: QAct>(
     let (x_batch, y_batch) = (g.c_in * g.in_plane, g.c_out * g.out_plane);
     for (b, yb) in y.chunks_exact_mut(y_batch).enumerate() {
         let xb = part(x, b, x_batch);
-        if g.pointwise() {
+        if PATHS & paths::POINTWISE != 0 && g.pointwise() {
             k.pointwise(xb, yb);
-        } else if g.depthwise() {
+        } else if PATHS & paths::DEPTHWISE != 0 && g.depthwise() {
             k.depthwise(xb, yb);
         } else {
             k.im2col(xb, yb);
