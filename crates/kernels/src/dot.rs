@@ -31,8 +31,23 @@ pub(crate) fn dot_rows<T: QAct, W: QAct>(x: &[T], w: &[W], n: usize, f: impl FnM
 /// kernel that takes a dot product.
 #[cfg(feature = "small")]
 #[inline(never)]
-fn dot_rows_shared<T: QAct, W: QAct>(x: &[T], w: &[W], n: usize, f: &mut dyn FnMut(usize, i64)) {
-    dot_rows_inline(x, w, n, f)
+fn dot_rows_shared<T: QAct, W: QAct>(x: &[T], w: &[W], n: usize, f: &mut dyn Row) {
+    dot_rows_inline(x, w, n, |j, v| f.row(j, v))
+}
+
+/// The row callback of [`dot_rows_shared`]: a trait of one method, so that its vtable holds one
+/// copy of each closure (a `dyn FnMut`'s also holds `call_once`, a second copy).
+#[cfg(feature = "small")]
+trait Row {
+    fn row(&mut self, j: usize, v: i64);
+}
+
+#[cfg(feature = "small")]
+impl<F: FnMut(usize, i64)> Row for F {
+    #[inline(always)]
+    fn row(&mut self, j: usize, v: i64) {
+        self(j, v)
+    }
 }
 
 #[inline(always)]
@@ -54,10 +69,57 @@ fn dot_rows_inline<T: QAct, W: QAct>(x: &[T], w: &[W], n: usize, mut f: impl FnM
 fn rows_i8<T: QAct>(x: &[T], w: &[i8], n: usize, f: impl FnMut(usize, i64)) {
     // Short rows (small layers, im2col columns) expand into a small buffer: zeroing the whole
     // one would cost more than their products.
+    #[cfg(feature = "small")]
+    let rows_in = rows_in_small;
     if x.len() <= SHORT {
         rows_in(x, w, n, f, &mut [0u32; SHORT / 2])
     } else {
         rows_in(x, w, n, f, &mut [0u32; CHUNK / 2])
+    }
+}
+
+/// [`rows_in`] in one loop, for `small`: compiled once for both buffers, with one call of the
+/// four-row loop for short and long rows (a long row's chunks expanded for every four rows, as
+/// [`rows_in`] does too).
+#[cfg(feature = "small")]
+#[inline(never)]
+fn rows_in_small<T: QAct>(
+    x: &[T],
+    w: &[i8],
+    n: usize,
+    mut f: impl FnMut(usize, i64),
+    buf: &mut [u32],
+) {
+    let k = x.len();
+    let quads = n - n % 4;
+    // One chunk (every realistic row): expanded once for all rows.
+    let once = k <= CHUNK;
+    let mut used = if once { expand(x, buf).0.len() } else { 0 };
+    let mut j = 0;
+    while j < n {
+        let rows = if j < quads { 4 } else { 1 };
+        let mut acc = [0i64; 4];
+        for (c, xc) in x.chunks(CHUNK).enumerate() {
+            if !once {
+                used = expand(xc, buf).0.len();
+            }
+            let (xp, xt) = (&buf[..used], xc.get(2 * used..).unwrap_or(&[]));
+            let w = w.get(j * k + c * CHUNK..).unwrap_or(&[]);
+            if rows == 4 {
+                arch::quads(bulk(xp), w, k, 4, |_, part| {
+                    let part = rest(part, xp, xt, w, k);
+                    for (a, p) in acc.iter_mut().zip(part) {
+                        *a = a.wrapping_add(p as i64);
+                    }
+                });
+            } else {
+                acc[0] = acc[0].wrapping_add(one(xp, xt, w) as i64);
+            }
+        }
+        for (t, a) in acc.into_iter().take(rows).enumerate() {
+            f(j + t, a);
+        }
+        j += rows;
     }
 }
 
