@@ -128,6 +128,7 @@ const SHORT: usize = 64;
 
 /// [`rows_i8`] with the expansion buffer `buf` (at least `min(k, CHUNK) / 2` words).
 #[inline(always)]
+#[cfg_attr(feature = "small", allow(dead_code))]
 fn rows_in<T: QAct>(x: &[T], w: &[i8], n: usize, mut f: impl FnMut(usize, i64), buf: &mut [u32]) {
     let k = x.len();
     let quads = n - n % 4;
