@@ -81,11 +81,11 @@ impl<'f, 's> Operands<'f, 's> {
     }
 
     pub(crate) fn input_dtype(&self, kk: usize) -> Option<rill_format::DType> {
-        self.file.tensor(self.view.input(kk)?).map(|t| t.dtype)
+        self.file.dtype(self.view.input(kk)?)
     }
 
     pub(crate) fn output_dtype(&self, w: usize) -> Option<rill_format::DType> {
-        self.file.tensor(self.view.output(w)?).map(|t| t.dtype)
+        self.file.dtype(self.view.output(w)?)
     }
 
     pub(crate) fn view(&self) -> &'f OpView<'s> {
@@ -140,7 +140,7 @@ pub fn run_op<'s>(
         Op::Window(_) | Op::Requant(_) => return Err(OpError::Unsupported),
         _ => {}
     }
-    match crate::model::fixed_code_type(view, |t| file.tensor(t).map(|i| i.dtype)) {
+    match crate::model::fixed_code_type(view, |t| file.dtype(t)) {
         #[cfg(feature = "i8")]
         Some(rill_format::DType::I8) => return crate::fixed::run::<i8>(&mut o),
         #[cfg(feature = "i16")]

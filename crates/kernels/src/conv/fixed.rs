@@ -119,11 +119,22 @@ pub mod paths {
 /// The fast path ([`paths`]) a convolution of shape `p` takes, 0 for none (the column buffer) or
 /// an invalid shape.
 pub fn fast_path(p: &ConvParams) -> u8 {
-    match Geo::new(p) {
-        Ok(g) if g.pointwise() => paths::POINTWISE,
-        Ok(g) if g.depthwise() => paths::DEPTHWISE,
-        _ => 0,
+    if pointwise(p) {
+        paths::POINTWISE
+    } else if p.groups != 0 && (p.c_in, p.c_out) == (p.groups, p.groups) {
+        paths::DEPTHWISE
+    } else {
+        0
     }
+}
+
+/// Every output pixel is the dense product of the same input pixel's channels.
+fn pointwise(p: &ConvParams) -> bool {
+    (
+        p.k_h, p.k_w, p.stride_h, p.stride_w, p.pad_top, p.pad_left, p.groups,
+    ) == (1, 1, 1, 1, 0, 0, 1)
+        && (p.out_h, p.out_w) == (p.in_h, p.in_w)
+        && (1..=PW_MAX_CIN).contains(&us(p.c_in))
 }
 
 /// `y = out(requant(bias[o] + sum q_x q_w, mul[o]))` per output channel. The converter folds
@@ -253,14 +264,8 @@ impl Geo {
         })
     }
 
-    /// Every output pixel is the dense product of the same input pixel's channels.
     fn pointwise(&self) -> bool {
-        let p = &self.p;
-        (
-            p.k_h, p.k_w, p.stride_h, p.stride_w, p.pad_top, p.pad_left, p.groups,
-        ) == (1, 1, 1, 1, 0, 0, 1)
-            && (self.out_h, self.out_w) == (self.in_h, self.in_w)
-            && (1..=PW_MAX_CIN).contains(&self.c_in)
+        pointwise(&self.p)
     }
 
     fn depthwise(&self) -> bool {
