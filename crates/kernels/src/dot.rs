@@ -78,9 +78,10 @@ fn rows_i8<T: QAct>(x: &[T], w: &[i8], n: usize, f: impl FnMut(usize, i64)) {
     }
 }
 
-/// [`rows_in`] in one loop, for `small`: compiled once for both buffers, with one call of the
-/// four-row loop for short and long rows (a long row's chunks expanded for every four rows, as
-/// [`rows_in`] does too).
+/// [`rows_in`] for `small`, compiled once for both buffers and with one call of the four-row loop:
+/// a row of one chunk (every realistic row) has its input expanded once and all its whole quads
+/// of rows in that call, a longer row one call per quad and chunk (its chunks expanded for every
+/// four rows, as [`rows_in`] does too).
 #[cfg(feature = "small")]
 #[inline(never)]
 fn rows_in_small<T: QAct>(
@@ -92,34 +93,45 @@ fn rows_in_small<T: QAct>(
 ) {
     let k = x.len();
     let quads = n - n % 4;
-    // One chunk (every realistic row): expanded once for all rows.
     let once = k <= CHUNK;
     let mut used = if once { expand(x, buf).0.len() } else { 0 };
-    let mut j = 0;
-    while j < n {
-        let rows = if j < quads { 4 } else { 1 };
+    let mut j0 = 0;
+    while j0 < n {
+        let rows = if j0 >= quads {
+            1
+        } else if once {
+            quads
+        } else {
+            4
+        };
         let mut acc = [0i64; 4];
         for (c, xc) in x.chunks(CHUNK).enumerate() {
             if !once {
                 used = expand(xc, buf).0.len();
             }
             let (xp, xt) = (&buf[..used], xc.get(2 * used..).unwrap_or(&[]));
-            let w = w.get(j * k + c * CHUNK..).unwrap_or(&[]);
-            if rows == 4 {
-                arch::quads(bulk(xp), w, k, 4, |_, part| {
-                    let part = rest(part, xp, xt, w, k);
-                    for (a, p) in acc.iter_mut().zip(part) {
+            let w = w.get(j0 * k + c * CHUNK..).unwrap_or(&[]);
+            if rows == 1 {
+                acc[0] = acc[0].wrapping_add(one(xp, xt, w) as i64);
+                continue;
+            }
+            arch::quads(bulk(xp), w, k, rows, |j, part| {
+                let part = rest(part, xp, xt, w.get(j * k..).unwrap_or(&[]), k);
+                for (t, (a, p)) in acc.iter_mut().zip(part).enumerate() {
+                    if once {
+                        f(j0 + j + t, p as i64);
+                    } else {
                         *a = a.wrapping_add(p as i64);
                     }
-                });
-            } else {
-                acc[0] = acc[0].wrapping_add(one(xp, xt, w) as i64);
+                }
+            });
+        }
+        if !once || rows == 1 {
+            for (t, a) in acc.into_iter().take(rows.min(4)).enumerate() {
+                f(j0 + t, a);
             }
         }
-        for (t, a) in acc.into_iter().take(rows).enumerate() {
-            f(j + t, a);
-        }
-        j += rows;
+        j0 += rows;
     }
 }
 
