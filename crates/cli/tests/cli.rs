@@ -1121,7 +1121,8 @@ fn a_closed_output_pipe_ends_quietly_instead_of_panicking() {
 }
 
 /// The runtime features a trimmed firmware build needs, from the ONNX graph: `models/tcn` is Conv,
-/// Relu and Add nodes (causal convs, so its step program reads rings through Window ops).
+/// Relu and Add nodes (causal convs, so its step program reads rings through Window ops; a 1x1 conv,
+/// faster with the pointwise fast path).
 #[test]
 fn inspect_and_codegen_list_the_runtime_features_the_model_needs() {
     let dir = TempDir::new("features");
@@ -1147,12 +1148,14 @@ fn inspect_and_codegen_list_the_runtime_features_the_model_needs() {
     let j: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
         j["runtime_features"],
-        serde_json::json!(["i8", "conv", "activation", "binary"])
+        serde_json::json!(["i8", "conv", "activation", "binary", "conv-pointwise"])
     );
     assert_eq!(j["step_runtime_features"], serde_json::json!(["window"]));
     let text = ok(&rill([OsStr::new("inspect"), m.as_os_str()]), "inspect");
     assert!(
-        text.contains("runtime features: i8, conv, activation, binary (streaming adds window)"),
+        text.contains(
+            "runtime features: i8, conv, activation, binary, conv-pointwise (streaming adds window)"
+        ),
         "{text}"
     );
     let rs = dir.path("model.rs");
@@ -1167,7 +1170,7 @@ fn inspect_and_codegen_list_the_runtime_features_the_model_needs() {
     );
     let src = fs::read_to_string(&rs).unwrap();
     assert!(
-        src.contains(r#"// rill-runtime features: "i8", "conv", "activation", "binary" (streaming: "i8", "conv", "activation", "binary", "window")"#),
+        src.contains(r#"// rill-runtime features: "i8", "conv", "activation", "binary", "conv-pointwise" (streaming: "i8", "conv", "activation", "binary", "window", "conv-pointwise")"#),
         "{}",
         &src[..src.len().min(600)]
     );

@@ -527,6 +527,11 @@ impl<'a> ModelFile<'a> {
         })
     }
 
+    /// The element type of tensor `index`: `tensor(index)?.dtype` without decoding the rest.
+    pub fn dtype(&self, index: usize) -> Option<DType> {
+        DType::from_u8(self.tensors.get(index)?.dtype)
+    }
+
     /// Bytes of a constant tensor (in the weights section).
     pub fn const_bytes(&self, index: usize) -> Option<&'a [u8]> {
         let t = self.tensors.get(index)?;

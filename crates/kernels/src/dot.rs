@@ -31,8 +31,23 @@ pub(crate) fn dot_rows<T: QAct, W: QAct>(x: &[T], w: &[W], n: usize, f: impl FnM
 /// kernel that takes a dot product.
 #[cfg(feature = "small")]
 #[inline(never)]
-fn dot_rows_shared<T: QAct, W: QAct>(x: &[T], w: &[W], n: usize, f: &mut dyn FnMut(usize, i64)) {
-    dot_rows_inline(x, w, n, f)
+fn dot_rows_shared<T: QAct, W: QAct>(x: &[T], w: &[W], n: usize, f: &mut dyn Row) {
+    dot_rows_inline(x, w, n, |j, v| f.row(j, v))
+}
+
+/// The row callback of [`dot_rows_shared`]: a trait of one method, so that its vtable holds one
+/// copy of each closure (a `dyn FnMut`'s also holds `call_once`, a second copy).
+#[cfg(feature = "small")]
+trait Row {
+    fn row(&mut self, j: usize, v: i64);
+}
+
+#[cfg(feature = "small")]
+impl<F: FnMut(usize, i64)> Row for F {
+    #[inline(always)]
+    fn row(&mut self, j: usize, v: i64) {
+        self(j, v)
+    }
 }
 
 #[inline(always)]
@@ -54,10 +69,69 @@ fn dot_rows_inline<T: QAct, W: QAct>(x: &[T], w: &[W], n: usize, mut f: impl FnM
 fn rows_i8<T: QAct>(x: &[T], w: &[i8], n: usize, f: impl FnMut(usize, i64)) {
     // Short rows (small layers, im2col columns) expand into a small buffer: zeroing the whole
     // one would cost more than their products.
+    #[cfg(feature = "small")]
+    let rows_in = rows_in_small;
     if x.len() <= SHORT {
         rows_in(x, w, n, f, &mut [0u32; SHORT / 2])
     } else {
         rows_in(x, w, n, f, &mut [0u32; CHUNK / 2])
+    }
+}
+
+/// [`rows_in`] for `small`, compiled once for both buffers and with one call of the four-row loop:
+/// a row of one chunk (every realistic row) has its input expanded once and all its whole quads
+/// of rows in that call, a longer row one call per quad and chunk (its chunks expanded for every
+/// four rows, as [`rows_in`] does too).
+#[cfg(feature = "small")]
+#[inline(never)]
+fn rows_in_small<T: QAct>(
+    x: &[T],
+    w: &[i8],
+    n: usize,
+    mut f: impl FnMut(usize, i64),
+    buf: &mut [u32],
+) {
+    let k = x.len();
+    let quads = n - n % 4;
+    let once = k <= CHUNK;
+    let mut used = if once { expand(x, buf).0.len() } else { 0 };
+    let mut j0 = 0;
+    while j0 < n {
+        let rows = if j0 >= quads {
+            1
+        } else if once {
+            quads
+        } else {
+            4
+        };
+        let mut acc = [0i64; 4];
+        for (c, xc) in x.chunks(CHUNK).enumerate() {
+            if !once {
+                used = expand(xc, buf).0.len();
+            }
+            let (xp, xt) = (&buf[..used], xc.get(2 * used..).unwrap_or(&[]));
+            let w = w.get(j0 * k + c * CHUNK..).unwrap_or(&[]);
+            if rows == 1 {
+                acc[0] = acc[0].wrapping_add(one(xp, xt, w) as i64);
+                continue;
+            }
+            arch::quads(bulk(xp), w, k, rows, |j, part| {
+                let part = rest(part, xp, xt, w.get(j * k..).unwrap_or(&[]), k);
+                for (t, (a, p)) in acc.iter_mut().zip(part).enumerate() {
+                    if once {
+                        f(j0 + j + t, p as i64);
+                    } else {
+                        *a = a.wrapping_add(p as i64);
+                    }
+                }
+            });
+        }
+        if !once || rows == 1 {
+            for (t, a) in acc.into_iter().take(rows.min(4)).enumerate() {
+                f(j0 + t, a);
+            }
+        }
+        j0 += rows;
     }
 }
 
@@ -66,6 +140,7 @@ const SHORT: usize = 64;
 
 /// [`rows_i8`] with the expansion buffer `buf` (at least `min(k, CHUNK) / 2` words).
 #[inline(always)]
+#[cfg_attr(feature = "small", allow(dead_code))]
 fn rows_in<T: QAct>(x: &[T], w: &[i8], n: usize, mut f: impl FnMut(usize, i64), buf: &mut [u32]) {
     let k = x.len();
     let quads = n - n % 4;

@@ -153,7 +153,7 @@ impl Taps {
 }
 
 /// `a.div_ceil(d)` for `d > 0` without a 64-bit division where none is needed: a 32-bit MCU has
-/// no instruction for one (a library call of a hundred instructions or more).
+/// no instruction for one (a library call of a hundred instructions or more). Here `a < 2^34`.
 #[inline(always)]
 fn div_ceil(a: u64, d: u64) -> u64 {
     if d == 1 {
@@ -161,8 +161,25 @@ fn div_ceil(a: u64, d: u64) -> u64 {
     } else if let (Ok(a), Ok(d)) = (u32::try_from(a), u32::try_from(d)) {
         u64::from(a.div_ceil(d))
     } else {
-        a.div_ceil(d)
+        let q = div_u64(a, d, 35);
+        q + u64::from(q * d != a)
     }
+}
+
+/// `n / d` for `d > 0` and a quotient below `2^bits` (`bits <= 63`), by shift and subtract: the
+/// same result as `/`, without pulling in the library's general 64-bit division (close to 1 KB
+/// of code on a 32-bit MCU) for the few divisions that need 64 bits.
+#[inline(never)]
+pub(crate) fn div_u64(n: u64, d: u64, bits: u32) -> u64 {
+    let (mut q, mut r) = (0u64, n);
+    for i in (0..bits).rev() {
+        // r >> i >= d  <=>  r >= d 2^i, and then d 2^i <= r does not overflow.
+        if r >> i >= d {
+            r -= d << i;
+            q |= 1 << i;
+        }
+    }
+    q
 }
 
 #[inline]
@@ -186,5 +203,32 @@ impl Weight for half::f16 {
     #[inline(always)]
     fn f32(self) -> f32 {
         self.to_f32()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::div_u64;
+
+    #[test]
+    fn div_u64_equals_the_division() {
+        let mut v = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            v ^= v << 13;
+            v ^= v >> 7;
+            v ^= v << 17;
+            v
+        };
+        for _ in 0..100_000 {
+            // Softmax's reciprocal: 2^62 / s for s in [2^30, 2^62].
+            let s = (1 << 30) + next() % ((1 << 62) - (1 << 30) + 1);
+            assert_eq!(div_u64(1 << 62, s, 33), (1u64 << 62) / s, "{s}");
+            // The taps' positions: below 2^34, any divisor.
+            let (n, d) = (next() >> 30, 1 + next() % (1 << (next() % 40)));
+            assert_eq!(div_u64(n, d, 35), n / d, "{n} / {d}");
+        }
+        for s in [1 << 30, (1 << 30) + 1, (1 << 62) - 1, 1 << 62] {
+            assert_eq!(div_u64(1 << 62, s, 33), (1u64 << 62) / s);
+        }
     }
 }

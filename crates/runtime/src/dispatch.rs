@@ -81,11 +81,11 @@ impl<'f, 's> Operands<'f, 's> {
     }
 
     pub(crate) fn input_dtype(&self, kk: usize) -> Option<rill_format::DType> {
-        self.file.tensor(self.view.input(kk)?).map(|t| t.dtype)
+        self.file.dtype(self.view.input(kk)?)
     }
 
     pub(crate) fn output_dtype(&self, w: usize) -> Option<rill_format::DType> {
-        self.file.tensor(self.view.output(w)?).map(|t| t.dtype)
+        self.file.dtype(self.view.output(w)?)
     }
 
     pub(crate) fn view(&self) -> &'f OpView<'s> {
@@ -140,7 +140,7 @@ pub fn run_op<'s>(
         Op::Window(_) | Op::Requant(_) => return Err(OpError::Unsupported),
         _ => {}
     }
-    match crate::model::fixed_code_type(view, |t| file.tensor(t).map(|i| i.dtype)) {
+    match crate::model::fixed_code_type(view, |t| file.dtype(t)) {
         #[cfg(feature = "i8")]
         Some(rill_format::DType::I8) => return crate::fixed::run::<i8>(&mut o),
         #[cfg(feature = "i16")]
@@ -281,29 +281,32 @@ fn concat<T: bytemuck::Pod>(
     k::concat::concat(p, ins.get(..n).unwrap_or(&[]), o.out(0)?).map_err(OpError::Kernel)
 }
 
-/// Moves elements of whatever type x holds (validated at load: y and ring alike).
+/// Moves elements of whatever type x holds (validated at load: y and ring alike), as bytes: one
+/// kernel for every element type, a frame row of `inner` elements being `inner * size` bytes.
 #[cfg(feature = "window")]
 fn window(o: &mut Operands<'_, '_>, p: &rill_format::WindowParams) -> Result<(), OpError> {
-    fn typed<T: bytemuck::Pod>(
-        o: &mut Operands<'_, '_>,
-        p: &rill_format::WindowParams,
-    ) -> Result<(), OpError> {
-        let x = o.req::<T>(0)?;
-        let (y, ring, head) = (o.out::<T>(0)?, o.out::<T>(1)?, o.out::<i32>(2)?);
-        let valid = o.opt_out::<i32>(3)?;
-        k::window::window(p, x, y, ring, head, valid).map_err(OpError::Kernel)
-    }
     use rill_format::DType;
-    match o.input_dtype(0) {
+    let size = match o.input_dtype(0) {
         #[cfg(feature = "f32")]
-        Some(DType::F32) => typed::<f32>(o, p),
-        Some(DType::I32) => typed::<i32>(o, p),
+        Some(DType::F32) => 4,
+        Some(DType::I32) => 4,
         #[cfg(feature = "i16")]
-        Some(DType::I16) => typed::<i16>(o, p),
+        Some(DType::I16) => 2,
         #[cfg(feature = "i8")]
-        Some(DType::I8) => typed::<i8>(o, p),
-        _ => Err(OpError::Unsupported),
-    }
+        Some(DType::I8) => 1,
+        _ => return Err(OpError::Unsupported),
+    };
+    let inner = p
+        .inner
+        .checked_mul(size)
+        .ok_or(OpError::Kernel(k::KernelError::Overflow {
+            what: "window frame",
+        }))?;
+    let p = rill_format::WindowParams { inner, ..*p };
+    let x = o.req::<u8>(0)?;
+    let (y, ring, head) = (o.out::<u8>(0)?, o.out::<u8>(1)?, o.out::<i32>(2)?);
+    let valid = o.opt_out::<i32>(3)?;
+    k::window::window(&p, x, y, ring, head, valid).map_err(OpError::Kernel)
 }
 
 /// A whole f32 recurrent layer, its W and R stored as `W` (f32 or f16).

@@ -46,10 +46,17 @@ features! {
     19 LSTM "lstm";
     20 GRU "gru";
     21 SIMPLE_RNN "simple-rnn";
+    22 CONV_POINTWISE "conv-pointwise";
+    23 CONV_DEPTHWISE "conv-depthwise";
 }
 
 impl Features {
     pub const EMPTY: Features = Features(0);
+
+    /// Features that only make a model faster: the fast paths of fixed-point convolutions. A
+    /// model lists the ones its shapes take ([`crate::Model::required_features`]), but a build
+    /// without them still runs it (on the generic loop, with the same results).
+    pub const SPEED: Features = Features::CONV_POINTWISE.union(Features::CONV_DEPTHWISE);
 
     pub const fn union(self, other: Features) -> Features {
         Features(self.0 | other.0)
@@ -133,8 +140,31 @@ impl Features {
             },
             _ => Features::EMPTY,
         };
-        Features::of_kind(v.op.kind()).union(types).union(cell)
+        // A fixed-point convolution is faster with the fast path its shape takes.
+        let path = match (v.op, code) {
+            (Op::Conv(p), Some(_)) => match rill_kernels::conv::fixed::fast_path(&p) {
+                rill_kernels::conv::fixed::paths::POINTWISE => Features::CONV_POINTWISE,
+                rill_kernels::conv::fixed::paths::DEPTHWISE => Features::CONV_DEPTHWISE,
+                _ => Features::EMPTY,
+            },
+            _ => Features::EMPTY,
+        };
+        Features::of_kind(v.op.kind())
+            .union(types)
+            .union(cell)
+            .union(path)
     }
+
+    /// The convolution fast paths compiled in, as a `rill_kernels::conv::fixed::paths` set.
+    pub(crate) const CONV_PATHS: u8 = (if cfg!(feature = "conv-pointwise") {
+        rill_kernels::conv::fixed::paths::POINTWISE
+    } else {
+        0
+    }) | (if cfg!(feature = "conv-depthwise") {
+        rill_kernels::conv::fixed::paths::DEPTHWISE
+    } else {
+        0
+    });
 
     /// The recurrent cell kinds compiled in, as a `rill_kernels::rnn::cells` set.
     pub(crate) const CELLS: u8 = (if cfg!(feature = "lstm") {

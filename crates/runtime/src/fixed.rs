@@ -10,6 +10,9 @@ use crate::error::OpError;
 /// The recurrent cell kinds this build compiles in.
 const CELLS: u8 = crate::features::Features::CELLS;
 
+/// The convolution fast paths this build compiles in.
+const CONV_PATHS: u8 = crate::features::Features::CONV_PATHS;
+
 fn bad(what: &'static str) -> OpError {
     OpError::Kernel(k::KernelError::BadParam { what })
 }
@@ -69,10 +72,16 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
             #[cfg(feature = "i16")]
             if o.input_dtype(1) == Some(rill_format::DType::I16) {
                 let w = o.req::<i16>(1)?;
-                return kernel(k::conv::fixed::conv(&p, x, z_x, w, b, m, out, o.out(0)?));
+                let y = o.out(0)?;
+                return kernel(k::conv::fixed::conv_paths::<_, _, CONV_PATHS>(
+                    &p, x, z_x, w, b, m, out, y,
+                ));
             }
             let w = o.req::<i8>(1)?;
-            kernel(k::conv::fixed::conv(&p, x, z_x, w, b, m, out, o.out(0)?))
+            let y = o.out(0)?;
+            kernel(k::conv::fixed::conv_paths::<_, _, CONV_PATHS>(
+                &p, x, z_x, w, b, m, out, y,
+            ))
         }
         #[cfg(feature = "matmul")]
         Op::MatMul(p) => {

@@ -232,8 +232,9 @@ impl<'a> Model<'a> {
     }
 
     /// The runtime features op `v` needs.
+    #[inline(never)]
     fn needs(&self, v: &OpView<'a>) -> Features {
-        let dtype = |t: usize| self.file.tensor(t).map(|i| i.dtype);
+        let dtype = |t: usize| self.file.dtype(t);
         Features::of_op(v, fixed_code_type(v, dtype), dtype)
     }
 
@@ -246,7 +247,8 @@ impl<'a> Model<'a> {
     }
 
     /// The runtime features (cargo features of `rill-runtime`) this model needs: its whole-window
-    /// program, and its step program too when `streaming`.
+    /// program, and its step program too when `streaming`. Includes the [`Features::SPEED`] ones
+    /// its ops would run faster with, which [`Model::check_features`] does not insist on.
     pub fn required_features(&self, streaming: bool) -> Features {
         (0..self.program_end(streaming))
             .filter_map(|i| self.file.op(i))
@@ -273,7 +275,7 @@ impl<'a> Model<'a> {
     ) -> Option<(usize, OpKind, Features)> {
         ops.filter_map(|i| Some((i, self.file.op(i)?)))
             .find_map(|(i, v)| {
-                let missing = self.needs(&v).without(compiled);
+                let missing = self.needs(&v).without(compiled).without(Features::SPEED);
                 (!missing.is_empty()).then_some((i, v.op.kind(), missing))
             })
     }
@@ -307,7 +309,12 @@ impl<'a> Model<'a> {
             }
             Op::RnnStep(p) => self.check_rnn_step(v, &p)?,
             Op::Window(_) => self.check_window(v)?,
+            #[cfg(all(feature = "requant", feature = "i8", feature = "i16"))]
             Op::Requant(_) => self.check_requant(v)?,
+            // No requant kernel in this build: `check_features` refuses the op (naming the
+            // features it needs) before it could run, so its operand types are moot.
+            #[cfg(not(all(feature = "requant", feature = "i8", feature = "i16")))]
+            Op::Requant(_) => {}
             _ => {
                 v.output(0)
                     .ok_or(OpError::MissingOperand { output: true, k: 0 })?;
@@ -319,7 +326,7 @@ impl<'a> Model<'a> {
                 k: v.outputs.len(),
             });
         }
-        let code = fixed_code_type(v, |t| self.file.tensor(t).map(|i| i.dtype));
+        let code = fixed_code_type(v, |t| self.file.dtype(t));
         match code {
             _ if matches!(v.op, Op::Window(_) | Op::Requant(_)) => {}
             Some(code) => self.check_fixed_types(v, code)?,
@@ -370,7 +377,7 @@ impl<'a> Model<'a> {
                 return Err(OpError::DType {
                     output: false,
                     k,
-                    found: self.file.tensor(k).map_or(DType::F32, |t| t.dtype),
+                    found: self.file.dtype(k).unwrap_or(DType::F32),
                 });
             }
         }
@@ -401,7 +408,7 @@ impl<'a> Model<'a> {
         code(false, 0)?;
         code(true, 0)?;
         // Only between the two code types: a same-type rescale has no use and no kernel.
-        let dtype = |t: Option<usize>| t.and_then(|t| self.file.tensor(t)).map(|t| t.dtype);
+        let dtype = |t: Option<usize>| t.and_then(|t| self.file.dtype(t));
         if dtype(v.input(0)) == dtype(v.output(0)) {
             return Err(OpError::Unsupported);
         }
@@ -462,7 +469,41 @@ impl<'a> Model<'a> {
         Ok(())
     }
 
+    /// Operand types of an op in the float form in a build without f32 kernels, where only the
+    /// data movers run, on i32 data. An op needing a feature this build lacks is left to
+    /// `check_features`, which refuses it naming the features (or, a step op, streaming).
+    #[cfg(not(feature = "f32"))]
+    fn check_float_types(&self, v: &OpView<'a>) -> Result<(), OpError> {
+        if !Features::COMPILED.contains(self.needs(v).without(Features::SPEED)) {
+            return Ok(());
+        }
+        let movers = matches!(v.op, Op::Gather(_) | Op::Concat(_) | Op::Copy(_));
+        let (_, max_in, _) = arity(v.op.kind());
+        if v.inputs.len() > max_in - usize::from(matches!(v.op, Op::Concat(_))) {
+            return Err(OpError::TooManyOperands);
+        }
+        let operands = v.inputs.iter().chain(v.outputs).chain([&v.scratch]);
+        for (at, &t) in operands.enumerate() {
+            let output = at >= v.inputs.len();
+            let k = if output { at - v.inputs.len() } else { at };
+            // Absent operands: the required ones are checked above, and every Concat input.
+            if t == rill_format::NONE && (output || !matches!(v.op, Op::Concat(_))) {
+                continue;
+            }
+            let found = match self.file.tensor(t as usize) {
+                Some(info) => info.dtype,
+                None => return Err(OpError::MissingOperand { output, k }),
+            };
+            // No scratch, and i32 data for a data mover (anything else needs a float kernel).
+            if !movers || found != DType::I32 || at == v.inputs.len() + v.outputs.len() {
+                return Err(OpError::DType { output, k, found });
+            }
+        }
+        Ok(())
+    }
+
     /// Operand types of an op in the float form (f32, or i32 ids for the data movers).
+    #[cfg(feature = "f32")]
     fn check_float_types(&self, v: &OpView<'a>) -> Result<(), OpError> {
         let (_, max_in, _) = arity(v.op.kind());
         let float_max = if matches!(v.op, Op::Gather(_) | Op::Pool(_) | Op::Copy(_)) {

@@ -7,7 +7,8 @@ use super::{smlad, sxtb16, sxtb16_ror8};
 /// halfword pairs, two words per group of four inputs: (x0, x2) then (x1, x3). The i8 weights
 /// of row `r` start at `w[r k]`; `acc` unchanged if `w` does not hold all four rows' codes. Wrapping i32 sums (the
 /// caller bounds the number of products so that they cannot wrap).
-#[inline(always)]
+#[cfg_attr(not(feature = "small"), inline(always))]
+#[cfg_attr(feature = "small", inline(never))]
 pub(crate) fn rows4_rust(acc: [i32; 4], x: &[u32], w: &[i8], k: usize) -> [i32; 4] {
     let len = 2 * x.len();
     let row = |r: usize| w.get(r * k..).and_then(|v| v.get(..len));

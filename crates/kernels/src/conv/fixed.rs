@@ -106,12 +106,58 @@ impl DwBand {
     }
 }
 
+/// Sets of fast paths a build compiles in (`PATHS` of [`conv_paths`]): a convolution whose shape
+/// suits a fast path missing from the set takes the column-buffer loop, with the same results.
+pub mod paths {
+    /// 1x1, stride 1, unpadded, one group: a dense product per pair of pixels.
+    pub const POINTWISE: u8 = 1;
+    /// One channel per group: bands of padded input rows.
+    pub const DEPTHWISE: u8 = 2;
+    pub const ALL: u8 = POINTWISE | DEPTHWISE;
+}
+
+/// The fast path ([`paths`]) a convolution of shape `p` takes, 0 for none (the column buffer) or
+/// an invalid shape.
+pub fn fast_path(p: &ConvParams) -> u8 {
+    if pointwise(p) {
+        paths::POINTWISE
+    } else if p.groups != 0 && (p.c_in, p.c_out) == (p.groups, p.groups) {
+        paths::DEPTHWISE
+    } else {
+        0
+    }
+}
+
+/// Every output pixel is the dense product of the same input pixel's channels.
+fn pointwise(p: &ConvParams) -> bool {
+    (
+        p.k_h, p.k_w, p.stride_h, p.stride_w, p.pad_top, p.pad_left, p.groups,
+    ) == (1, 1, 1, 1, 0, 0, 1)
+        && (p.out_h, p.out_w) == (p.in_h, p.in_w)
+        && (1..=PW_MAX_CIN).contains(&us(p.c_in))
+}
+
 /// `y = out(requant(bias[o] + sum q_x q_w, mul[o]))` per output channel. The converter folds
 /// `-z_x * sum w[o]` into `bias[o]`, which is exact where every tap is inside the input; a padding
 /// tap reads `z_x` (a real zero), so at the borders the missing `z_x * w` terms are added back.
 /// Shapes and lengths as [`super::float::conv`], with `bias` and `muls` of length `c_out`.
 #[allow(clippy::too_many_arguments)]
 pub fn conv<T: QAct, W: QAct>(
+    p: &ConvParams,
+    x: &[T],
+    z_x: i32,
+    w: &[W],
+    bias: &[i32],
+    muls: &[QMul],
+    out: OutQ,
+    y: &mut [T],
+) -> Result<(), KernelError> {
+    conv_paths::<T, W, { paths::ALL }>(p, x, z_x, w, bias, muls, out, y)
+}
+
+/// [`conv`] with only the fast paths in `PATHS` ([`paths`]) compiled in.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_paths<T: QAct, W: QAct, const PATHS: u8>(
     p: &ConvParams,
     x: &[T],
     z_x: i32,
@@ -155,9 +201,9 @@ pub fn conv<T: QAct, W: QAct>(
     let (x_batch, y_batch) = (g.c_in * g.in_plane, g.c_out * g.out_plane);
     for (b, yb) in y.chunks_exact_mut(y_batch).enumerate() {
         let xb = part(x, b, x_batch);
-        if g.pointwise() {
+        if PATHS & paths::POINTWISE != 0 && g.pointwise() {
             k.pointwise(xb, yb);
-        } else if g.depthwise() {
+        } else if PATHS & paths::DEPTHWISE != 0 && g.depthwise() {
             k.depthwise(xb, yb);
         } else {
             k.im2col(xb, yb);
@@ -218,14 +264,8 @@ impl Geo {
         })
     }
 
-    /// Every output pixel is the dense product of the same input pixel's channels.
     fn pointwise(&self) -> bool {
-        let p = &self.p;
-        (
-            p.k_h, p.k_w, p.stride_h, p.stride_w, p.pad_top, p.pad_left, p.groups,
-        ) == (1, 1, 1, 1, 0, 0, 1)
-            && (self.out_h, self.out_w) == (self.in_h, self.in_w)
-            && (1..=PW_MAX_CIN).contains(&self.c_in)
+        pointwise(&self.p)
     }
 
     fn depthwise(&self) -> bool {

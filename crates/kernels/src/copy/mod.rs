@@ -15,49 +15,14 @@ mod tests;
 
 /// See the [module docs](self).
 pub fn strided_copy<T: Copy>(p: &CopyParams, x: &[T], y: &mut [T]) -> Result<(), KernelError> {
-    let r = rank(p.rank, MAX_RANK, "copy rank")?;
-    let (shape, strides) = if r == 0 {
-        ([1; MAX_RANK], [0; MAX_RANK])
-    } else {
-        (p.out_shape.map(us), p.in_strides)
-    };
-    let r = r.max(1);
-    let (shape, strides) = (&shape[..r], &strides[..r]);
-    exact("copy y", product(shape, "copy y")?, y.len())?;
-    if y.is_empty() {
-        return Ok(());
-    }
-    // Every position lies between the sums of the negative and of the positive axis spans; with both
-    // ends in range, so is every partial sum below.
-    let overflow = KernelError::Overflow {
-        what: "copy source position",
-    };
-    let (mut lo, mut hi) = (i64::from(p.offset), i64::from(p.offset));
-    for (&n, &s) in shape.iter().zip(strides) {
-        let span = (n as i64 - 1).checked_mul(i64::from(s)).ok_or(overflow)?;
-        if span < 0 {
-            lo = lo.checked_add(span).ok_or(overflow)?;
-        } else {
-            hi = hi.checked_add(span).ok_or(overflow)?;
-        }
-    }
     let len = x.len();
-    for end in [lo, hi] {
-        if end < 0 || end >= len as i64 {
-            return Err(KernelError::IndexOutOfRange { index: end, len });
-        }
-    }
-    let last = r - 1;
-    let step = i64::from(strides[last]);
-    for (row, yr) in y.chunks_exact_mut(shape[last]).enumerate() {
-        let mut base = i64::from(p.offset);
-        let mut rem = row;
-        for ax in (0..last).rev() {
-            base += (rem % shape[ax]) as i64 * i64::from(strides[ax]);
-            rem /= shape[ax];
-        }
+    let Some(plan) = Plan::new(p, len, y.len())? else {
+        return Ok(());
+    };
+    for (row, yr) in y.chunks_exact_mut(plan.row_len()).enumerate() {
+        let base = plan.base(row);
         for (j, yv) in yr.iter_mut().enumerate() {
-            let pos = base + j as i64 * step;
+            let pos = base + j as i64 * plan.step;
             *yv = *usize::try_from(pos)
                 .ok()
                 .and_then(|i| x.get(i))
@@ -65,4 +30,76 @@ pub fn strided_copy<T: Copy>(p: &CopyParams, x: &[T], y: &mut [T]) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// The checked shape of a copy, whatever the element type (so that it is compiled once).
+struct Plan {
+    shape: [usize; MAX_RANK],
+    strides: [i32; MAX_RANK],
+    offset: i64,
+    /// The last axis.
+    last: usize,
+    step: i64,
+}
+
+impl Plan {
+    /// `None` when `y` is empty (nothing to read).
+    #[inline(never)]
+    fn new(p: &CopyParams, len: usize, y_len: usize) -> Result<Option<Plan>, KernelError> {
+        let r = rank(p.rank, MAX_RANK, "copy rank")?;
+        let (shape, strides) = if r == 0 {
+            ([1; MAX_RANK], [0; MAX_RANK])
+        } else {
+            (p.out_shape.map(us), p.in_strides)
+        };
+        let r = r.max(1);
+        exact("copy y", product(&shape[..r], "copy y")?, y_len)?;
+        if y_len == 0 {
+            return Ok(None);
+        }
+        // Every position lies between the sums of the negative and of the positive axis spans;
+        // with both ends in range, so is every partial sum below.
+        let overflow = KernelError::Overflow {
+            what: "copy source position",
+        };
+        let (mut lo, mut hi) = (i64::from(p.offset), i64::from(p.offset));
+        for (&n, &s) in shape[..r].iter().zip(&strides[..r]) {
+            let span = (n as i64 - 1).checked_mul(i64::from(s)).ok_or(overflow)?;
+            if span < 0 {
+                lo = lo.checked_add(span).ok_or(overflow)?;
+            } else {
+                hi = hi.checked_add(span).ok_or(overflow)?;
+            }
+        }
+        for end in [lo, hi] {
+            if end < 0 || end >= len as i64 {
+                return Err(KernelError::IndexOutOfRange { index: end, len });
+            }
+        }
+        let last = r - 1;
+        Ok(Some(Plan {
+            shape,
+            strides,
+            offset: i64::from(p.offset),
+            last,
+            step: i64::from(strides[last]),
+        }))
+    }
+
+    /// Elements per row (the last axis; nonzero, y being nonempty).
+    fn row_len(&self) -> usize {
+        self.shape[self.last]
+    }
+
+    /// The source position of row `row`'s first element.
+    #[inline(never)]
+    fn base(&self, row: usize) -> i64 {
+        let mut base = self.offset;
+        let mut rem = row;
+        for ax in (0..self.last).rev() {
+            base += (rem % self.shape[ax]) as i64 * i64::from(self.strides[ax]);
+            rem /= self.shape[ax];
+        }
+        base
+    }
 }

@@ -308,7 +308,13 @@ impl<'a, W: QAct> Cell<'a, W> {
         let w = self.w.get(first * self.input..).unwrap_or(&[]);
         let rows = first..first + n;
         match (self.w_bias.get(rows.clone()), self.w_mul.get(rows)) {
-            (Some(bias), Some(muls)) if !W::WIDE && (!T::WIDE || x.len() <= CHUNK) => {
+            // i8 takes this arm whatever the lengths (`Cell::new` checked them), so that the
+            // other is compiled out.
+            (bias, muls)
+                if !W::WIDE
+                    && (!T::WIDE || x.len() <= CHUNK && bias.is_some() && muls.is_some()) =>
+            {
+                let (bias, muls) = (bias.unwrap_or(&[]), muls.unwrap_or(&[]));
                 // The sums first, then requantized in one tight loop rather than one closure
                 // call per row. i8: their low 32 bits, all `finish` reads; i16 codes with i8
                 // weights: at most CHUNK products of 2^22, exact in i32.

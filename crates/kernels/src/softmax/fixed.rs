@@ -312,7 +312,7 @@ pub fn softmax<T: QAct>(
                 }
             } else {
                 let s = sum.clamp(ONE, 1 << 62) as u64;
-                let recip = (1u64 << 62) / s; // in [1, 2^32]
+                let recip = crate::util::div_u64(1 << 62, s, 33); // in [1, 2^32]
                 let (shift, zero) = if T::WIDE {
                     (47, SOFTMAX_I16_ZERO)
                 } else {
