@@ -39,6 +39,21 @@ pub(crate) fn smlad(a: u32, b: u32, mut acc: i32) -> i32 {
     acc
 }
 
+/// SMLAL: the 64-bit `acc + a b` of `acc` as high and low words, returning the high word (the
+/// low one is what a rounding constant needs only as a carry). LLVM forms SMLAL itself only
+/// when it can see both operands are sign-extended i32s, which a clamp or a select hides.
+#[inline(always)]
+pub(crate) fn smlal_hi(lo: u32, hi: i32, a: i32, b: i32) -> i32 {
+    let (mut lo, mut hi) = (lo, hi);
+    // SAFETY: a register-only instruction of ARMv7-M.
+    unsafe {
+        asm!("smlal {lo}, {hi}, {a}, {b}", lo = inout(reg) lo, hi = inout(reg) hi,
+             a = in(reg) a, b = in(reg) b, options(pure, nomem, nostack, preserves_flags));
+    }
+    let _ = lo;
+    hi
+}
+
 /// One row's two multiply-accumulates of a group of four inputs: weight word in `{t}`, input
 /// pairs in `{x02}`, `{x13}`; `{t2}` is clobbered.
 macro_rules! row_mac {

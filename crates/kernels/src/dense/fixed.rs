@@ -3,7 +3,7 @@ use rill_format::{DenseParams, MatMulParams};
 
 use super::MAX_BATCH_RANK;
 use crate::dot::dot_rows;
-use crate::fixed::{requant_acc, OutQ, QAct, QMul};
+use crate::fixed::{requant_acc, FastRq, OutQ, QAct, QMul};
 use crate::util::{at_least, exact, extent, mul, offset, product, rank, us};
 use crate::KernelError;
 
@@ -31,11 +31,25 @@ pub fn dense<T: QAct, W: QAct>(
     if y.is_empty() {
         return Ok(());
     }
+    // i8 codes: the multiply-accumulate form of the requantization where the multiplier has it.
+    let fast = if T::WIDE { None } else { out.fast::<T>() };
     for (i, yr) in y.chunks_exact_mut(n).enumerate() {
         let xr = &x[i * k..][..k];
         dot_rows(xr, w, n, |j, dot| {
             if let (Some(yv), Some(&b), Some(&m)) = (yr.get_mut(j), bias.get(j), muls.get(j)) {
-                *yv = out.apply(requant_acc::<T>((b as i64).wrapping_add(dot), m));
+                let acc = (b as i64).wrapping_add(dot);
+                *yv = match fast {
+                    Some(f) if FastRq::fits(m) => {
+                        // The clamp of the exact sum; its i32 form where the dot fits i32 (every
+                        // row of at most CHUNK codes).
+                        let acc = match i32::try_from(dot) {
+                            Ok(d) => b.saturating_add(d),
+                            Err(_) => acc.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+                        };
+                        f.apply(FastRq::apply_with(m, acc))
+                    }
+                    _ => out.apply(requant_acc::<T>(acc, m)),
+                };
             }
         });
     }
