@@ -49,34 +49,42 @@ fn dot_rows_inline<T: QAct, W: QAct>(x: &[T], w: &[W], n: usize, mut f: impl FnM
     }
 }
 
-/// The exact i32 sums of whole quads of rows: `f(j, [sum_i x[i] w[(j + t) k + i]; t in 0..4])`
-/// for `j = 0, 4, ...` while `j + 4 <= n`, for i8 weights and `k = x.len()` a positive multiple
-/// of 8 up to [`CHUNK`] (sums exact in i32), `w` holding at least `n` rows. Returns `false`, calling
-/// nothing, otherwise (the caller then takes [`dot_rows`]). The caller's per-row work runs in its
-/// own loop over the four sums rather than in a call per row.
-#[inline(always)]
-pub(crate) fn quads_i32<T: QAct>(
-    x: &[T],
-    w: &[i8],
-    n: usize,
-    f: impl FnMut(usize, [i32; 4]),
-) -> bool {
-    let k = x.len();
-    if k == 0 || !k.is_multiple_of(8) || k > CHUNK || n.checked_mul(k).is_none_or(|l| l > w.len()) {
-        return false;
-    }
-    if k <= SHORT {
-        quads_in(x, w, n, f, &mut [0u32; SHORT / 2]);
-    } else {
-        quads_in(x, w, n, f, &mut [0u32; CHUNK / 2]);
-    }
-    true
+/// An input expanded once for [`Sums::rows`]: i8 weight rows of `k` codes, `k` a positive
+/// multiple of 8 up to [`CHUNK`] (sums exact in i32).
+#[derive(Clone, Copy)]
+pub(crate) struct Sums<'b> {
+    xp: &'b [u32],
+    k: usize,
 }
 
+impl Sums<'_> {
+    /// `out[j] = sum_i x[i] w[j k + i]` for the whole quads of `out` (`j < len - len % 4`),
+    /// each quad whose rows `w` holds; the rest untouched.
+    #[inline(always)]
+    pub(crate) fn rows(&self, w: &[i8], out: &mut [i32]) {
+        arch::sums(self.xp, w, self.k, out)
+    }
+}
+
+/// `f` of `x` expanded for [`Sums::rows`]; `None` (calling nothing) when `x.len()` is not a
+/// positive multiple of 8 up to [`CHUNK`].
 #[inline(always)]
-fn quads_in<T: QAct>(x: &[T], w: &[i8], n: usize, f: impl FnMut(usize, [i32; 4]), buf: &mut [u32]) {
+pub(crate) fn sums<T: QAct, R>(x: &[T], f: impl FnOnce(Sums<'_>) -> R) -> Option<R> {
+    let k = x.len();
+    if k == 0 || !k.is_multiple_of(8) || k > CHUNK {
+        return None;
+    }
+    Some(if k <= SHORT {
+        sums_in(x, f, &mut [0u32; SHORT / 2])
+    } else {
+        sums_in(x, f, &mut [0u32; CHUNK / 2])
+    })
+}
+
+#[inline]
+fn sums_in<T: QAct, R>(x: &[T], f: impl FnOnce(Sums<'_>) -> R, buf: &mut [u32]) -> R {
     let (xp, _) = expand(x, buf);
-    arch::quads(xp, w, x.len(), n, f);
+    f(Sums { xp, k: x.len() })
 }
 
 /// [`dot_rows`] for i8 weights, `w` exactly `n` rows of `k = x.len() > 0` codes.

@@ -162,6 +162,107 @@ unsafe fn rows4_raw(xp: *const u32, end: *const u32, wa: *const i8, k: usize) ->
     [a0, a1, a2, a3]
 }
 
+/// [`super::rows::sums_rust`]: every quad of rows in one `asm!` block, the loop over quads too,
+/// so that nothing is spilled and reloaded around each quad (the quad's end work is nine
+/// instructions: store four sums, step the weight pointers, rewind the input). The Rust loop
+/// when the shapes do not fit the DSP loop.
+#[inline(always)]
+pub(crate) fn sums(x: &[u32], w: &[i8], k: usize, out: &mut [i32]) {
+    let inputs = 2 * x.len();
+    let n = out.len() - out.len() % 4;
+    let fits = !x.is_empty()
+        && x.len().is_multiple_of(4)
+        && k >= inputs
+        && n > 0
+        && (n - 1)
+            .checked_mul(k)
+            .and_then(|v| v.checked_add(inputs))
+            .is_some_and(|span| w.len() >= span)
+        && k.checked_mul(4).is_some();
+    if !fits {
+        return super::rows::sums_rust(x, w, k, out);
+    }
+    // SAFETY: quad `q` reads rows `4 q .. 4 q + 3`, each `inputs` codes at stride `k`: at most
+    // `(n - 1) k + inputs <= w.len()` bytes; `x` is a whole number of pairs of groups; `out`
+    // has `n` words.
+    unsafe {
+        sums_raw(
+            x.as_ptr(),
+            x.as_ptr().add(x.len()),
+            w.as_ptr(),
+            k,
+            out.as_mut_ptr(),
+            out.as_mut_ptr().add(n),
+        )
+    }
+}
+
+/// # Safety
+/// As [`sums`]: `out..out_end` a positive multiple of four words, each quad's rows readable.
+#[inline(always)]
+unsafe fn sums_raw(
+    xp: *const u32,
+    end: *const u32,
+    wa: *const i8,
+    k: usize,
+    out: *mut i32,
+    out_end: *mut i32,
+) {
+    // Stack frame (16 bytes, below `sp`): [sp] the input's end, [sp + 4] the output pointer,
+    // [sp + 8] the output's end, [sp + 12] the input's start.
+    // SAFETY: reads and writes within the bounds the caller guarantees, plus the frame it pushes
+    // and pops.
+    unsafe {
+        asm!(
+            "sub sp, sp, #16",
+            "str {t2}, [sp]",
+            "str {a0}, [sp, #4]",
+            "str {a1}, [sp, #8]",
+            "str {xp}, [sp, #12]",
+            "3:",
+            "movs {a0}, #0",
+            "movs {a1}, #0",
+            "movs {a2}, #0",
+            "movs {a3}, #0",
+            "add {wb}, {wa}, {k}, lsl #1",
+            "add {wb}, {wb}, {k}",
+            "2:",
+            rows4_group!(),
+            rows4_group!(),
+            "ldr {t2}, [sp]",
+            "cmp {xp}, {t2}",
+            "bne 2b",
+            // The quad's sums out; the next quad's rows start 4 k past this one's, whose
+            // pointer has moved on by `inputs` = 2 (xp - start) bytes.
+            "ldr {t2}, [sp, #4]",
+            "strd {a0}, {a1}, [{t2}], #8",
+            "strd {a2}, {a3}, [{t2}], #8",
+            "str {t2}, [sp, #4]",
+            "ldr {t}, [sp, #12]",
+            "sub {x02}, {xp}, {t}",
+            "mov {xp}, {t}",
+            "sub {wa}, {wa}, {x02}, lsr #1",
+            "add {wa}, {wa}, {k}, lsl #2",
+            "ldr {t}, [sp, #8]",
+            "cmp {t2}, {t}",
+            "bne 3b",
+            "add sp, sp, #16",
+            a0 = inout(reg) out => _,
+            a1 = inout(reg) out_end => _,
+            a2 = out(reg) _,
+            a3 = out(reg) _,
+            xp = inout(reg) xp => _,
+            wa = inout(reg) wa => _,
+            wb = out(reg) _,
+            t2 = inout(reg) end => _,
+            k = in(reg) k,
+            x02 = out(reg) _,
+            x13 = out(reg) _,
+            t = out(reg) _,
+        );
+    }
+}
+
 /// [`super::rows::block2x2_rust`] from zero for rows at `w[0]` and `w[k]`: one `asm!` loop,
 /// accumulators in registers; the Rust loop when `x` is empty or not whole groups.
 #[inline(always)]

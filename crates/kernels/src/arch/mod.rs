@@ -15,7 +15,7 @@
 #[cfg(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp")))]
 mod dsp;
 #[cfg(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp")))]
-pub(crate) use dsp::{block2x2, quads, smlad, smlal_hi, sxtb16, sxtb16_ror8};
+pub(crate) use dsp::{block2x2, quads, smlad, smlal_hi, sums, sxtb16, sxtb16_ror8};
 
 #[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
 mod portable;
@@ -23,6 +23,8 @@ mod portable;
 pub(crate) use portable::{smlad, smlal_hi, sxtb16, sxtb16_ror8};
 #[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
 pub(crate) use rows::quads_rust as quads;
+#[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
+pub(crate) use rows::sums_rust as sums;
 #[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
 pub(crate) fn block2x2(x: &[u32], w: &[i8], k: usize) -> [i32; 4] {
     rows::block2x2_rust([0; 4], x, w, k)

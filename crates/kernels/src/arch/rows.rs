@@ -74,3 +74,16 @@ pub(crate) fn word(w: &[i8], at: usize) -> u32 {
         _ => 0,
     }
 }
+
+/// The sums of whole quads of rows from zero into `out`: `out[j] = sum_i x_i w[j k + i]` for
+/// `j < out.len() - out.len() % 4` (the rest untouched), over the `2 x.len()` inputs as
+/// [`rows4_rust`] takes them; a quad whose rows `w` does not hold is left untouched.
+#[inline(always)]
+pub(crate) fn sums_rust(x: &[u32], w: &[i8], k: usize, out: &mut [i32]) {
+    let n = out.len();
+    quads_rust(x, w, k, n, |j, acc| {
+        if let Some(o) = out.get_mut(j..j + 4) {
+            o.copy_from_slice(&acc);
+        }
+    });
+}

@@ -36,7 +36,7 @@ use rill_format::{ActKind, CellKind, RnnParams};
 use super::{gates, CellDims, Layer};
 use crate::dense::fixed::wide_weights;
 #[cfg(not(feature = "small"))]
-use crate::dot::quads_i32;
+use crate::dot::sums;
 use crate::dot::{dot_rows, CHUNK};
 use crate::fixed::tables::{SIGMOID_Q12, TANH_Q12};
 use crate::fixed::{requantize, requantize_i64, FastRq, OutQ, QAct, QMul};
@@ -387,51 +387,44 @@ impl<'a, W: QAct> Cell<'a, W> {
         if W::WIDE || quads == 0 {
             return false;
         }
-        let done = quads_i32(x, w, quads, |j, acc| {
-            if let Some(gq) = g.get_mut(j..j + 4) {
-                gq.copy_from_slice(&acc);
-            }
-        });
-        if !done {
-            return false;
-        }
-        // A part of row `j`: the i8 kernels' wrapping i32 sum, or the exact i64 one for i16
-        // codes (at most CHUNK products: the dot is exact in i32).
         let (fast, clip) = (self.fast_rq && !T::WIDE, self.clip);
         let part = |b: i32, m: QMul, dot: i32| -> i32 {
             if T::WIDE {
                 requantize_i64(b as i64 + dot as i64, m)
+            } else if fast {
+                FastRq::apply_with(m, b.wrapping_add(dot))
             } else {
                 requantize(b.wrapping_add(dot), m)
             }
         };
-        let done = quads_i32(h, r, quads, |j, acc| {
-            let (Some(gq), Some(wb), Some(wm), Some(rb), Some(rm)) = (
-                g.get_mut(j..j + 4),
-                wb.get(j..j + 4),
-                wm.get(j..j + 4),
-                rb.get(j..j + 4),
-                rm.get(j..j + 4),
-            ) else {
-                return;
-            };
-            for t in 0..4 {
-                let (px, ph) = if fast {
-                    (
-                        FastRq::apply_with(wm[t], wb[t].wrapping_add(gq[t])),
-                        FastRq::apply_with(rm[t], rb[t].wrapping_add(acc[t])),
-                    )
-                } else {
-                    (part(wb[t], wm[t], gq[t]), part(rb[t], rm[t], acc[t]))
-                };
-                // sat16 of the exact sum: saturating to i32 first does not change it.
-                let p = px
-                    .saturating_add(ph)
-                    .clamp(i16::MIN as i32, i16::MAX as i32);
-                gq[t] = if clip > 0 { p.clamp(-clip, clip) } else { p };
+        // The input sums straight into `g`, then the recurrent ones a block of rows at a time,
+        // each block requantized and combined in its own loop.
+        let (gq, _) = g.split_at_mut(quads);
+        if sums(x, |s| s.rows(w, gq)).is_none() {
+            return false;
+        }
+        let done = sums(h, |s| {
+            let mut buf = [0i32; 32];
+            for (c, gb) in gq.chunks_mut(buf.len()).enumerate() {
+                let rows = c * buf.len();
+                let acc = &mut buf[..gb.len()];
+                s.rows(r.get(rows * self.hidden..).unwrap_or(&[]), acc);
+                let parts = wb[rows..]
+                    .iter()
+                    .zip(&wm[rows..])
+                    .zip(&rb[rows..])
+                    .zip(&rm[rows..]);
+                for ((gv, &a), (((&wb, &wm), &rb), &rm)) in gb.iter_mut().zip(&*acc).zip(parts) {
+                    let (px, ph) = (part(wb, wm, *gv), part(rb, rm, a));
+                    // sat16 of the exact sum: saturating to i32 first does not change it.
+                    let p = px
+                        .saturating_add(ph)
+                        .clamp(i16::MIN as i32, i16::MAX as i32);
+                    *gv = if clip > 0 { p.clamp(-clip, clip) } else { p };
+                }
             }
         });
-        if !done {
+        if done.is_none() {
             // `h` does not fit where `x` did: every row again the general way.
             return false;
         }
