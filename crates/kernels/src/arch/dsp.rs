@@ -327,3 +327,95 @@ unsafe fn block2x2_raw(xp: *const u32, end: *const u32, wa: *const i8, k: usize)
     }
     [a00, a01, a10, a11]
 }
+
+/// [`super::rows::blocks2x2_rust`]: the 2 x 2 blocks of every pair of inputs in one `asm!` block,
+/// the loop over pairs too (a pair's end work: store four sums, rewind the rows, step the end).
+/// The Rust loop when the shapes do not fit.
+#[inline(always)]
+pub(crate) fn blocks2x2(x: &[u32], w: &[i8], k: usize, out: &mut [i32]) {
+    let pairs = out.len() / 4;
+    let fits = k > 0
+        && k.is_multiple_of(4)
+        && pairs > 0
+        && k.checked_mul(pairs).is_some_and(|words| x.len() >= words)
+        && k.checked_mul(2).is_some_and(|span| w.len() >= span)
+        && k.checked_mul(4).is_some();
+    if !fits {
+        return super::rows::blocks2x2_rust(x, w, k, out);
+    }
+    // SAFETY: pair `p` reads `x[p k..(p + 1) k]` (within `x`) and both rows' `k` codes (within
+    // `w`), and writes `out[4 p..4 p + 4]`.
+    unsafe {
+        blocks2x2_raw(
+            x.as_ptr(),
+            w.as_ptr(),
+            k,
+            out.as_mut_ptr(),
+            out.as_mut_ptr().add(4 * pairs),
+        )
+    }
+}
+
+/// # Safety
+/// As [`blocks2x2`]: `k` a positive multiple of 4, `(out_end - out) / 4` pairs of `k` words
+/// from `xp`, two rows of `k` codes from `wa`.
+#[inline(always)]
+unsafe fn blocks2x2_raw(xp: *const u32, wa: *const i8, k: usize, out: *mut i32, out_end: *mut i32) {
+    // Stack frame (8 bytes below `sp`): [sp] the output pointer, [sp + 4] the output's end.
+    // SAFETY: reads and writes within the bounds the caller guarantees, plus the frame.
+    unsafe {
+        asm!(
+            "sub sp, sp, #8",
+            "str {a00}, [sp]",
+            "str {a01}, [sp, #4]",
+            "add {end}, {xp}, {k}, lsl #2",
+            "3:",
+            "movs {a00}, #0",
+            "movs {a01}, #0",
+            "movs {a10}, #0",
+            "movs {a11}, #0",
+            "2:",
+            "ldr {t}, [{wa}, {k}]",
+            "sxtb16 {t2}, {t}",
+            "sxtb16 {t}, {t}, ror #8",
+            "ldrd {x02}, {x13}, [{xp}]",
+            "smlad {a10}, {x02}, {t2}, {a10}",
+            "smlad {a10}, {x13}, {t}, {a10}",
+            "ldrd {x02}, {x13}, [{xp}, #8]",
+            "smlad {a11}, {x02}, {t2}, {a11}",
+            "smlad {a11}, {x13}, {t}, {a11}",
+            "ldr {t}, [{wa}], #4",
+            "sxtb16 {t2}, {t}",
+            "sxtb16 {t}, {t}, ror #8",
+            "smlad {a01}, {x02}, {t2}, {a01}",
+            "smlad {a01}, {x13}, {t}, {a01}",
+            "ldrd {x02}, {x13}, [{xp}], #16",
+            "smlad {a00}, {x02}, {t2}, {a00}",
+            "smlad {a00}, {x13}, {t}, {a00}",
+            "cmp {xp}, {end}",
+            "bne 2b",
+            "ldr {t}, [sp]",
+            "strd {a00}, {a01}, [{t}], #8",
+            "strd {a10}, {a11}, [{t}], #8",
+            "str {t}, [sp]",
+            "ldr {t2}, [sp, #4]",
+            "sub {wa}, {wa}, {k}",
+            "add {end}, {end}, {k}, lsl #2",
+            "cmp {t}, {t2}",
+            "bne 3b",
+            "add sp, sp, #8",
+            a00 = inout(reg) out => _,
+            a01 = inout(reg) out_end => _,
+            a10 = out(reg) _,
+            a11 = out(reg) _,
+            xp = inout(reg) xp => _,
+            wa = inout(reg) wa => _,
+            end = out(reg) _,
+            k = in(reg) k,
+            x02 = out(reg) _,
+            x13 = out(reg) _,
+            t = out(reg) _,
+            t2 = out(reg) _,
+        );
+    }
+}

@@ -15,12 +15,14 @@
 #[cfg(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp")))]
 mod dsp;
 #[cfg(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp")))]
-pub(crate) use dsp::{block2x2, quads, smlad, smlal_hi, sums, sxtb16, sxtb16_ror8};
+pub(crate) use dsp::{block2x2, blocks2x2, quads, smlad, smlal_hi, sums, sxtb16, sxtb16_ror8};
 
 #[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
 mod portable;
 #[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
 pub(crate) use portable::{smlad, smlal_hi, sxtb16, sxtb16_ror8};
+#[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
+pub(crate) use rows::blocks2x2_rust as blocks2x2;
 #[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
 pub(crate) use rows::quads_rust as quads;
 #[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]

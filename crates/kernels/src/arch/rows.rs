@@ -87,3 +87,15 @@ pub(crate) fn sums_rust(x: &[u32], w: &[i8], k: usize, out: &mut [i32]) {
         }
     });
 }
+
+/// [`block2x2_rust`] from zero for each pair of inputs: pair `p`'s `k` words from `x[p k]`,
+/// its four sums into `out[4 p..4 p + 4]`, for the `out.len() / 4` pairs `x` holds.
+#[inline(always)]
+pub(crate) fn blocks2x2_rust(x: &[u32], w: &[i8], k: usize, out: &mut [i32]) {
+    if k == 0 {
+        return;
+    }
+    for (xp, o) in x.chunks_exact(k).zip(out.chunks_exact_mut(4)) {
+        o.copy_from_slice(&block2x2_rust([0; 4], xp, w, k));
+    }
+}

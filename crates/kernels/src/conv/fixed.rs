@@ -9,7 +9,7 @@ use rill_format::ConvParams;
 
 use crate::arch::{self, smlad};
 use crate::dot::dot_rows;
-use crate::fixed::{requant_acc, OutQ, QAct, QMul, RequantAcc};
+use crate::fixed::{requant_acc, FastOut, FastRq, OutQ, QAct, QMul, RequantAcc};
 use crate::util::{exact, mul, nonzero, product, us, Taps};
 use crate::KernelError;
 
@@ -20,6 +20,9 @@ const PW_MAX_CIN: usize = 256;
 /// Pointwise convolutions gather pairs of pixels' channels, as halfword pairs, into a stack
 /// buffer of this many words (2 KB).
 const PW_BUF: usize = 512;
+
+/// Pointwise convolutions take the 2 x 2 blocks' sums of this many pairs of pixels at a time.
+const PW_SUMS: usize = 16;
 
 /// Depthwise convolutions copy the input rows of a band of output rows, padded, into a stack buffer
 /// of this many codes.
@@ -248,6 +251,24 @@ struct Chan {
     bias: i64,
     r: RequantAcc,
     out: OutQ,
+    /// i8 codes, a multiplier of [`FastRq`]'s form and a zero point within `2^30`.
+    fast: Option<FastChan>,
+}
+
+/// [`Chan::code32`] as a multiply-accumulate, a shift and a clamp.
+#[derive(Clone, Copy, Debug)]
+struct FastChan {
+    bias: i32,
+    r: FastRq,
+    out: FastOut,
+}
+
+impl FastChan {
+    /// Bit for bit [`Chan::code32`].
+    #[inline(always)]
+    fn code<T: QAct>(&self, dot: i32) -> T {
+        self.out.apply(self.r.apply(self.bias.saturating_add(dot)))
+    }
 }
 
 impl Chan {
@@ -261,6 +282,9 @@ impl Chan {
     /// [`Self::code`] of a sum that fits i32 (the bias is an i32 widened).
     #[inline(always)]
     fn code32<T: QAct>(&self, dot: i32) -> T {
+        if let Some(f) = self.fast {
+            return f.code(dot);
+        }
         self.out.apply(self.r.apply_sum::<T>(self.bias as i32, dot))
     }
 }
@@ -285,11 +309,18 @@ impl<W: QAct> Conv<'_, W> {
     }
 
     /// Output channel `o`'s bias and requantization, for the many pixels of its plane.
-    fn chan(&self, o: usize) -> Chan {
+    fn chan<T: QAct>(&self, o: usize) -> Chan {
+        let bias = self.bias.get(o).copied().unwrap_or(0);
+        let m = self.muls.get(o).copied().unwrap_or_default();
+        let fast = match (T::WIDE, FastRq::new(m), self.out.fast::<T>()) {
+            (false, Some(r), Some(out)) => Some(FastChan { bias, r, out }),
+            _ => None,
+        };
         Chan {
-            bias: self.bias.get(o).copied().unwrap_or(0) as i64,
-            r: RequantAcc::new(self.muls.get(o).copied().unwrap_or_default()),
+            bias: bias as i64,
+            r: RequantAcc::new(m),
             out: self.out,
+            fast,
         }
     }
 
@@ -338,8 +369,45 @@ impl<W: QAct> Conv<'_, W> {
                 }
             }
             for j in (0..n_out - n_out % 2).step_by(2) {
-                let (c0, c1) = (self.chan(j), self.chan(j + 1));
+                let (c0, c1) = (self.chan::<T>(j), self.chan::<T>(j + 1));
                 let rows = w8.get(j * c..).unwrap_or(&[]);
+                if whole == c {
+                    if let (Some(f0), Some(f1)) = (c0.fast, c1.fast) {
+                        // Every channel in whole groups and both multipliers of the fast form
+                        // (the usual case): the block's sums by one `asm!` loop, then
+                        // requantized in a loop of their own.
+                        let plane = g.out_plane;
+                        let Some((y0, y1)) = y
+                            .get_mut(j * plane..(j + 2) * plane)
+                            .map(|v| v.split_at_mut(plane))
+                        else {
+                            continue;
+                        };
+                        let (Some(y0), Some(y1)) =
+                            (y0.get_mut(2 * b0..2 * b1), y1.get_mut(2 * b0..2 * b1))
+                        else {
+                            continue;
+                        };
+                        let mut sums = [0i32; 4 * PW_SUMS];
+                        let xs = buf.chunks(PW_SUMS * c);
+                        let ys = y0.chunks_mut(2 * PW_SUMS).zip(y1.chunks_mut(2 * PW_SUMS));
+                        for (xs, (y0, y1)) in xs.zip(ys) {
+                            let sums = &mut sums[..2 * y0.len()];
+                            arch::blocks2x2(xs, rows, c, sums);
+                            let ys = y0.chunks_exact_mut(2).zip(y1.chunks_exact_mut(2));
+                            for ((y0, y1), s) in ys.zip(sums.chunks_exact(4)) {
+                                if let ([y00, y01], [y10, y11], &[s00, s01, s10, s11]) = (y0, y1, s)
+                                {
+                                    *y00 = f0.code(s00);
+                                    *y01 = f0.code(s01);
+                                    *y10 = f1.code(s10);
+                                    *y11 = f1.code(s11);
+                                }
+                            }
+                        }
+                        continue;
+                    }
+                }
                 for (pair, xp) in (b0..b1).zip(buf.chunks_exact(whole)) {
                     let px = 2 * pair;
                     let [a00, a01, a10, a11] = arch::block2x2(xp, rows, c);
@@ -407,7 +475,7 @@ impl<W: QAct> Conv<'_, W> {
         let mut buf = [0i16; DW_BUF];
         for (o, yp) in y.chunks_exact_mut(g.out_plane).enumerate() {
             let (xp, wk) = (part(x, o, g.in_plane), part(self.w, o, g.k_plane));
-            let chan = self.chan(o);
+            let chan = self.chan::<T>(o);
             let taps = Taps3::new::<T, W>(&g.p, wk);
             for (b, yb) in yp.chunks_mut(band.rows * g.out_w).enumerate() {
                 let oh0 = b * band.rows;
@@ -527,7 +595,7 @@ impl<W: QAct> Conv<'_, W> {
         let (xg_len, wo_len) = (g.cin_g * g.in_plane, g.cin_g * g.k_plane);
         for (o, yp) in y.chunks_exact_mut(g.out_plane).enumerate() {
             let (xg, wo) = (part(x, o / g.cout_g, xg_len), part(self.w, o, wo_len));
-            let (w_sum, chan) = (weight_sum(wo), self.chan(o));
+            let (w_sum, chan) = (weight_sum(wo), self.chan::<T>(o));
             for (oh, yr) in yp.chunks_exact_mut(g.out_w).enumerate() {
                 for (ow, yv) in yr.iter_mut().enumerate() {
                     *yv = chan.code(self.pixel(xg, wo, w_sum, oh, ow));
