@@ -93,6 +93,30 @@ macro_rules! rows4_group {
     };
 }
 
+/// One group of four inputs against one row for four inputs: the row's weight word split once,
+/// each input's pairs in turn.
+macro_rules! quad_group {
+    () => {
+        concat!(
+            "ldr {t}, [{wa}], #4\n",
+            "sxtb16 {t2}, {t}\n",
+            "sxtb16 {t}, {t}, ror #8\n",
+            "ldrd {x02}, {x13}, [{xp}], #8\n",
+            "smlad {a0}, {x02}, {t2}, {a0}\n",
+            "smlad {a0}, {x13}, {t}, {a0}\n",
+            "ldrd {x02}, {x13}, [{xp}], #8\n",
+            "smlad {a1}, {x02}, {t2}, {a1}\n",
+            "smlad {a1}, {x13}, {t}, {a1}\n",
+            "ldrd {x02}, {x13}, [{xp}], #8\n",
+            "smlad {a2}, {x02}, {t2}, {a2}\n",
+            "smlad {a2}, {x13}, {t}, {a2}\n",
+            "ldrd {x02}, {x13}, [{xp}], #8\n",
+            "smlad {a3}, {x02}, {t2}, {a3}\n",
+            "smlad {a3}, {x13}, {t}, {a3}\n",
+        )
+    };
+}
+
 /// [`super::rows::quads_rust`]: the groups of four inputs in pairs in one `asm!` loop per four
 /// rows, so that the four accumulators, the input pairs and the row pointers stay in registers
 /// (separate `asm!` blocks per instruction leave LLVM spilling around them). The Rust loop when
@@ -412,6 +436,87 @@ unsafe fn blocks2x2_raw(xp: *const u32, wa: *const i8, k: usize, out: *mut i32, 
             wa = inout(reg) wa => _,
             end = out(reg) _,
             k = in(reg) k,
+            x02 = out(reg) _,
+            x13 = out(reg) _,
+            t = out(reg) _,
+            t2 = out(reg) _,
+        );
+    }
+}
+
+/// [`super::rows::rows1x4_rust`]: each row against four inputs at once (each weight word loaded
+/// and split once for four inputs), every row in one `asm!` block. The Rust loop when the shapes
+/// do not fit (`k` not a positive multiple of 8).
+#[inline(always)]
+pub(crate) fn rows1x4(x: &[u32], w: &[i8], k: usize, out: &mut [i32]) {
+    let rows = out.len() / 4;
+    let fits = k > 0
+        && k.is_multiple_of(8)
+        && rows > 0
+        && k.checked_mul(2).is_some_and(|words| x.len() >= words)
+        && k.checked_mul(rows).is_some_and(|span| w.len() >= span)
+        && k.checked_mul(8).is_some();
+    if !fits {
+        return super::rows::rows1x4_rust(x, w, k, out);
+    }
+    // SAFETY: every row reads `x[..2 k]` and its own `k` codes (rows back to back, within `w`),
+    // and writes `out[4 r..4 r + 4]`.
+    unsafe {
+        rows1x4_raw(
+            x.as_ptr(),
+            x.as_ptr().add(2 * k),
+            w.as_ptr(),
+            out.as_mut_ptr(),
+            out.as_mut_ptr().add(4 * rows),
+        )
+    }
+}
+
+/// # Safety
+/// As [`rows1x4`]: `xs..end` a positive multiple of 16 words, `(out_end - out) / 4` rows of
+/// `(end - xs) / 2` codes back to back from `wa`.
+#[inline(always)]
+unsafe fn rows1x4_raw(
+    xs: *const u32,
+    end: *const u32,
+    wa: *const i8,
+    out: *mut i32,
+    out_end: *mut i32,
+) {
+    // Stack frame (8 bytes below `sp`): [sp] the output pointer, [sp + 4] the output's end.
+    // SAFETY: reads and writes within the bounds the caller guarantees, plus the frame.
+    unsafe {
+        asm!(
+            "sub sp, sp, #8",
+            "str {a0}, [sp]",
+            "str {a1}, [sp, #4]",
+            "3:",
+            "mov {xp}, {xs}",
+            "movs {a0}, #0",
+            "movs {a1}, #0",
+            "movs {a2}, #0",
+            "movs {a3}, #0",
+            "2:",
+            quad_group!(),
+            quad_group!(),
+            "cmp {xp}, {end}",
+            "bne 2b",
+            "ldr {x02}, [sp]",
+            "strd {a0}, {a1}, [{x02}], #8",
+            "strd {a2}, {a3}, [{x02}], #8",
+            "str {x02}, [sp]",
+            "ldr {x13}, [sp, #4]",
+            "cmp {x02}, {x13}",
+            "bne 3b",
+            "add sp, sp, #8",
+            a0 = inout(reg) out => _,
+            a1 = inout(reg) out_end => _,
+            a2 = out(reg) _,
+            a3 = out(reg) _,
+            xp = out(reg) _,
+            xs = in(reg) xs,
+            end = in(reg) end,
+            wa = inout(reg) wa => _,
             x02 = out(reg) _,
             x13 = out(reg) _,
             t = out(reg) _,

@@ -15,7 +15,9 @@
 #[cfg(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp")))]
 mod dsp;
 #[cfg(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp")))]
-pub(crate) use dsp::{block2x2, blocks2x2, quads, smlad, smlal_hi, sums, sxtb16, sxtb16_ror8};
+pub(crate) use dsp::{
+    block2x2, blocks2x2, quads, rows1x4, smlad, smlal_hi, sums, sxtb16, sxtb16_ror8,
+};
 
 #[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
 mod portable;
@@ -25,6 +27,8 @@ pub(crate) use portable::{smlad, smlal_hi, sxtb16, sxtb16_ror8};
 pub(crate) use rows::blocks2x2_rust as blocks2x2;
 #[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
 pub(crate) use rows::quads_rust as quads;
+#[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
+pub(crate) use rows::rows1x4_rust as rows1x4;
 #[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
 pub(crate) use rows::sums_rust as sums;
 #[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]

@@ -99,3 +99,25 @@ pub(crate) fn blocks2x2_rust(x: &[u32], w: &[i8], k: usize, out: &mut [i32]) {
         o.copy_from_slice(&block2x2_rust([0; 4], xp, w, k));
     }
 }
+
+/// Each row against four inputs: `out[4 r + p] = sum_i x_p,i w[r k + i]` for the
+/// `out.len() / 4` rows `r` (back to back, `k` codes each) that `w` holds and the four inputs
+/// `p`, given per group of four codes as eight words: (x0, x2) and (x1, x3) of input 0, then
+/// those of inputs 1, 2 and 3 (`x` holds `k / 4` groups: `2 k` words).
+#[inline(always)]
+pub(crate) fn rows1x4_rust(x: &[u32], w: &[i8], k: usize, out: &mut [i32]) {
+    if k == 0 {
+        return;
+    }
+    for (row, o) in w.chunks_exact(k).zip(out.chunks_exact_mut(4)) {
+        let mut a = [0i32; 4];
+        for (g, xs) in x.chunks_exact(8).take(k / 4).enumerate() {
+            let v = word(row, 4 * g);
+            let (lo, hi) = (sxtb16(v), sxtb16_ror8(v));
+            for (p, ap) in a.iter_mut().enumerate() {
+                *ap = smlad(xs[2 * p + 1], hi, smlad(xs[2 * p], lo, *ap));
+            }
+        }
+        o.copy_from_slice(&a);
+    }
+}

@@ -24,6 +24,9 @@ const PW_BUF: usize = 512;
 /// Pointwise convolutions take the 2 x 2 blocks' sums of this many pairs of pixels at a time.
 const PW_SUMS: usize = 16;
 
+/// Pointwise convolutions over four pixels at a time take this many output channels' sums at once.
+const PW_ROWS: usize = 16;
+
 /// Depthwise convolutions copy the input rows of a band of output rows, padded, into a stack buffer
 /// of this many codes.
 const DW_BUF: usize = 1024;
@@ -355,7 +358,12 @@ impl<W: QAct> Conv<'_, W> {
             })
         };
         let n_out = g.c_out;
-        for b0 in (0..pairs).step_by(per_block) {
+        // Pixels in fours first where the shapes allow, pairs for the rest.
+        #[cfg(not(feature = "small"))]
+        let first = self.pointwise_quads(x, w8, y) / 2;
+        #[cfg(feature = "small")]
+        let first = 0;
+        for b0 in (first..pairs).step_by(per_block) {
             let b1 = (b0 + per_block).min(pairs);
             for (pair, xp) in (b0..b1).zip(buf.chunks_exact_mut(whole)) {
                 let px = 2 * pair;
@@ -371,6 +379,7 @@ impl<W: QAct> Conv<'_, W> {
             for j in (0..n_out - n_out % 2).step_by(2) {
                 let (c0, c1) = (self.chan::<T>(j), self.chan::<T>(j + 1));
                 let rows = w8.get(j * c..).unwrap_or(&[]);
+                #[cfg(not(feature = "small"))]
                 if whole == c {
                     if let (Some(f0), Some(f1)) = (c0.fast, c1.fast) {
                         // Every channel in whole groups and both multipliers of the fast form
@@ -443,6 +452,86 @@ impl<W: QAct> Conv<'_, W> {
             }
         }
         self.pointwise_px(x, y, 2 * pairs);
+    }
+
+    /// The first `4 (plane / 4)` pixels of [`Self::pointwise`] for i8 codes, `c_in` a multiple of
+    /// 8: per four pixels, their channels gathered as halfword pairs (four codes of a channel
+    /// plane are one word), the sums of a block of output channels against all four by one
+    /// `asm!` loop ([`arch::rows1x4`]: each weight word split once for four pixels), then
+    /// requantized. Returns the pixels done (0 when the shapes do not fit).
+    #[cfg(not(feature = "small"))]
+    fn pointwise_quads<T: QAct>(&self, x: &[T], w8: &[i8], y: &mut [T]) -> usize {
+        let g = &self.g;
+        let c = g.c_in;
+        if T::WIDE || c == 0 || !c.is_multiple_of(8) || c > PW_MAX_CIN {
+            return 0;
+        }
+        let (Some(fast), Ok(x8)) = (self.out.fast::<T>(), bytemuck::try_cast_slice::<T, i8>(x))
+        else {
+            return 0;
+        };
+        let plane = g.out_plane;
+        let n_out = g.c_out;
+        let (Some(w8), Some(bias), Some(muls)) = (
+            w8.get(..n_out * c),
+            self.bias.get(..n_out),
+            self.muls.get(..n_out),
+        ) else {
+            return 0;
+        };
+        let full = fast.full::<T>();
+        let mut buf = [0u32; 2 * PW_MAX_CIN];
+        let xq = &mut buf[..2 * c];
+        let mut sums = [0i32; 4 * PW_ROWS];
+        let quads = plane / 4;
+        for px in (0..quads).map(|q| 4 * q) {
+            for (gi, xw) in xq.chunks_exact_mut(8).enumerate() {
+                // Four pixels of channels ch..ch + 4, a word each: channels 0 and 2 (and 1 and
+                // 3) packed into words of two pixels, then split by SXTB16 into halfword pairs.
+                let v = |d: usize| arch::word(x8, (4 * gi + d) * plane + px);
+                let (v0, v1, v2, v3) = (v(0), v(1), v(2), v(3));
+                let lo02 = (v0 & 0xFFFF) | v2 << 16;
+                let hi02 = v0 >> 16 | (v2 & 0xFFFF_0000);
+                let lo13 = (v1 & 0xFFFF) | v3 << 16;
+                let hi13 = v1 >> 16 | (v3 & 0xFFFF_0000);
+                xw.copy_from_slice(&[
+                    arch::sxtb16(lo02),
+                    arch::sxtb16(lo13),
+                    arch::sxtb16_ror8(lo02),
+                    arch::sxtb16_ror8(lo13),
+                    arch::sxtb16(hi02),
+                    arch::sxtb16(hi13),
+                    arch::sxtb16_ror8(hi02),
+                    arch::sxtb16_ror8(hi13),
+                ]);
+            }
+            for (cb, wb) in w8.chunks(PW_ROWS * c).enumerate() {
+                let s = &mut sums[..4 * (wb.len() / c)];
+                arch::rows1x4(xq, wb, c, s);
+                let o0 = cb * PW_ROWS;
+                let rq = bias[o0..].iter().zip(&muls[o0..]);
+                for (r, (sr, (&b, &m))) in s.chunks_exact(4).zip(rq).enumerate() {
+                    let o = o0 + r;
+                    let Some(yq) = y.get_mut(o * plane + px..).and_then(|v| v.get_mut(..4)) else {
+                        continue;
+                    };
+                    if FastRq::fits(m) && full {
+                        for (yv, &a) in yq.iter_mut().zip(sr) {
+                            *yv = fast.code_full(m, b, a);
+                        }
+                    } else if FastRq::fits(m) {
+                        for (yv, &a) in yq.iter_mut().zip(sr) {
+                            *yv = fast.code(m, b, a);
+                        }
+                    } else {
+                        for (yv, &a) in yq.iter_mut().zip(sr) {
+                            *yv = self.code(o, a as i64);
+                        }
+                    }
+                }
+            }
+        }
+        4 * quads
     }
 
     /// [`Self::pointwise`] one pixel at a time from pixel `from`, four weight rows per pass.

@@ -81,6 +81,7 @@ fn blocks<T: QAct>(
 ) -> bool {
     let (k, n) = (x.len(), y.len());
     let quads = n - n % 4;
+    let full = fast.full::<T>();
     sums(x, |s| {
         let mut buf = [0i32; 32];
         for (c, yb) in y[..quads].chunks_mut(buf.len()).enumerate() {
@@ -91,7 +92,9 @@ fn blocks<T: QAct>(
             for ((yv, &a), (&b, &m)) in yb.iter_mut().zip(&*acc).zip(rq) {
                 // Sums of at most CHUNK products are exact in i32; their clamp with the bias
                 // is the saturating add.
-                *yv = if FastRq::fits(m) {
+                *yv = if FastRq::fits(m) && full {
+                    fast.code_full(m, b, a)
+                } else if FastRq::fits(m) {
                     fast.code(m, b, a)
                 } else {
                     out.apply(requant_acc::<T>(b as i64 + a as i64, m))

@@ -113,6 +113,24 @@ impl FastOut {
         T::sat((v + self.z).max(self.lo).min(self.hi))
     }
 
+    /// No fused activation narrower than `T`'s range: [`Self::apply_full`] applies.
+    #[inline(always)]
+    pub fn full<T: QAct>(&self) -> bool {
+        (self.lo, self.hi) == (T::MIN, T::MAX)
+    }
+
+    /// [`Self::apply`] where [`Self::full`]: the saturation to `T` alone (one SSAT).
+    #[inline(always)]
+    pub fn apply_full<T: QAct>(&self, v: i32) -> T {
+        T::sat(v + self.z)
+    }
+
+    /// [`Self::code`] where [`Self::full`].
+    #[inline(always)]
+    pub fn code_full<T: QAct>(&self, m: QMul, bias: i32, dot: i32) -> T {
+        self.apply_full(FastRq::apply_with(m, bias.saturating_add(dot)))
+    }
+
     /// The code of `bias + dot` (saturating, as the i8 kernels' clamp of their exact sum)
     /// requantized by `m`, for `m` of the fast form ([`FastRq::fits`]).
     #[inline(always)]

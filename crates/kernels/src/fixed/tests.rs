@@ -341,3 +341,26 @@ fn fast_out_is_apply() {
     check::<i8>();
     check::<i16>();
 }
+
+/// `FastOut::apply_full` is `apply` wherever `full` holds.
+#[test]
+fn fast_out_full_is_apply() {
+    use super::{OutQ, QAct};
+    fn check<T: QAct + core::fmt::Debug + PartialEq>() {
+        for z in [0, T::MIN, T::MAX, 7, -(1 << 29)] {
+            let f = OutQ::plain::<T>(z).fast::<T>().unwrap();
+            assert!(f.full::<T>());
+            for v in [0, 1, -1, 1 << 30, -(1 << 30), 200, -200, 40000, -40000] {
+                assert_eq!(f.apply_full::<T>(v), f.apply::<T>(v), "z {z} v {v}");
+            }
+        }
+        let relu = OutQ {
+            z: 3,
+            lo: 3,
+            hi: T::MAX,
+        };
+        assert!(!relu.fast::<T>().unwrap().full::<T>());
+    }
+    check::<i8>();
+    check::<i16>();
+}
