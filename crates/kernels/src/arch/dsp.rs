@@ -524,3 +524,83 @@ unsafe fn rows1x4_raw(
         );
     }
 }
+
+/// [`super::rows::dw3_rows_rust`]: the output rows of a 3x3 stride-1 depthwise kernel in one
+/// `asm!` loop, the five weight words in registers: per output, three pairs and three single
+/// codes loaded (post-incremented) and six multiply-accumulates; per row, the pointers step over
+/// the padding columns. The Rust loop when the shapes do not fit.
+#[inline(always)]
+pub(crate) fn dw3_rows(buf: &[i16], width: usize, out_w: usize, taps: [u32; 5], out: &mut [i32]) {
+    let rows = out.len() / out_w.max(1);
+    let fits = out_w > 0
+        && rows > 0
+        && width >= out_w + 2
+        && (rows + 2)
+            .checked_mul(width)
+            .is_some_and(|len| buf.len() >= len)
+        && width.checked_mul(4).is_some();
+    if !fits {
+        return super::rows::dw3_rows_rust(buf, width, out_w, taps, out);
+    }
+    let [w01, w34, w67, w25, w8] = taps;
+    // [sp] bytes from a row's last window to the next row's first, [sp + 4] an output row's
+    // bytes, [sp + 8] the outputs' end.
+    let frame = [
+        2 * (width - out_w) as u32,
+        4 * out_w as u32,
+        out.as_mut_ptr().wrapping_add(rows * out_w) as u32,
+    ];
+    // SAFETY: output `(r, i)` reads codes `i..i + 3` of padded rows `r..r + 3` (within `buf`:
+    // `(rows + 2) width` codes, `width >= out_w + 2`; the pair at `i` as one word: unaligned word
+    // loads are allowed on ARMv7E-M) and writes `out[r out_w + i]`, `r < rows`.
+    unsafe {
+        asm!(
+            "sub sp, sp, #16",
+            "ldr {t}, [{acc}]",
+            "str {t}, [sp]",
+            "ldr {t}, [{acc}, #4]",
+            "str {t}, [sp, #4]",
+            "add {end}, {out}, {t}",
+            "ldr {t}, [{acc}, #8]",
+            "str {t}, [sp, #8]",
+            "2:",
+            "ldr {t}, [{p0}], #2",
+            "smuad {acc}, {t}, {w01}",
+            "ldrsh {t}, [{p0}, #2]",
+            "smlabb {acc}, {t}, {w25}, {acc}",
+            "ldr {t}, [{p1}], #2",
+            "smlad {acc}, {t}, {w34}, {acc}",
+            "ldrsh {t}, [{p1}, #2]",
+            "smlabt {acc}, {t}, {w25}, {acc}",
+            "ldr {t}, [{p2}], #2",
+            "smlad {acc}, {t}, {w67}, {acc}",
+            "ldrsh {t}, [{p2}, #2]",
+            "smlabb {acc}, {t}, {w8}, {acc}",
+            "str {acc}, [{out}], #4",
+            "cmp {out}, {end}",
+            "bne 2b",
+            "ldr {t}, [sp]",
+            "add {p0}, {p0}, {t}",
+            "add {p1}, {p1}, {t}",
+            "add {p2}, {p2}, {t}",
+            "ldr {t}, [sp, #4]",
+            "add {end}, {end}, {t}",
+            "ldr {t}, [sp, #8]",
+            "cmp {out}, {t}",
+            "bne 2b",
+            "add sp, sp, #16",
+            p0 = inout(reg) buf.as_ptr() => _,
+            p1 = inout(reg) buf.as_ptr().add(width) => _,
+            p2 = inout(reg) buf.as_ptr().add(2 * width) => _,
+            out = inout(reg) out.as_mut_ptr() => _,
+            end = out(reg) _,
+            w01 = in(reg) w01,
+            w34 = in(reg) w34,
+            w67 = in(reg) w67,
+            w25 = in(reg) w25,
+            w8 = in(reg) w8,
+            acc = inout(reg) frame.as_ptr() => _,
+            t = out(reg) _,
+        );
+    }
+}

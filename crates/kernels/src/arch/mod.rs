@@ -16,7 +16,7 @@
 mod dsp;
 #[cfg(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp")))]
 pub(crate) use dsp::{
-    block2x2, blocks2x2, quads, rows1x4, smlad, smlal_hi, sums, sxtb16, sxtb16_ror8,
+    block2x2, blocks2x2, dw3_rows, quads, rows1x4, smlad, smlal_hi, sums, sxtb16, sxtb16_ror8,
 };
 
 #[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
@@ -25,6 +25,8 @@ mod portable;
 pub(crate) use portable::{smlad, smlal_hi, sxtb16, sxtb16_ror8};
 #[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
 pub(crate) use rows::blocks2x2_rust as blocks2x2;
+#[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
+pub(crate) use rows::dw3_rows_rust as dw3_rows;
 #[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
 pub(crate) use rows::quads_rust as quads;
 #[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]

@@ -24,6 +24,9 @@ const PW_BUF: usize = 512;
 /// Pointwise convolutions take the 2 x 2 blocks' sums of this many pairs of pixels at a time.
 const PW_SUMS: usize = 16;
 
+/// Depthwise convolutions sum this many outputs of a band before requantizing them.
+const DW_SUMS: usize = 64;
+
 /// Pointwise convolutions over four pixels at a time take this many output channels' sums at once.
 const PW_ROWS: usize = 16;
 
@@ -271,6 +274,13 @@ impl FastChan {
     #[inline(always)]
     fn code<T: QAct>(&self, dot: i32) -> T {
         self.out.apply(self.r.apply(self.bias.saturating_add(dot)))
+    }
+
+    /// [`Self::code`] where the output stage is [`FastOut::full`].
+    #[inline(always)]
+    fn code_full<T: QAct>(&self, dot: i32) -> T {
+        self.out
+            .apply_full(self.r.apply(self.bias.saturating_add(dot)))
     }
 }
 
@@ -765,6 +775,9 @@ impl Taps3 {
         if width < out_w + 2 || out_w == 0 {
             return;
         }
+        if let (Some(f), true) = (chan.fast, out_w <= DW_SUMS) {
+            return self.band_split(buf, width, f, yb, out_w);
+        }
         let rows = || buf.chunks_exact(width);
         let (r1, r2) = (rows().skip(1), rows().skip(2));
         for (((r0, r1), r2), yr) in rows().zip(r1).zip(r2).zip(yb.chunks_exact_mut(out_w)) {
@@ -774,6 +787,44 @@ impl Taps3 {
                 let acc = tap3(b, self.w34, self.w5, acc);
                 let acc = tap3(c, self.w67, self.w8, acc);
                 *yv = chan.code32(acc);
+            }
+        }
+    }
+
+    /// [`Self::band`] for a channel of [`FastChan`]'s form: the sums of a block of output rows
+    /// into a buffer, then requantized in a loop of their own, so that neither loop runs short
+    /// of registers (the taps' weights in one, the requantization's constants in the other).
+    #[inline(always)]
+    fn band_split<T: QAct>(
+        &self,
+        buf: &[i16],
+        width: usize,
+        f: FastChan,
+        yb: &mut [T],
+        out_w: usize,
+    ) {
+        let per = DW_SUMS / out_w;
+        let full = f.out.full::<T>();
+        let mut sums = [0i32; DW_SUMS];
+        for (ci, yc) in yb.chunks_mut(per * out_w).enumerate() {
+            let s = &mut sums[..yc.len()];
+            let taps = [
+                self.w01,
+                self.w34,
+                self.w67,
+                self.w2 as u16 as u32 | (self.w5 as u16 as u32) << 16,
+                self.w8 as u16 as u32,
+            ];
+            let rows = buf.get(ci * per * width..).unwrap_or(&[]);
+            arch::dw3_rows(rows, width, out_w, taps, s);
+            if full {
+                for (yv, &a) in yc.iter_mut().zip(&*s) {
+                    *yv = f.code_full(a);
+                }
+            } else {
+                for (yv, &a) in yc.iter_mut().zip(&*s) {
+                    *yv = f.code(a);
+                }
             }
         }
     }
