@@ -49,6 +49,7 @@ fn dot_rows_inline<T: QAct, W: QAct>(x: &[T], w: &[W], n: usize, mut f: impl FnM
     }
 }
 
+#[cfg_attr(feature = "small", allow(dead_code))]
 /// An input expanded once for [`Sums::rows`]: i8 weight rows of `k` codes, `k` a positive
 /// multiple of 8 up to [`CHUNK`] (sums exact in i32).
 #[derive(Clone, Copy)]
@@ -57,6 +58,7 @@ pub(crate) struct Sums<'b> {
     k: usize,
 }
 
+#[cfg_attr(feature = "small", allow(dead_code))]
 impl Sums<'_> {
     /// `out[j] = sum_i x[i] w[j k + i]` for the whole quads of `out` (`j < len - len % 4`),
     /// each quad whose rows `w` holds; the rest untouched.
@@ -66,6 +68,7 @@ impl Sums<'_> {
     }
 }
 
+#[cfg_attr(feature = "small", allow(dead_code))]
 /// `f` of `x` expanded for [`Sums::rows`]; `None` (calling nothing) when `x.len()` is not a
 /// positive multiple of 8 up to [`CHUNK`].
 #[inline(always)]
@@ -81,6 +84,7 @@ pub(crate) fn sums<T: QAct, R>(x: &[T], f: impl FnOnce(Sums<'_>) -> R) -> Option
     })
 }
 
+#[cfg_attr(feature = "small", allow(dead_code))]
 #[inline]
 fn sums_in<T: QAct, R>(x: &[T], f: impl FnOnce(Sums<'_>) -> R, buf: &mut [u32]) -> R {
     let (xp, _) = expand(x, buf);

@@ -186,6 +186,7 @@ unsafe fn rows4_raw(xp: *const u32, end: *const u32, wa: *const i8, k: usize) ->
     [a0, a1, a2, a3]
 }
 
+#[cfg_attr(feature = "small", allow(dead_code))]
 /// [`super::rows::sums_rust`]: every quad of rows in one `asm!` block, the loop over quads too,
 /// so that nothing is spilled and reloaded around each quad (the quad's end work is nine
 /// instructions: store four sums, step the weight pointers, rewind the input). The Rust loop
@@ -221,6 +222,7 @@ pub(crate) fn sums(x: &[u32], w: &[i8], k: usize, out: &mut [i32]) {
     }
 }
 
+#[cfg_attr(feature = "small", allow(dead_code))]
 /// # Safety
 /// As [`sums`]: `out..out_end` a positive multiple of four words, each quad's rows readable.
 #[inline(always)]
@@ -352,6 +354,7 @@ unsafe fn block2x2_raw(xp: *const u32, end: *const u32, wa: *const i8, k: usize)
     [a00, a01, a10, a11]
 }
 
+#[cfg_attr(feature = "small", allow(dead_code))]
 /// [`super::rows::blocks2x2_rust`]: the 2 x 2 blocks of every pair of inputs in one `asm!` block,
 /// the loop over pairs too (a pair's end work: store four sums, rewind the rows, step the end).
 /// The Rust loop when the shapes do not fit.
@@ -380,6 +383,7 @@ pub(crate) fn blocks2x2(x: &[u32], w: &[i8], k: usize, out: &mut [i32]) {
     }
 }
 
+#[cfg_attr(feature = "small", allow(dead_code))]
 /// # Safety
 /// As [`blocks2x2`]: `k` a positive multiple of 4, `(out_end - out) / 4` pairs of `k` words
 /// from `xp`, two rows of `k` codes from `wa`.
@@ -444,6 +448,7 @@ unsafe fn blocks2x2_raw(xp: *const u32, wa: *const i8, k: usize, out: *mut i32, 
     }
 }
 
+#[cfg_attr(feature = "small", allow(dead_code))]
 /// [`super::rows::rows1x4_rust`]: each row against four inputs at once (each weight word loaded
 /// and split once for four inputs), every row in one `asm!` block. The Rust loop when the shapes
 /// do not fit (`k` not a positive multiple of 8).
@@ -472,6 +477,7 @@ pub(crate) fn rows1x4(x: &[u32], w: &[i8], k: usize, out: &mut [i32]) {
     }
 }
 
+#[cfg_attr(feature = "small", allow(dead_code))]
 /// # Safety
 /// As [`rows1x4`]: `xs..end` a positive multiple of 16 words, `(out_end - out) / 4` rows of
 /// `(end - xs) / 2` codes back to back from `wa`.

@@ -75,6 +75,7 @@ pub(crate) fn word(w: &[i8], at: usize) -> u32 {
     }
 }
 
+#[cfg_attr(feature = "small", allow(dead_code))]
 /// The sums of whole quads of rows from zero into `out`: `out[j] = sum_i x_i w[j k + i]` for
 /// `j < out.len() - out.len() % 4` (the rest untouched), over the `2 x.len()` inputs as
 /// [`rows4_rust`] takes them; a quad whose rows `w` does not hold is left untouched.
@@ -88,6 +89,7 @@ pub(crate) fn sums_rust(x: &[u32], w: &[i8], k: usize, out: &mut [i32]) {
     });
 }
 
+#[cfg_attr(feature = "small", allow(dead_code))]
 /// [`block2x2_rust`] from zero for each pair of inputs: pair `p`'s `k` words from `x[p k]`,
 /// its four sums into `out[4 p..4 p + 4]`, for the `out.len() / 4` pairs `x` holds.
 #[inline(always)]
@@ -100,6 +102,7 @@ pub(crate) fn blocks2x2_rust(x: &[u32], w: &[i8], k: usize, out: &mut [i32]) {
     }
 }
 
+#[cfg_attr(feature = "small", allow(dead_code))]
 /// Each row against four inputs: `out[4 r + p] = sum_i x_p,i w[r k + i]` for the
 /// `out.len() / 4` rows `r` (back to back, `k` codes each) that `w` holds and the four inputs
 /// `p`, given per group of four codes as eight words: (x0, x2) and (x1, x3) of input 0, then

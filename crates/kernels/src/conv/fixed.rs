@@ -21,12 +21,14 @@ const PW_MAX_CIN: usize = 256;
 /// buffer of this many words (2 KB).
 const PW_BUF: usize = 512;
 
+#[cfg_attr(feature = "small", allow(dead_code))]
 /// Pointwise convolutions take the 2 x 2 blocks' sums of this many pairs of pixels at a time.
 const PW_SUMS: usize = 16;
 
 /// Depthwise convolutions sum this many outputs of a band before requantizing them.
 const DW_SUMS: usize = 64;
 
+#[cfg_attr(feature = "small", allow(dead_code))]
 /// Pointwise convolutions over four pixels at a time take this many output channels' sums at once.
 const PW_ROWS: usize = 16;
 

@@ -5,7 +5,9 @@ use super::MAX_BATCH_RANK;
 use crate::dot::dot_rows;
 #[cfg(not(feature = "small"))]
 use crate::dot::sums;
-use crate::fixed::{requant_acc, FastOut, FastRq, OutQ, QAct, QMul};
+#[cfg(not(feature = "small"))]
+use crate::fixed::FastOut;
+use crate::fixed::{requant_acc, FastRq, OutQ, QAct, QMul};
 use crate::util::{at_least, exact, extent, mul, offset, product, rank, us};
 use crate::KernelError;
 

@@ -200,6 +200,7 @@ pub(super) struct Cell<'a, W> {
     w_mul: &'a [QMul],
     r_mul: &'a [QMul],
     /// Every gate multiplier has [`FastRq`]'s form (checked once per layer, not per step).
+    #[cfg_attr(feature = "small", allow(dead_code))]
     fast_rq: bool,
 }
 
