@@ -64,6 +64,48 @@ fn dot_rows_inline<T: QAct, W: QAct>(x: &[T], w: &[W], n: usize, mut f: impl FnM
     }
 }
 
+#[cfg_attr(feature = "small", allow(dead_code))]
+/// An input expanded once for [`Sums::rows`]: i8 weight rows of `k` codes, `k` a positive
+/// multiple of 8 up to [`CHUNK`] (sums exact in i32).
+#[derive(Clone, Copy)]
+pub(crate) struct Sums<'b> {
+    xp: &'b [u32],
+    k: usize,
+}
+
+#[cfg_attr(feature = "small", allow(dead_code))]
+impl Sums<'_> {
+    /// `out[j] = sum_i x[i] w[j k + i]` for the whole quads of `out` (`j < len - len % 4`),
+    /// each quad whose rows `w` holds; the rest untouched.
+    #[inline(always)]
+    pub(crate) fn rows(&self, w: &[i8], out: &mut [i32]) {
+        arch::sums(self.xp, w, self.k, out)
+    }
+}
+
+#[cfg_attr(feature = "small", allow(dead_code))]
+/// `f` of `x` expanded for [`Sums::rows`]; `None` (calling nothing) when `x.len()` is not a
+/// positive multiple of 8 up to [`CHUNK`].
+#[inline(always)]
+pub(crate) fn sums<T: QAct, R>(x: &[T], f: impl FnOnce(Sums<'_>) -> R) -> Option<R> {
+    let k = x.len();
+    if k == 0 || !k.is_multiple_of(8) || k > CHUNK {
+        return None;
+    }
+    Some(if k <= SHORT {
+        sums_in(x, f, &mut [0u32; SHORT / 2])
+    } else {
+        sums_in(x, f, &mut [0u32; CHUNK / 2])
+    })
+}
+
+#[cfg_attr(feature = "small", allow(dead_code))]
+#[inline]
+fn sums_in<T: QAct, R>(x: &[T], f: impl FnOnce(Sums<'_>) -> R, buf: &mut [u32]) -> R {
+    let (xp, _) = expand(x, buf);
+    f(Sums { xp, k: x.len() })
+}
+
 /// [`dot_rows`] for i8 weights, `w` exactly `n` rows of `k = x.len() > 0` codes.
 #[inline(always)]
 fn rows_i8<T: QAct>(x: &[T], w: &[i8], n: usize, f: impl FnMut(usize, i64)) {

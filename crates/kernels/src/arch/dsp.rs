@@ -39,6 +39,21 @@ pub(crate) fn smlad(a: u32, b: u32, mut acc: i32) -> i32 {
     acc
 }
 
+/// SMLAL: the 64-bit `acc + a b` of `acc` as high and low words, returning the high word (the
+/// low one is what a rounding constant needs only as a carry). LLVM forms SMLAL itself only
+/// when it can see both operands are sign-extended i32s, which a clamp or a select hides.
+#[inline(always)]
+pub(crate) fn smlal_hi(lo: u32, hi: i32, a: i32, b: i32) -> i32 {
+    let (mut lo, mut hi) = (lo, hi);
+    // SAFETY: a register-only instruction of ARMv7-M.
+    unsafe {
+        asm!("smlal {lo}, {hi}, {a}, {b}", lo = inout(reg) lo, hi = inout(reg) hi,
+             a = in(reg) a, b = in(reg) b, options(pure, nomem, nostack, preserves_flags));
+    }
+    let _ = lo;
+    hi
+}
+
 /// One row's two multiply-accumulates of a group of four inputs: weight word in `{t}`, input
 /// pairs in `{x02}`, `{x13}`; `{t2}` is clobbered.
 macro_rules! row_mac {
@@ -74,6 +89,30 @@ macro_rules! rows4_group {
             row_mac!("a3"),
             "ldr {t}, [{wa}], #4\n",
             row_mac!("a0"),
+        )
+    };
+}
+
+/// One group of four inputs against one row for four inputs: the row's weight word split once,
+/// each input's pairs in turn.
+macro_rules! quad_group {
+    () => {
+        concat!(
+            "ldr {t}, [{wa}], #4\n",
+            "sxtb16 {t2}, {t}\n",
+            "sxtb16 {t}, {t}, ror #8\n",
+            "ldrd {x02}, {x13}, [{xp}], #8\n",
+            "smlad {a0}, {x02}, {t2}, {a0}\n",
+            "smlad {a0}, {x13}, {t}, {a0}\n",
+            "ldrd {x02}, {x13}, [{xp}], #8\n",
+            "smlad {a1}, {x02}, {t2}, {a1}\n",
+            "smlad {a1}, {x13}, {t}, {a1}\n",
+            "ldrd {x02}, {x13}, [{xp}], #8\n",
+            "smlad {a2}, {x02}, {t2}, {a2}\n",
+            "smlad {a2}, {x13}, {t}, {a2}\n",
+            "ldrd {x02}, {x13}, [{xp}], #8\n",
+            "smlad {a3}, {x02}, {t2}, {a3}\n",
+            "smlad {a3}, {x13}, {t}, {a3}\n",
         )
     };
 }
@@ -147,6 +186,109 @@ unsafe fn rows4_raw(xp: *const u32, end: *const u32, wa: *const i8, k: usize) ->
     [a0, a1, a2, a3]
 }
 
+#[cfg_attr(feature = "small", allow(dead_code))]
+/// [`super::rows::sums_rust`]: every quad of rows in one `asm!` block, the loop over quads too,
+/// so that nothing is spilled and reloaded around each quad (the quad's end work is nine
+/// instructions: store four sums, step the weight pointers, rewind the input). The Rust loop
+/// when the shapes do not fit the DSP loop.
+#[inline(always)]
+pub(crate) fn sums(x: &[u32], w: &[i8], k: usize, out: &mut [i32]) {
+    let inputs = 2 * x.len();
+    let n = out.len() - out.len() % 4;
+    let fits = !x.is_empty()
+        && x.len().is_multiple_of(4)
+        && k >= inputs
+        && n > 0
+        && (n - 1)
+            .checked_mul(k)
+            .and_then(|v| v.checked_add(inputs))
+            .is_some_and(|span| w.len() >= span)
+        && k.checked_mul(4).is_some();
+    if !fits {
+        return super::rows::sums_rust(x, w, k, out);
+    }
+    // SAFETY: quad `q` reads rows `4 q .. 4 q + 3`, each `inputs` codes at stride `k`: at most
+    // `(n - 1) k + inputs <= w.len()` bytes; `x` is a whole number of pairs of groups; `out`
+    // has `n` words.
+    unsafe {
+        sums_raw(
+            x.as_ptr(),
+            x.as_ptr().add(x.len()),
+            w.as_ptr(),
+            k,
+            out.as_mut_ptr(),
+            out.as_mut_ptr().add(n),
+        )
+    }
+}
+
+#[cfg_attr(feature = "small", allow(dead_code))]
+/// # Safety
+/// As [`sums`]: `out..out_end` a positive multiple of four words, each quad's rows readable.
+#[inline(always)]
+unsafe fn sums_raw(
+    xp: *const u32,
+    end: *const u32,
+    wa: *const i8,
+    k: usize,
+    out: *mut i32,
+    out_end: *mut i32,
+) {
+    // Stack frame (16 bytes, below `sp`): [sp] the input's end, [sp + 4] the output pointer,
+    // [sp + 8] the output's end, [sp + 12] the input's start.
+    // SAFETY: reads and writes within the bounds the caller guarantees, plus the frame it pushes
+    // and pops.
+    unsafe {
+        asm!(
+            "sub sp, sp, #16",
+            "str {t2}, [sp]",
+            "str {a0}, [sp, #4]",
+            "str {a1}, [sp, #8]",
+            "str {xp}, [sp, #12]",
+            "3:",
+            "movs {a0}, #0",
+            "movs {a1}, #0",
+            "movs {a2}, #0",
+            "movs {a3}, #0",
+            "add {wb}, {wa}, {k}, lsl #1",
+            "add {wb}, {wb}, {k}",
+            "2:",
+            rows4_group!(),
+            rows4_group!(),
+            "ldr {t2}, [sp]",
+            "cmp {xp}, {t2}",
+            "bne 2b",
+            // The quad's sums out; the next quad's rows start 4 k past this one's, whose
+            // pointer has moved on by `inputs` = 2 (xp - start) bytes.
+            "ldr {t2}, [sp, #4]",
+            "strd {a0}, {a1}, [{t2}], #8",
+            "strd {a2}, {a3}, [{t2}], #8",
+            "str {t2}, [sp, #4]",
+            "ldr {t}, [sp, #12]",
+            "sub {x02}, {xp}, {t}",
+            "mov {xp}, {t}",
+            "sub {wa}, {wa}, {x02}, lsr #1",
+            "add {wa}, {wa}, {k}, lsl #2",
+            "ldr {t}, [sp, #8]",
+            "cmp {t2}, {t}",
+            "bne 3b",
+            "add sp, sp, #16",
+            a0 = inout(reg) out => _,
+            a1 = inout(reg) out_end => _,
+            a2 = out(reg) _,
+            a3 = out(reg) _,
+            xp = inout(reg) xp => _,
+            wa = inout(reg) wa => _,
+            wb = out(reg) _,
+            t2 = inout(reg) end => _,
+            k = in(reg) k,
+            x02 = out(reg) _,
+            x13 = out(reg) _,
+            t = out(reg) _,
+        );
+    }
+}
+
 /// [`super::rows::block2x2_rust`] from zero for rows at `w[0]` and `w[k]`: one `asm!` loop,
 /// accumulators in registers; the Rust loop when `x` is empty or not whole groups.
 #[inline(always)]
@@ -210,4 +352,261 @@ unsafe fn block2x2_raw(xp: *const u32, end: *const u32, wa: *const i8, k: usize)
         );
     }
     [a00, a01, a10, a11]
+}
+
+#[cfg_attr(feature = "small", allow(dead_code))]
+/// [`super::rows::blocks2x2_rust`]: the 2 x 2 blocks of every pair of inputs in one `asm!` block,
+/// the loop over pairs too (a pair's end work: store four sums, rewind the rows, step the end).
+/// The Rust loop when the shapes do not fit.
+#[inline(always)]
+pub(crate) fn blocks2x2(x: &[u32], w: &[i8], k: usize, out: &mut [i32]) {
+    let pairs = out.len() / 4;
+    let fits = k > 0
+        && k.is_multiple_of(4)
+        && pairs > 0
+        && k.checked_mul(pairs).is_some_and(|words| x.len() >= words)
+        && k.checked_mul(2).is_some_and(|span| w.len() >= span)
+        && k.checked_mul(4).is_some();
+    if !fits {
+        return super::rows::blocks2x2_rust(x, w, k, out);
+    }
+    // SAFETY: pair `p` reads `x[p k..(p + 1) k]` (within `x`) and both rows' `k` codes (within
+    // `w`), and writes `out[4 p..4 p + 4]`.
+    unsafe {
+        blocks2x2_raw(
+            x.as_ptr(),
+            w.as_ptr(),
+            k,
+            out.as_mut_ptr(),
+            out.as_mut_ptr().add(4 * pairs),
+        )
+    }
+}
+
+#[cfg_attr(feature = "small", allow(dead_code))]
+/// # Safety
+/// As [`blocks2x2`]: `k` a positive multiple of 4, `(out_end - out) / 4` pairs of `k` words
+/// from `xp`, two rows of `k` codes from `wa`.
+#[inline(always)]
+unsafe fn blocks2x2_raw(xp: *const u32, wa: *const i8, k: usize, out: *mut i32, out_end: *mut i32) {
+    // Stack frame (8 bytes below `sp`): [sp] the output pointer, [sp + 4] the output's end.
+    // SAFETY: reads and writes within the bounds the caller guarantees, plus the frame.
+    unsafe {
+        asm!(
+            "sub sp, sp, #8",
+            "str {a00}, [sp]",
+            "str {a01}, [sp, #4]",
+            "add {end}, {xp}, {k}, lsl #2",
+            "3:",
+            "movs {a00}, #0",
+            "movs {a01}, #0",
+            "movs {a10}, #0",
+            "movs {a11}, #0",
+            "2:",
+            "ldr {t}, [{wa}, {k}]",
+            "sxtb16 {t2}, {t}",
+            "sxtb16 {t}, {t}, ror #8",
+            "ldrd {x02}, {x13}, [{xp}]",
+            "smlad {a10}, {x02}, {t2}, {a10}",
+            "smlad {a10}, {x13}, {t}, {a10}",
+            "ldrd {x02}, {x13}, [{xp}, #8]",
+            "smlad {a11}, {x02}, {t2}, {a11}",
+            "smlad {a11}, {x13}, {t}, {a11}",
+            "ldr {t}, [{wa}], #4",
+            "sxtb16 {t2}, {t}",
+            "sxtb16 {t}, {t}, ror #8",
+            "smlad {a01}, {x02}, {t2}, {a01}",
+            "smlad {a01}, {x13}, {t}, {a01}",
+            "ldrd {x02}, {x13}, [{xp}], #16",
+            "smlad {a00}, {x02}, {t2}, {a00}",
+            "smlad {a00}, {x13}, {t}, {a00}",
+            "cmp {xp}, {end}",
+            "bne 2b",
+            "ldr {t}, [sp]",
+            "strd {a00}, {a01}, [{t}], #8",
+            "strd {a10}, {a11}, [{t}], #8",
+            "str {t}, [sp]",
+            "ldr {t2}, [sp, #4]",
+            "sub {wa}, {wa}, {k}",
+            "add {end}, {end}, {k}, lsl #2",
+            "cmp {t}, {t2}",
+            "bne 3b",
+            "add sp, sp, #8",
+            a00 = inout(reg) out => _,
+            a01 = inout(reg) out_end => _,
+            a10 = out(reg) _,
+            a11 = out(reg) _,
+            xp = inout(reg) xp => _,
+            wa = inout(reg) wa => _,
+            end = out(reg) _,
+            k = in(reg) k,
+            x02 = out(reg) _,
+            x13 = out(reg) _,
+            t = out(reg) _,
+            t2 = out(reg) _,
+        );
+    }
+}
+
+#[cfg_attr(feature = "small", allow(dead_code))]
+/// [`super::rows::rows1x4_rust`]: each row against four inputs at once (each weight word loaded
+/// and split once for four inputs), every row in one `asm!` block. The Rust loop when the shapes
+/// do not fit (`k` not a positive multiple of 8).
+#[inline(always)]
+pub(crate) fn rows1x4(x: &[u32], w: &[i8], k: usize, out: &mut [i32]) {
+    let rows = out.len() / 4;
+    let fits = k > 0
+        && k.is_multiple_of(8)
+        && rows > 0
+        && k.checked_mul(2).is_some_and(|words| x.len() >= words)
+        && k.checked_mul(rows).is_some_and(|span| w.len() >= span)
+        && k.checked_mul(8).is_some();
+    if !fits {
+        return super::rows::rows1x4_rust(x, w, k, out);
+    }
+    // SAFETY: every row reads `x[..2 k]` and its own `k` codes (rows back to back, within `w`),
+    // and writes `out[4 r..4 r + 4]`.
+    unsafe {
+        rows1x4_raw(
+            x.as_ptr(),
+            x.as_ptr().add(2 * k),
+            w.as_ptr(),
+            out.as_mut_ptr(),
+            out.as_mut_ptr().add(4 * rows),
+        )
+    }
+}
+
+#[cfg_attr(feature = "small", allow(dead_code))]
+/// # Safety
+/// As [`rows1x4`]: `xs..end` a positive multiple of 16 words, `(out_end - out) / 4` rows of
+/// `(end - xs) / 2` codes back to back from `wa`.
+#[inline(always)]
+unsafe fn rows1x4_raw(
+    xs: *const u32,
+    end: *const u32,
+    wa: *const i8,
+    out: *mut i32,
+    out_end: *mut i32,
+) {
+    // Stack frame (8 bytes below `sp`): [sp] the output pointer, [sp + 4] the output's end.
+    // SAFETY: reads and writes within the bounds the caller guarantees, plus the frame.
+    unsafe {
+        asm!(
+            "sub sp, sp, #8",
+            "str {a0}, [sp]",
+            "str {a1}, [sp, #4]",
+            "3:",
+            "mov {xp}, {xs}",
+            "movs {a0}, #0",
+            "movs {a1}, #0",
+            "movs {a2}, #0",
+            "movs {a3}, #0",
+            "2:",
+            quad_group!(),
+            quad_group!(),
+            "cmp {xp}, {end}",
+            "bne 2b",
+            "ldr {x02}, [sp]",
+            "strd {a0}, {a1}, [{x02}], #8",
+            "strd {a2}, {a3}, [{x02}], #8",
+            "str {x02}, [sp]",
+            "ldr {x13}, [sp, #4]",
+            "cmp {x02}, {x13}",
+            "bne 3b",
+            "add sp, sp, #8",
+            a0 = inout(reg) out => _,
+            a1 = inout(reg) out_end => _,
+            a2 = out(reg) _,
+            a3 = out(reg) _,
+            xp = out(reg) _,
+            xs = in(reg) xs,
+            end = in(reg) end,
+            wa = inout(reg) wa => _,
+            x02 = out(reg) _,
+            x13 = out(reg) _,
+            t = out(reg) _,
+            t2 = out(reg) _,
+        );
+    }
+}
+
+/// [`super::rows::dw3_rows_rust`]: the output rows of a 3x3 stride-1 depthwise kernel in one
+/// `asm!` loop, the five weight words in registers: per output, three pairs and three single
+/// codes loaded (post-incremented) and six multiply-accumulates; per row, the pointers step over
+/// the padding columns. The Rust loop when the shapes do not fit.
+#[inline(always)]
+pub(crate) fn dw3_rows(buf: &[i16], width: usize, out_w: usize, taps: [u32; 5], out: &mut [i32]) {
+    let rows = out.len() / out_w.max(1);
+    let fits = out_w > 0
+        && rows > 0
+        && width >= out_w + 2
+        && (rows + 2)
+            .checked_mul(width)
+            .is_some_and(|len| buf.len() >= len)
+        && width.checked_mul(4).is_some();
+    if !fits {
+        return super::rows::dw3_rows_rust(buf, width, out_w, taps, out);
+    }
+    let [w01, w34, w67, w25, w8] = taps;
+    // [sp] bytes from a row's last window to the next row's first, [sp + 4] an output row's
+    // bytes, [sp + 8] the outputs' end.
+    let frame = [
+        2 * (width - out_w) as u32,
+        4 * out_w as u32,
+        out.as_mut_ptr().wrapping_add(rows * out_w) as u32,
+    ];
+    // SAFETY: output `(r, i)` reads codes `i..i + 3` of padded rows `r..r + 3` (within `buf`:
+    // `(rows + 2) width` codes, `width >= out_w + 2`; the pair at `i` as one word: unaligned word
+    // loads are allowed on ARMv7E-M) and writes `out[r out_w + i]`, `r < rows`.
+    unsafe {
+        asm!(
+            "sub sp, sp, #16",
+            "ldr {t}, [{acc}]",
+            "str {t}, [sp]",
+            "ldr {t}, [{acc}, #4]",
+            "str {t}, [sp, #4]",
+            "add {end}, {out}, {t}",
+            "ldr {t}, [{acc}, #8]",
+            "str {t}, [sp, #8]",
+            "2:",
+            "ldr {t}, [{p0}], #2",
+            "smuad {acc}, {t}, {w01}",
+            "ldrsh {t}, [{p0}, #2]",
+            "smlabb {acc}, {t}, {w25}, {acc}",
+            "ldr {t}, [{p1}], #2",
+            "smlad {acc}, {t}, {w34}, {acc}",
+            "ldrsh {t}, [{p1}, #2]",
+            "smlabt {acc}, {t}, {w25}, {acc}",
+            "ldr {t}, [{p2}], #2",
+            "smlad {acc}, {t}, {w67}, {acc}",
+            "ldrsh {t}, [{p2}, #2]",
+            "smlabb {acc}, {t}, {w8}, {acc}",
+            "str {acc}, [{out}], #4",
+            "cmp {out}, {end}",
+            "bne 2b",
+            "ldr {t}, [sp]",
+            "add {p0}, {p0}, {t}",
+            "add {p1}, {p1}, {t}",
+            "add {p2}, {p2}, {t}",
+            "ldr {t}, [sp, #4]",
+            "add {end}, {end}, {t}",
+            "ldr {t}, [sp, #8]",
+            "cmp {out}, {t}",
+            "bne 2b",
+            "add sp, sp, #16",
+            p0 = inout(reg) buf.as_ptr() => _,
+            p1 = inout(reg) buf.as_ptr().add(width) => _,
+            p2 = inout(reg) buf.as_ptr().add(2 * width) => _,
+            out = inout(reg) out.as_mut_ptr() => _,
+            end = out(reg) _,
+            w01 = in(reg) w01,
+            w34 = in(reg) w34,
+            w67 = in(reg) w67,
+            w25 = in(reg) w25,
+            w8 = in(reg) w8,
+            acc = inout(reg) frame.as_ptr() => _,
+            t = out(reg) _,
+        );
+    }
 }

@@ -15,14 +15,28 @@
 #[cfg(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp")))]
 mod dsp;
 #[cfg(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp")))]
-pub(crate) use dsp::{block2x2, quads, smlad, sxtb16, sxtb16_ror8};
+#[cfg_attr(feature = "small", allow(unused_imports))]
+pub(crate) use dsp::{
+    block2x2, blocks2x2, dw3_rows, quads, rows1x4, smlad, smlal_hi, sums, sxtb16, sxtb16_ror8,
+};
 
 #[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
 mod portable;
 #[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
-pub(crate) use portable::{smlad, sxtb16, sxtb16_ror8};
+pub(crate) use portable::{smlad, smlal_hi, sxtb16, sxtb16_ror8};
+#[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
+#[cfg_attr(feature = "small", allow(unused_imports))]
+pub(crate) use rows::blocks2x2_rust as blocks2x2;
+#[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
+pub(crate) use rows::dw3_rows_rust as dw3_rows;
 #[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
 pub(crate) use rows::quads_rust as quads;
+#[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
+#[cfg_attr(feature = "small", allow(unused_imports))]
+pub(crate) use rows::rows1x4_rust as rows1x4;
+#[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
+#[cfg_attr(feature = "small", allow(unused_imports))]
+pub(crate) use rows::sums_rust as sums;
 #[cfg(not(all(target_arch = "arm", any(rill_dsp, target_feature = "dsp"))))]
 pub(crate) fn block2x2(x: &[u32], w: &[i8], k: usize) -> [i32; 4] {
     rows::block2x2_rust([0; 4], x, w, k)

@@ -22,3 +22,10 @@ pub(crate) fn smlad(a: u32, b: u32, acc: i32) -> i32 {
     let hi = ((a >> 16) as i16 as i32).wrapping_mul((b >> 16) as i16 as i32);
     acc.wrapping_add(lo).wrapping_add(hi)
 }
+
+/// SMLAL: `(hi:lo + a b) >> 32`, wrapping modulo 2^64 as the hardware does.
+#[inline(always)]
+pub(crate) fn smlal_hi(lo: u32, hi: i32, a: i32, b: i32) -> i32 {
+    let acc = ((hi as i64) << 32 | lo as i64).wrapping_add(a as i64 * b as i64);
+    (acc >> 32) as i32
+}

@@ -75,3 +75,89 @@ pub(crate) fn word(w: &[i8], at: usize) -> u32 {
         _ => 0,
     }
 }
+
+#[cfg_attr(feature = "small", allow(dead_code))]
+/// The sums of whole quads of rows from zero into `out`: `out[j] = sum_i x_i w[j k + i]` for
+/// `j < out.len() - out.len() % 4` (the rest untouched), over the `2 x.len()` inputs as
+/// [`rows4_rust`] takes them; a quad whose rows `w` does not hold is left untouched.
+#[inline(always)]
+pub(crate) fn sums_rust(x: &[u32], w: &[i8], k: usize, out: &mut [i32]) {
+    let n = out.len();
+    quads_rust(x, w, k, n, |j, acc| {
+        if let Some(o) = out.get_mut(j..j + 4) {
+            o.copy_from_slice(&acc);
+        }
+    });
+}
+
+#[cfg_attr(feature = "small", allow(dead_code))]
+/// [`block2x2_rust`] from zero for each pair of inputs: pair `p`'s `k` words from `x[p k]`,
+/// its four sums into `out[4 p..4 p + 4]`, for the `out.len() / 4` pairs `x` holds.
+#[inline(always)]
+pub(crate) fn blocks2x2_rust(x: &[u32], w: &[i8], k: usize, out: &mut [i32]) {
+    if k == 0 {
+        return;
+    }
+    for (xp, o) in x.chunks_exact(k).zip(out.chunks_exact_mut(4)) {
+        o.copy_from_slice(&block2x2_rust([0; 4], xp, w, k));
+    }
+}
+
+#[cfg_attr(feature = "small", allow(dead_code))]
+/// Each row against four inputs: `out[4 r + p] = sum_i x_p,i w[r k + i]` for the
+/// `out.len() / 4` rows `r` (back to back, `k` codes each) that `w` holds and the four inputs
+/// `p`, given per group of four codes as eight words: (x0, x2) and (x1, x3) of input 0, then
+/// those of inputs 1, 2 and 3 (`x` holds `k / 4` groups: `2 k` words).
+#[inline(always)]
+pub(crate) fn rows1x4_rust(x: &[u32], w: &[i8], k: usize, out: &mut [i32]) {
+    if k == 0 {
+        return;
+    }
+    for (row, o) in w.chunks_exact(k).zip(out.chunks_exact_mut(4)) {
+        let mut a = [0i32; 4];
+        for (g, xs) in x.chunks_exact(8).take(k / 4).enumerate() {
+            let v = word(row, 4 * g);
+            let (lo, hi) = (sxtb16(v), sxtb16_ror8(v));
+            for (p, ap) in a.iter_mut().enumerate() {
+                *ap = smlad(xs[2 * p + 1], hi, smlad(xs[2 * p], lo, *ap));
+            }
+        }
+        o.copy_from_slice(&a);
+    }
+}
+
+/// One output row of a 3x3 stride-1 depthwise kernel: `out[i] = sum_k (rows[k][i] w[3 k] +
+/// rows[k][i + 1] w[3 k + 1] + rows[k][i + 2] w[3 k + 2])` (wrapping i32), the weights given as
+/// `taps = [w0 | w1 << 16, w3 | w4 << 16, w6 | w7 << 16, w2 | w5 << 16, w8]` (halfwords). Outputs
+/// past the shortest row's `len - 2` are left untouched.
+#[inline(always)]
+pub(crate) fn dw3_row_rust(rows: [&[i16]; 3], taps: [u32; 5], out: &mut [i32]) {
+    let [w01, w34, w67, w25, w8] = taps;
+    let h = |v: u32, hi: bool| (if hi { v >> 16 } else { v }) as u16 as i16 as i32;
+    let pair = |r: &[i16]| r[0] as u16 as u32 | (r[1] as u16 as u32) << 16;
+    let (r0, r1, r2) = (rows[0].windows(3), rows[1].windows(3), rows[2].windows(3));
+    for (((a, b), c), o) in r0.zip(r1).zip(r2).zip(out.iter_mut()) {
+        let acc = smlad(pair(a), w01, 0).wrapping_add((a[2] as i32).wrapping_mul(h(w25, false)));
+        let acc = smlad(pair(b), w34, acc).wrapping_add((b[2] as i32).wrapping_mul(h(w25, true)));
+        *o = smlad(pair(c), w67, acc).wrapping_add((c[2] as i32).wrapping_mul(h(w8, false)));
+    }
+}
+
+/// [`dw3_row_rust`] for each output row `r` of `out` (`out_w` outputs each), reading padded rows
+/// `r..r + 3` of `buf` (`width` codes each).
+#[inline(always)]
+pub(crate) fn dw3_rows_rust(
+    buf: &[i16],
+    width: usize,
+    out_w: usize,
+    taps: [u32; 5],
+    out: &mut [i32],
+) {
+    if out_w == 0 || width == 0 {
+        return;
+    }
+    for (r, o) in out.chunks_exact_mut(out_w).enumerate() {
+        let row = |k: usize| buf.get((r + k) * width..).unwrap_or(&[]);
+        dw3_row_rust([row(0), row(1), row(2)], taps, o);
+    }
+}

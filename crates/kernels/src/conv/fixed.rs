@@ -9,7 +9,7 @@ use rill_format::ConvParams;
 
 use crate::arch::{self, smlad};
 use crate::dot::dot_rows;
-use crate::fixed::{requant_acc, OutQ, QAct, QMul, RequantAcc};
+use crate::fixed::{requant_acc, FastOut, FastRq, OutQ, QAct, QMul, RequantAcc};
 use crate::util::{exact, mul, nonzero, product, us, Taps};
 use crate::KernelError;
 
@@ -20,6 +20,17 @@ const PW_MAX_CIN: usize = 256;
 /// Pointwise convolutions gather pairs of pixels' channels, as halfword pairs, into a stack
 /// buffer of this many words (2 KB).
 const PW_BUF: usize = 512;
+
+#[cfg_attr(feature = "small", allow(dead_code))]
+/// Pointwise convolutions take the 2 x 2 blocks' sums of this many pairs of pixels at a time.
+const PW_SUMS: usize = 16;
+
+/// Depthwise convolutions sum this many outputs of a band before requantizing them.
+const DW_SUMS: usize = 64;
+
+#[cfg_attr(feature = "small", allow(dead_code))]
+/// Pointwise convolutions over four pixels at a time take this many output channels' sums at once.
+const PW_ROWS: usize = 16;
 
 /// Depthwise convolutions copy the input rows of a band of output rows, padded, into a stack buffer
 /// of this many codes.
@@ -288,6 +299,31 @@ struct Chan {
     bias: i64,
     r: RequantAcc,
     out: OutQ,
+    /// i8 codes, a multiplier of [`FastRq`]'s form and a zero point within `2^30`.
+    fast: Option<FastChan>,
+}
+
+/// [`Chan::code32`] as a multiply-accumulate, a shift and a clamp.
+#[derive(Clone, Copy, Debug)]
+struct FastChan {
+    bias: i32,
+    r: FastRq,
+    out: FastOut,
+}
+
+impl FastChan {
+    /// Bit for bit [`Chan::code32`].
+    #[inline(always)]
+    fn code<T: QAct>(&self, dot: i32) -> T {
+        self.out.apply(self.r.apply(self.bias.saturating_add(dot)))
+    }
+
+    /// [`Self::code`] where the output stage is [`FastOut::full`].
+    #[inline(always)]
+    fn code_full<T: QAct>(&self, dot: i32) -> T {
+        self.out
+            .apply_full(self.r.apply(self.bias.saturating_add(dot)))
+    }
 }
 
 impl Chan {
@@ -301,6 +337,9 @@ impl Chan {
     /// [`Self::code`] of a sum that fits i32 (the bias is an i32 widened).
     #[inline(always)]
     fn code32<T: QAct>(&self, dot: i32) -> T {
+        if let Some(f) = self.fast {
+            return f.code(dot);
+        }
         self.out.apply(self.r.apply_sum::<T>(self.bias as i32, dot))
     }
 }
@@ -325,11 +364,18 @@ impl<W: QAct> Conv<'_, W> {
     }
 
     /// Output channel `o`'s bias and requantization, for the many pixels of its plane.
-    fn chan(&self, o: usize) -> Chan {
+    fn chan<T: QAct>(&self, o: usize) -> Chan {
+        let bias = self.bias.get(o).copied().unwrap_or(0);
+        let m = self.muls.get(o).copied().unwrap_or_default();
+        let fast = match (T::WIDE, FastRq::new(m), self.out.fast::<T>()) {
+            (false, Some(r), Some(out)) => Some(FastChan { bias, r, out }),
+            _ => None,
+        };
         Chan {
-            bias: self.bias.get(o).copied().unwrap_or(0) as i64,
-            r: RequantAcc::new(self.muls.get(o).copied().unwrap_or_default()),
+            bias: bias as i64,
+            r: RequantAcc::new(m),
             out: self.out,
+            fast,
         }
     }
 
@@ -364,7 +410,12 @@ impl<W: QAct> Conv<'_, W> {
             })
         };
         let n_out = g.c_out;
-        for b0 in (0..pairs).step_by(per_block) {
+        // Pixels in fours first where the shapes allow, pairs for the rest.
+        #[cfg(not(feature = "small"))]
+        let first = self.pointwise_quads(x, w8, y) / 2;
+        #[cfg(feature = "small")]
+        let first = 0;
+        for b0 in (first..pairs).step_by(per_block) {
             let b1 = (b0 + per_block).min(pairs);
             for (pair, xp) in (b0..b1).zip(buf.chunks_exact_mut(whole)) {
                 let px = 2 * pair;
@@ -378,8 +429,46 @@ impl<W: QAct> Conv<'_, W> {
                 }
             }
             for j in (0..n_out - n_out % 2).step_by(2) {
-                let (c0, c1) = (self.chan(j), self.chan(j + 1));
+                let (c0, c1) = (self.chan::<T>(j), self.chan::<T>(j + 1));
                 let rows = w8.get(j * c..).unwrap_or(&[]);
+                #[cfg(not(feature = "small"))]
+                if whole == c {
+                    if let (Some(f0), Some(f1)) = (c0.fast, c1.fast) {
+                        // Every channel in whole groups and both multipliers of the fast form
+                        // (the usual case): the block's sums by one `asm!` loop, then
+                        // requantized in a loop of their own.
+                        let plane = g.out_plane;
+                        let Some((y0, y1)) = y
+                            .get_mut(j * plane..(j + 2) * plane)
+                            .map(|v| v.split_at_mut(plane))
+                        else {
+                            continue;
+                        };
+                        let (Some(y0), Some(y1)) =
+                            (y0.get_mut(2 * b0..2 * b1), y1.get_mut(2 * b0..2 * b1))
+                        else {
+                            continue;
+                        };
+                        let mut sums = [0i32; 4 * PW_SUMS];
+                        let xs = buf.chunks(PW_SUMS * c);
+                        let ys = y0.chunks_mut(2 * PW_SUMS).zip(y1.chunks_mut(2 * PW_SUMS));
+                        for (xs, (y0, y1)) in xs.zip(ys) {
+                            let sums = &mut sums[..2 * y0.len()];
+                            arch::blocks2x2(xs, rows, c, sums);
+                            let ys = y0.chunks_exact_mut(2).zip(y1.chunks_exact_mut(2));
+                            for ((y0, y1), s) in ys.zip(sums.chunks_exact(4)) {
+                                if let ([y00, y01], [y10, y11], &[s00, s01, s10, s11]) = (y0, y1, s)
+                                {
+                                    *y00 = f0.code(s00);
+                                    *y01 = f0.code(s01);
+                                    *y10 = f1.code(s10);
+                                    *y11 = f1.code(s11);
+                                }
+                            }
+                        }
+                        continue;
+                    }
+                }
                 for (pair, xp) in (b0..b1).zip(buf.chunks_exact(whole)) {
                     let px = 2 * pair;
                     let [a00, a01, a10, a11] = arch::block2x2(xp, rows, c);
@@ -417,6 +506,86 @@ impl<W: QAct> Conv<'_, W> {
         self.pointwise_px(x, y, 2 * pairs);
     }
 
+    /// The first `4 (plane / 4)` pixels of [`Self::pointwise`] for i8 codes, `c_in` a multiple of
+    /// 8: per four pixels, their channels gathered as halfword pairs (four codes of a channel
+    /// plane are one word), the sums of a block of output channels against all four by one
+    /// `asm!` loop ([`arch::rows1x4`]: each weight word split once for four pixels), then
+    /// requantized. Returns the pixels done (0 when the shapes do not fit).
+    #[cfg(not(feature = "small"))]
+    fn pointwise_quads<T: QAct>(&self, x: &[T], w8: &[i8], y: &mut [T]) -> usize {
+        let g = &self.g;
+        let c = g.c_in;
+        if T::WIDE || c == 0 || !c.is_multiple_of(8) || c > PW_MAX_CIN {
+            return 0;
+        }
+        let (Some(fast), Ok(x8)) = (self.out.fast::<T>(), bytemuck::try_cast_slice::<T, i8>(x))
+        else {
+            return 0;
+        };
+        let plane = g.out_plane;
+        let n_out = g.c_out;
+        let (Some(w8), Some(bias), Some(muls)) = (
+            w8.get(..n_out * c),
+            self.bias.get(..n_out),
+            self.muls.get(..n_out),
+        ) else {
+            return 0;
+        };
+        let full = fast.full::<T>();
+        let mut buf = [0u32; 2 * PW_MAX_CIN];
+        let xq = &mut buf[..2 * c];
+        let mut sums = [0i32; 4 * PW_ROWS];
+        let quads = plane / 4;
+        for px in (0..quads).map(|q| 4 * q) {
+            for (gi, xw) in xq.chunks_exact_mut(8).enumerate() {
+                // Four pixels of channels ch..ch + 4, a word each: channels 0 and 2 (and 1 and
+                // 3) packed into words of two pixels, then split by SXTB16 into halfword pairs.
+                let v = |d: usize| arch::word(x8, (4 * gi + d) * plane + px);
+                let (v0, v1, v2, v3) = (v(0), v(1), v(2), v(3));
+                let lo02 = (v0 & 0xFFFF) | v2 << 16;
+                let hi02 = v0 >> 16 | (v2 & 0xFFFF_0000);
+                let lo13 = (v1 & 0xFFFF) | v3 << 16;
+                let hi13 = v1 >> 16 | (v3 & 0xFFFF_0000);
+                xw.copy_from_slice(&[
+                    arch::sxtb16(lo02),
+                    arch::sxtb16(lo13),
+                    arch::sxtb16_ror8(lo02),
+                    arch::sxtb16_ror8(lo13),
+                    arch::sxtb16(hi02),
+                    arch::sxtb16(hi13),
+                    arch::sxtb16_ror8(hi02),
+                    arch::sxtb16_ror8(hi13),
+                ]);
+            }
+            for (cb, wb) in w8.chunks(PW_ROWS * c).enumerate() {
+                let s = &mut sums[..4 * (wb.len() / c)];
+                arch::rows1x4(xq, wb, c, s);
+                let o0 = cb * PW_ROWS;
+                let rq = bias[o0..].iter().zip(&muls[o0..]);
+                for (r, (sr, (&b, &m))) in s.chunks_exact(4).zip(rq).enumerate() {
+                    let o = o0 + r;
+                    let Some(yq) = y.get_mut(o * plane + px..).and_then(|v| v.get_mut(..4)) else {
+                        continue;
+                    };
+                    if FastRq::fits(m) && full {
+                        for (yv, &a) in yq.iter_mut().zip(sr) {
+                            *yv = fast.code_full(m, b, a);
+                        }
+                    } else if FastRq::fits(m) {
+                        for (yv, &a) in yq.iter_mut().zip(sr) {
+                            *yv = fast.code(m, b, a);
+                        }
+                    } else {
+                        for (yv, &a) in yq.iter_mut().zip(sr) {
+                            *yv = self.code(o, a as i64);
+                        }
+                    }
+                }
+            }
+        }
+        4 * quads
+    }
+
     /// [`Self::pointwise`] one pixel at a time from pixel `from`, four weight rows per pass.
     fn pointwise_px<T: QAct>(&self, x: &[T], y: &mut [T], from: usize) {
         let g = &self.g;
@@ -447,7 +616,7 @@ impl<W: QAct> Conv<'_, W> {
         let mut buf = [0i16; DW_BUF];
         for (o, yp) in y.chunks_exact_mut(g.out_plane).enumerate() {
             let (xp, wk) = (part(x, o, g.in_plane), part(self.w, o, g.k_plane));
-            let chan = self.chan(o);
+            let chan = self.chan::<T>(o);
             let taps = Taps3::new::<T, W>(&g.p, wk);
             for (b, yb) in yp.chunks_mut(band.rows * g.out_w).enumerate() {
                 let oh0 = b * band.rows;
@@ -567,7 +736,7 @@ impl<W: QAct> Conv<'_, W> {
         let (xg_len, wo_len) = (g.cin_g * g.in_plane, g.cin_g * g.k_plane);
         for (o, yp) in y.chunks_exact_mut(g.out_plane).enumerate() {
             let (xg, wo) = (part(x, o / g.cout_g, xg_len), part(self.w, o, wo_len));
-            let (w_sum, chan) = (weight_sum(wo), self.chan(o));
+            let (w_sum, chan) = (weight_sum(wo), self.chan::<T>(o));
             for (oh, yr) in yp.chunks_exact_mut(g.out_w).enumerate() {
                 for (ow, yv) in yr.iter_mut().enumerate() {
                     *yv = chan.code(self.pixel(xg, wo, w_sum, oh, ow));
@@ -648,6 +817,9 @@ impl Taps3 {
         if width < out_w + 2 || out_w == 0 {
             return;
         }
+        if let (Some(f), true) = (chan.fast, out_w <= DW_SUMS) {
+            return self.band_split(buf, width, f, yb, out_w);
+        }
         let rows = || buf.chunks_exact(width);
         let (r1, r2) = (rows().skip(1), rows().skip(2));
         for (((r0, r1), r2), yr) in rows().zip(r1).zip(r2).zip(yb.chunks_exact_mut(out_w)) {
@@ -657,6 +829,44 @@ impl Taps3 {
                 let acc = tap3(b, self.w34, self.w5, acc);
                 let acc = tap3(c, self.w67, self.w8, acc);
                 *yv = chan.code32(acc);
+            }
+        }
+    }
+
+    /// [`Self::band`] for a channel of [`FastChan`]'s form: the sums of a block of output rows
+    /// into a buffer, then requantized in a loop of their own, so that neither loop runs short
+    /// of registers (the taps' weights in one, the requantization's constants in the other).
+    #[inline(always)]
+    fn band_split<T: QAct>(
+        &self,
+        buf: &[i16],
+        width: usize,
+        f: FastChan,
+        yb: &mut [T],
+        out_w: usize,
+    ) {
+        let per = DW_SUMS / out_w;
+        let full = f.out.full::<T>();
+        let mut sums = [0i32; DW_SUMS];
+        for (ci, yc) in yb.chunks_mut(per * out_w).enumerate() {
+            let s = &mut sums[..yc.len()];
+            let taps = [
+                self.w01,
+                self.w34,
+                self.w67,
+                self.w2 as u16 as u32 | (self.w5 as u16 as u32) << 16,
+                self.w8 as u16 as u32,
+            ];
+            let rows = buf.get(ci * per * width..).unwrap_or(&[]);
+            arch::dw3_rows(rows, width, out_w, taps, s);
+            if full {
+                for (yv, &a) in yc.iter_mut().zip(&*s) {
+                    *yv = f.code_full(a);
+                }
+            } else {
+                for (yv, &a) in yc.iter_mut().zip(&*s) {
+                    *yv = f.code(a);
+                }
             }
         }
     }

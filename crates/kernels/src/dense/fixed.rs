@@ -3,7 +3,11 @@ use rill_format::{DenseParams, MatMulParams};
 
 use super::MAX_BATCH_RANK;
 use crate::dot::dot_rows;
-use crate::fixed::{requant_acc, OutQ, QAct, QMul};
+#[cfg(not(feature = "small"))]
+use crate::dot::sums;
+#[cfg(not(feature = "small"))]
+use crate::fixed::FastOut;
+use crate::fixed::{requant_acc, FastRq, OutQ, QAct, QMul};
 use crate::util::{at_least, exact, extent, mul, offset, product, rank, us};
 use crate::KernelError;
 
@@ -31,15 +35,81 @@ pub fn dense<T: QAct, W: QAct>(
     if y.is_empty() {
         return Ok(());
     }
+    // i8 codes: the multiply-accumulate form of the requantization where the multiplier has it.
+    let fast = if T::WIDE { None } else { out.fast::<T>() };
     for (i, yr) in y.chunks_exact_mut(n).enumerate() {
         let xr = &x[i * k..][..k];
+        #[cfg(not(feature = "small"))]
+        if let (Some(f), Ok(w8)) = (fast, bytemuck::try_cast_slice::<W, i8>(w)) {
+            if !W::WIDE && blocks(xr, w8, bias, muls, out, f, yr) {
+                continue;
+            }
+        }
         dot_rows(xr, w, n, |j, dot| {
             if let (Some(yv), Some(&b), Some(&m)) = (yr.get_mut(j), bias.get(j), muls.get(j)) {
-                *yv = out.apply(requant_acc::<T>((b as i64).wrapping_add(dot), m));
+                let acc = (b as i64).wrapping_add(dot);
+                *yv = match fast {
+                    Some(f) if FastRq::fits(m) => {
+                        // The clamp of the exact sum; its i32 form where the dot fits i32 (every
+                        // row of at most CHUNK codes).
+                        let acc = match i32::try_from(dot) {
+                            Ok(d) => b.saturating_add(d),
+                            Err(_) => acc.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+                        };
+                        f.apply(FastRq::apply_with(m, acc))
+                    }
+                    _ => out.apply(requant_acc::<T>(acc, m)),
+                };
             }
         });
     }
     Ok(())
+}
+
+/// One row of `dense` for i8 codes and weights, `k` a multiple of 8 up to `CHUNK`: the sums of
+/// blocks of rows into a buffer by one `asm!` loop, then each block requantized in a loop of its
+/// own; rows past the last whole quad, and rows whose multiplier lacks the fast form, the plain
+/// way. `false` (nothing written) when `k` does not fit.
+#[cfg(not(feature = "small"))]
+#[inline(always)]
+fn blocks<T: QAct>(
+    x: &[T],
+    w: &[i8],
+    bias: &[i32],
+    muls: &[QMul],
+    out: OutQ,
+    fast: FastOut,
+    y: &mut [T],
+) -> bool {
+    let (k, n) = (x.len(), y.len());
+    let quads = n - n % 4;
+    let full = fast.full::<T>();
+    sums(x, |s| {
+        let mut buf = [0i32; 32];
+        for (c, yb) in y[..quads].chunks_mut(buf.len()).enumerate() {
+            let rows = c * buf.len();
+            let acc = &mut buf[..yb.len()];
+            s.rows(w.get(rows * k..).unwrap_or(&[]), acc);
+            let rq = bias[rows..].iter().zip(&muls[rows..]);
+            for ((yv, &a), (&b, &m)) in yb.iter_mut().zip(&*acc).zip(rq) {
+                // Sums of at most CHUNK products are exact in i32; their clamp with the bias
+                // is the saturating add.
+                *yv = if FastRq::fits(m) && full {
+                    fast.code_full(m, b, a)
+                } else if FastRq::fits(m) {
+                    fast.code(m, b, a)
+                } else {
+                    out.apply(requant_acc::<T>(b as i64 + a as i64, m))
+                };
+            }
+        }
+        for j in quads..n {
+            let row = w.get(j * k..).and_then(|r| r.get(..k)).unwrap_or(&[]);
+            let a = crate::dot::plain(x, row);
+            y[j] = out.apply(requant_acc::<T>(bias[j] as i64 + a, muls[j]));
+        }
+    })
+    .is_some()
 }
 
 /// i16 weights need i16 activations: an i8 model accumulates in i32, which their products could

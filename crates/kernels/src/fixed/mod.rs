@@ -9,7 +9,7 @@ pub mod tables;
 #[cfg(test)]
 mod tests;
 
-pub use requant::{quantize_multiplier, requantize, requantize_i64, QMul, Requant};
+pub use requant::{quantize_multiplier, requantize, requantize_i64, FastRq, QMul, Requant};
 
 /// Activation code types of the fixed-point kernels: `i8` (int8 mode, asymmetric) and `i16` (int16
 /// mode, symmetric). Kernels are generic over it; `WIDE` selects 64-bit accumulation.
@@ -71,12 +71,71 @@ impl OutQ {
         }
     }
 
+    /// The output stage for requantized values of at most `2^30` in magnitude (those of
+    /// [`FastRq`]), when `|z| < 2^30`: no saturating add, one clamp.
+    #[inline(always)]
+    pub fn fast<T: QAct>(&self) -> Option<FastOut> {
+        const LIM: i32 = 1 << 30;
+        if !(1 - LIM..LIM).contains(&self.z) {
+            return None;
+        }
+        // clamp(clamp(w, lo, max(hi, lo)), T::MIN, T::MAX) = clamp(w, lo', hi') with both bounds
+        // clamped into the type's range (clamps are monotone and lo' <= hi').
+        let hi = self.hi.max(self.lo);
+        Some(FastOut {
+            z: self.z,
+            lo: self.lo.clamp(T::MIN, T::MAX),
+            hi: hi.clamp(T::MIN, T::MAX),
+        })
+    }
+
     #[inline(always)]
     pub fn apply<T: QAct>(&self, v: i32) -> T {
         T::sat(
             v.saturating_add(self.z)
                 .clamp(self.lo, self.hi.max(self.lo)),
         )
+    }
+}
+
+/// [`OutQ::apply`] precomputed for values `|v| <= 2^30` (see [`OutQ::fast`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FastOut {
+    z: i32,
+    lo: i32,
+    hi: i32,
+}
+
+impl FastOut {
+    /// Bit for bit `OutQ::apply::<T>(v)` for `|v| <= 2^30`.
+    #[inline(always)]
+    pub fn apply<T: QAct>(&self, v: i32) -> T {
+        T::sat((v + self.z).max(self.lo).min(self.hi))
+    }
+
+    /// No fused activation narrower than `T`'s range: [`Self::apply_full`] applies.
+    #[inline(always)]
+    pub fn full<T: QAct>(&self) -> bool {
+        (self.lo, self.hi) == (T::MIN, T::MAX)
+    }
+
+    /// [`Self::apply`] where [`Self::full`]: the saturation to `T` alone (one SSAT).
+    #[inline(always)]
+    pub fn apply_full<T: QAct>(&self, v: i32) -> T {
+        T::sat(v + self.z)
+    }
+
+    /// [`Self::code`] where [`Self::full`].
+    #[inline(always)]
+    pub fn code_full<T: QAct>(&self, m: QMul, bias: i32, dot: i32) -> T {
+        self.apply_full(FastRq::apply_with(m, bias.saturating_add(dot)))
+    }
+
+    /// The code of `bias + dot` (saturating, as the i8 kernels' clamp of their exact sum)
+    /// requantized by `m`, for `m` of the fast form ([`FastRq::fits`]).
+    #[inline(always)]
+    pub fn code<T: QAct>(&self, m: QMul, bias: i32, dot: i32) -> T {
+        self.apply(FastRq::apply_with(m, bias.saturating_add(dot)))
     }
 }
 

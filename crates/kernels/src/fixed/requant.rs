@@ -138,3 +138,63 @@ impl Requant {
         }
     }
 }
+
+/// [`requantize`] for the multipliers every converted layer has, `m0 >= 0` and `M < 1/2`
+/// (`MIN_SHIFT <= shift <= -1`: the product is shifted right by `32 + sh` bits, `sh` in
+/// `0..=30`), in a multiply-accumulate and two shifts: the rounding constant
+/// `2^(31 + sh) - (acc < 0)` is the accumulator's initial value (with `m0 >= 0` the product is
+/// negative only where `acc` is; where it is zero, subtracting one changes nothing after the
+/// shift), so `(acc m0 + 2^(31 + sh) - neg) >> 32 >> sh` is `requantize`'s value bit for bit.
+#[derive(Clone, Copy, Debug)]
+pub struct FastRq {
+    m0: i32,
+    /// `2^(31 + sh)` as a 64-bit constant.
+    half: i64,
+    sh: u32,
+}
+
+impl FastRq {
+    /// `None` for multipliers outside the fast form (`m0 < 0`, or `shift` outside
+    /// `MIN_SHIFT..=-1`): those take [`requantize`].
+    #[inline(always)]
+    pub fn new(m: QMul) -> Option<FastRq> {
+        if !Self::fits(m) {
+            return None;
+        }
+        let sh = (-1 - m.shift) as u32;
+        Some(FastRq {
+            m0: m.m0,
+            half: 1i64 << (31 + sh),
+            sh,
+        })
+    }
+
+    /// Whether `m` has the fast form.
+    #[inline(always)]
+    pub fn fits(m: QMul) -> bool {
+        m.m0 >= 0 && (MIN_SHIFT..=-1).contains(&m.shift)
+    }
+
+    /// Bit for bit `requantize(acc, m)`.
+    #[inline(always)]
+    pub fn apply(&self, acc: i32) -> i32 {
+        // |acc m0| <= 2^62 and half <= 2^61: no overflow.
+        let r = self.half + (acc >> 31) as i64;
+        crate::arch::smlal_hi(r as u32, (r >> 32) as i32, acc, self.m0) >> self.sh
+    }
+
+    /// [`Self::apply`] for a multiplier known to have the fast form, computed in place (no
+    /// precomputed constants: for rows that each have their own multiplier).
+    #[inline(always)]
+    pub fn apply_with(m: QMul, acc: i32) -> i32 {
+        let sh = (-1 - m.shift) as u32 & 31;
+        let lo = 0x8000_0000u32 << sh;
+        let hi = (1u32 << sh) >> 1;
+        // The 64-bit `2^(31 + sh) - neg` as words: `neg` borrows from the high word only where
+        // the low one is zero (sh > 0).
+        let n = acc >> 31;
+        let (lo, borrow) = lo.overflowing_add(n as u32);
+        let hi = hi as i32 + n + borrow as i32;
+        crate::arch::smlal_hi(lo, hi, acc, m.m0) >> sh
+    }
+}

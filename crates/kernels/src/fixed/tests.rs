@@ -217,3 +217,150 @@ fn requant_plan_equals_requantize() {
         }
     }
 }
+
+/// `FastRq` against `requantize` over every shift of the fast form, mantissas at the edges and
+/// accumulators at rounding ties, zero and the i32 extremes.
+#[test]
+fn fast_requant_is_requantize() {
+    let mut seed = 0x1234_5678_9abc_def0u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let m0s = [
+        0,
+        1,
+        2,
+        1 << 30,
+        (1 << 30) + 1,
+        i32::MAX,
+        0x5555_5555,
+        1 << 16,
+    ];
+    for shift in MIN_SHIFT..=-1 {
+        let bits = (31 - shift) as u32;
+        for &m0 in &m0s {
+            let m = QMul { m0, shift };
+            let f = FastRq::new(m).expect("fast form");
+            let mut accs = std::vec![0, 1, -1, i32::MAX, i32::MIN, i32::MIN + 1, 127, -128];
+            // Accumulators whose product lands on and beside a rounding tie.
+            for t in 0..8i64 {
+                let tie = ((2 * t + 1) << (bits - 1)) / (m0.max(1) as i64);
+                for d in -2..=2 {
+                    for s in [1, -1] {
+                        let a = (s * tie + d).clamp(i32::MIN as i64, i32::MAX as i64);
+                        accs.push(a as i32);
+                    }
+                }
+            }
+            for _ in 0..64 {
+                accs.push(next() as i32);
+                accs.push((next() as i32) >> (next() % 31));
+            }
+            for &a in &accs {
+                let want = requantize(a, m);
+                assert_eq!(f.apply(a), want, "acc {a} m {m:?}");
+                assert_eq!(FastRq::apply_with(m, a), want, "acc {a} m {m:?}");
+            }
+        }
+    }
+    for m in [
+        QMul { m0: -5, shift: -3 },
+        QMul {
+            m0: 1 << 30,
+            shift: 0,
+        },
+        QMul {
+            m0: 1 << 30,
+            shift: 5,
+        },
+        QMul {
+            m0: 1 << 30,
+            shift: -32,
+        },
+    ] {
+        assert!(FastRq::new(m).is_none(), "{m:?}");
+    }
+}
+
+/// `OutQ::fast` against `OutQ::apply`, fused activation bounds inside, across and outside the
+/// code range.
+#[test]
+fn fast_out_is_apply() {
+    use super::{OutQ, QAct};
+    fn check<T: QAct + core::fmt::Debug + PartialEq>() {
+        let zs = [
+            0,
+            -128,
+            127,
+            5,
+            -3,
+            (1 << 30) - 1,
+            1 - (1 << 30),
+            40000,
+            -40000,
+        ];
+        let bounds = [
+            -70000, -32768, -129, -128, -5, 0, 3, 6, 127, 128, 32767, 70000,
+        ];
+        let vs = [
+            0,
+            1,
+            -1,
+            1 << 30,
+            -(1 << 30),
+            200,
+            -200,
+            127,
+            -128,
+            32767,
+            -32768,
+            99999,
+        ];
+        for &z in &zs {
+            for &lo in &bounds {
+                for &hi in &bounds {
+                    let o = OutQ { z, lo, hi };
+                    let f = o.fast::<T>().expect("|z| < 2^30");
+                    for &v in &vs {
+                        assert_eq!(f.apply::<T>(v), o.apply::<T>(v), "{o:?} v {v}");
+                    }
+                }
+            }
+        }
+        assert!(OutQ {
+            z: 1 << 30,
+            lo: 0,
+            hi: 0
+        }
+        .fast::<T>()
+        .is_none());
+    }
+    check::<i8>();
+    check::<i16>();
+}
+
+/// `FastOut::apply_full` is `apply` wherever `full` holds.
+#[test]
+fn fast_out_full_is_apply() {
+    use super::{OutQ, QAct};
+    fn check<T: QAct + core::fmt::Debug + PartialEq>() {
+        for z in [0, T::MIN, T::MAX, 7, -(1 << 29)] {
+            let f = OutQ::plain::<T>(z).fast::<T>().unwrap();
+            assert!(f.full::<T>());
+            for v in [0, 1, -1, 1 << 30, -(1 << 30), 200, -200, 40000, -40000] {
+                assert_eq!(f.apply_full::<T>(v), f.apply::<T>(v), "z {z} v {v}");
+            }
+        }
+        let relu = OutQ {
+            z: 3,
+            lo: 3,
+            hi: T::MAX,
+        };
+        assert!(!relu.fast::<T>().unwrap().full::<T>());
+    }
+    check::<i8>();
+    check::<i16>();
+}

@@ -35,9 +35,11 @@ use rill_format::{ActKind, CellKind, RnnParams};
 
 use super::{gates, CellDims, Layer};
 use crate::dense::fixed::wide_weights;
+#[cfg(not(feature = "small"))]
+use crate::dot::sums;
 use crate::dot::{dot_rows, CHUNK};
 use crate::fixed::tables::{SIGMOID_Q12, TANH_Q12};
-use crate::fixed::{requantize, requantize_i64, QAct, QMul};
+use crate::fixed::{requantize, requantize_i64, FastRq, OutQ, QAct, QMul};
 use crate::util::{at_least, exact, mul};
 use crate::KernelError;
 
@@ -126,15 +128,12 @@ pub fn lut_q12(t: &[i16; 513], p: i16) -> i32 {
     a + rshift_round32((b - a) * frac, 7)
 }
 
-/// [`rshift_round`] of an i32 (`bits` in `1..=30`), the same value without 64-bit arithmetic.
+/// [`rshift_round`] of an i32 (`bits` in `1..=30`, `|v| + 2^(bits - 1) < 2^31`), the same value
+/// without 64-bit arithmetic or a branch: for `v < 0`, `-((h - v) >> b) = (v + h - 1) >> b`.
 #[inline(always)]
 fn rshift_round32(v: i32, bits: u32) -> i32 {
     let half = 1i32 << (bits - 1);
-    if v >= 0 {
-        (v + half) >> bits
-    } else {
-        -((half - v) >> bits)
-    }
+    (v + half + (v >> 31)) >> bits
 }
 
 /// Sigmoid of a Q3.12 value (saturated to i16 first), Q0.15.
@@ -200,6 +199,9 @@ pub(super) struct Cell<'a, W> {
     r_bias: &'a [i32],
     w_mul: &'a [QMul],
     r_mul: &'a [QMul],
+    /// Every gate multiplier has [`FastRq`]'s form (checked once per layer, not per step).
+    #[cfg_attr(feature = "small", allow(dead_code))]
+    fast_rq: bool,
 }
 
 fn bad(what: &'static str) -> KernelError {
@@ -248,6 +250,11 @@ impl<'a, W: QAct> Cell<'a, W> {
         exact("rnn r_bias", rows, q.r_bias.len())?;
         exact("rnn w_mul", rows, q.w_mul.len())?;
         exact("rnn r_mul", rows, q.r_mul.len())?;
+        let (w_mul, r_mul) = (
+            &q.w_mul[slot * d.gh..][..d.gh],
+            &q.r_mul[slot * d.gh..][..d.gh],
+        );
+        let fast_rq = w_mul.iter().chain(r_mul).all(|&m| FastRq::fits(m));
         Ok(Cell {
             kind: d.cell,
             input: d.input,
@@ -263,8 +270,9 @@ impl<'a, W: QAct> Cell<'a, W> {
             r: &r[slot * d.r_len..][..d.r_len],
             w_bias: &q.w_bias[slot * d.gh..][..d.gh],
             r_bias: &q.r_bias[slot * d.gh..][..d.gh],
-            w_mul: &q.w_mul[slot * d.gh..][..d.gh],
-            r_mul: &q.r_mul[slot * d.gh..][..d.gh],
+            w_mul,
+            r_mul,
+            fast_rq,
         })
     }
 
@@ -304,6 +312,15 @@ impl<'a, W: QAct> Cell<'a, W> {
     /// The clipped pre-activations `sat16(px + ph)` of the `g.len()` rows from `first` into `g`:
     /// the input parts, then the recurrent parts added, each four rows per pass over `x` or `h`.
     pub(super) fn gates<T: QAct>(&self, first: usize, x: &[T], h: &[T], g: &mut [i32]) {
+        #[cfg(not(feature = "small"))]
+        if self.gates_quads(first, x, h, g) {
+            return;
+        }
+        self.gates_general(first, x, h, g)
+    }
+
+    /// [`Self::gates`] through [`dot_rows`] and a call per row.
+    fn gates_general<T: QAct>(&self, first: usize, x: &[T], h: &[T], g: &mut [i32]) {
         let n = g.len();
         let w = self.w.get(first * self.input..).unwrap_or(&[]);
         let rows = first..first + n;
@@ -346,6 +363,82 @@ impl<'a, W: QAct> Cell<'a, W> {
                 *gv = self.clip(p.clamp(i16::MIN as i32, i16::MAX as i32));
             }
         });
+    }
+
+    /// [`Self::gates`] for i8 weights and inputs of whole groups of eight codes: per quad of
+    /// rows, the input sums, then the recurrent sums with both parts requantized and combined at
+    /// once (no call per row); rows past the last whole quad take [`Self::gates`]'s loops. `false`
+    /// (nothing written) when the shapes do not fit.
+    #[cfg(not(feature = "small"))]
+    #[inline(always)]
+    fn gates_quads<T: QAct>(&self, first: usize, x: &[T], h: &[T], g: &mut [i32]) -> bool {
+        let n = g.len();
+        let quads = n - n % 4;
+        let rows = first..first + n;
+        let (Some(wb), Some(wm), Some(rb), Some(rm)) = (
+            self.w_bias.get(rows.clone()),
+            self.w_mul.get(rows.clone()),
+            self.r_bias.get(rows.clone()),
+            self.r_mul.get(rows),
+        ) else {
+            return false;
+        };
+        let (Ok(w), Ok(r)) = (
+            bytemuck::try_cast_slice::<W, i8>(self.w),
+            bytemuck::try_cast_slice::<W, i8>(self.r),
+        ) else {
+            return false;
+        };
+        let w = w.get(first * self.input..).unwrap_or(&[]);
+        let r = r.get(first * self.hidden..).unwrap_or(&[]);
+        if W::WIDE || quads == 0 {
+            return false;
+        }
+        let (fast, clip) = (self.fast_rq && !T::WIDE, self.clip);
+        let part = |b: i32, m: QMul, dot: i32| -> i32 {
+            if T::WIDE {
+                requantize_i64(b as i64 + dot as i64, m)
+            } else if fast {
+                FastRq::apply_with(m, b.wrapping_add(dot))
+            } else {
+                requantize(b.wrapping_add(dot), m)
+            }
+        };
+        // The input sums straight into `g`, then the recurrent ones a block of rows at a time,
+        // each block requantized and combined in its own loop.
+        let (gq, _) = g.split_at_mut(quads);
+        if sums(x, |s| s.rows(w, gq)).is_none() {
+            return false;
+        }
+        let done = sums(h, |s| {
+            let mut buf = [0i32; 32];
+            for (c, gb) in gq.chunks_mut(buf.len()).enumerate() {
+                let rows = c * buf.len();
+                let acc = &mut buf[..gb.len()];
+                s.rows(r.get(rows * self.hidden..).unwrap_or(&[]), acc);
+                let parts = wb[rows..]
+                    .iter()
+                    .zip(&wm[rows..])
+                    .zip(&rb[rows..])
+                    .zip(&rm[rows..]);
+                for ((gv, &a), (((&wb, &wm), &rb), &rm)) in gb.iter_mut().zip(&*acc).zip(parts) {
+                    let (px, ph) = (part(wb, wm, *gv), part(rb, rm, a));
+                    // sat16 of the exact sum: saturating to i32 first does not change it.
+                    let p = px
+                        .saturating_add(ph)
+                        .clamp(i16::MIN as i32, i16::MAX as i32);
+                    *gv = if clip > 0 { p.clamp(-clip, clip) } else { p };
+                }
+            }
+        });
+        if done.is_none() {
+            // `h` does not fit where `x` did: every row again the general way.
+            return false;
+        }
+        if quads < n {
+            self.gates_general(first + quads, x, h, &mut g[quads..]);
+        }
+        true
     }
 
     #[inline(always)]
@@ -411,28 +504,32 @@ impl<'a, W: QAct> Cell<'a, W> {
         let n = self.hidden;
         let g = &mut g[..4 * n];
         self.gates(0, x, h, g);
-        let (sig, cand) = g.split_at_mut(3 * n);
-        sig.iter_mut().for_each(|gv| *gv = sigmoid_q15(*gv));
-        cand.iter_mut().for_each(|gv| *gv = tanh_q15(*gv));
+        // `k` is in 3..=15 (clamped in `new`).
         let k = self.k;
-        for j in 0..n {
-            let (i, o, f, gg) = (
-                g[j] as i64,
-                g[n + j] as i64,
-                g[2 * n + j] as i64,
-                g[3 * n + j],
-            );
-            let c_new = if k <= 15 {
-                // Q0.15 gates times i16 or Q0.15 values stay below 2^30 in magnitude, and the
-                // shifts within 30 bits: i32 gives the same values as i64.
-                let (f, i, cj) = (f as i32, i as i32, c[j] as i32);
-                sat16(rshift_round32(f * cj, 15) as i64 + rshift_round32(i * gg, 15 + k) as i64)
-            } else {
-                sat16(rshift_round(f * c[j] as i64, 15) + rshift_round(i * gg as i64, 15 + k))
+        let out = OutQ {
+            z: self.z_h,
+            lo: T::MIN,
+            hi: T::MAX,
+        };
+        let fast = FastRq::new(self.h_mul).zip(out.fast::<T>());
+        let (gi, rest) = g.split_at(n);
+        let (go, rest) = rest.split_at(n);
+        let (gf, gc) = rest.split_at(n);
+        let gates = gi.iter().zip(go).zip(gf).zip(gc);
+        for ((((&i, &o), &f), &gg), (cj, hj)) in gates.zip(c.iter_mut().zip(h.iter_mut())) {
+            let (i, o, f, gg) = (sigmoid_q15(i), sigmoid_q15(o), sigmoid_q15(f), tanh_q15(gg));
+            // Q0.15 gates times i16 or Q0.15 values stay below 2^30 in magnitude, and the shifts
+            // within 30 bits: i32 gives the same values as i64.
+            let c_new = (rshift_round32(f * *cj as i32, 15) + rshift_round32(i * gg, 15 + k))
+                .clamp(i16::MIN as i32, i16::MAX as i32);
+            *cj = c_new as i16;
+            // |c_new| < 2^15 and k - 3 <= 12: the shift fits i32.
+            let tc = tanh_q15(c_new << (k - 3));
+            let v = o * tc;
+            *hj = match fast {
+                Some((r, out)) => out.apply(r.apply(v)),
+                None => self.out(v),
             };
-            c[j] = c_new as i16;
-            let tc = tanh_q15(sat16((c_new as i64) << (k - 3)));
-            h[j] = self.out((o as i32) * tc);
         }
     }
 }

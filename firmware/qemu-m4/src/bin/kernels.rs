@@ -26,7 +26,7 @@ use panic_semihosting as _;
 use rill_format::{ActKind, ActParams, CellKind, ConvParams, DenseParams, Direction, RnnParams};
 use rill_kernels::conv::fixed::conv;
 use rill_kernels::dense::fixed::dense;
-use rill_kernels::fixed::{OutQ, QAct, QMul};
+use rill_kernels::fixed::{requant_acc, OutQ, QAct, QMul};
 use rill_kernels::rnn::fixed::{rnn, scratch_len_fixed, RnnFixedInputs, RnnFixedOutputs, RnnQ};
 use rill_kernels::KernelError;
 
@@ -268,6 +268,174 @@ fn run_lstm<T: QAct>(
     )
 }
 
+/// Buffers of the edge-shape checks: small layers whose row, pixel and channel counts are not
+/// multiples of the DSP loops' blocks, checked against direct formulas.
+struct Check {
+    x: [i8; 512],
+    w: [i8; 4096],
+    y: [i8; 512],
+    bias: [i32; 80],
+    muls: [QMul; 80],
+}
+
+static mut CHECK: Check = Check {
+    x: [0; 512],
+    w: [0; 4096],
+    y: [0; 512],
+    bias: [0; 80],
+    muls: [QMul { m0: 0, shift: 0 }; 80],
+};
+
+/// `out(requant(bias + acc))` as the kernels define it.
+fn code(acc: i64, b: i32, m: QMul, out: OutQ) -> i8 {
+    out.apply::<i8>(requant_acc::<i8>(b as i64 + acc, m))
+}
+
+/// Dense, pointwise and depthwise layers of awkward shapes (rows past the last quad and block,
+/// pixels past the last four, channels not in whole groups of eight), multipliers of both
+/// requantization forms, zero points and fused clamps at the extremes, against direct formulas:
+/// the DSP loops must give the portable reference's bits. `Err(name)` of the first mismatch.
+fn check_edges(c: &mut Check) -> Result<(), &'static str> {
+    let mut g = Lcg(0xC0FF_EE11);
+    let outs = [
+        OutQ::plain::<i8>(-3),
+        OutQ::plain::<i8>(127),
+        OutQ::plain::<i8>(-128),
+        OutQ {
+            z: -128,
+            lo: -128,
+            hi: 127,
+        },
+        OutQ {
+            z: 5,
+            lo: 5,
+            hi: 60,
+        },
+    ];
+    for round in 0..4 {
+        let range = if round == 0 { 127 } else { 128 };
+        g.fill_i8(&mut c.x, range);
+        g.fill_i8(&mut c.w, range);
+        if round == 1 {
+            c.x.fill(-128);
+        }
+        for (j, (b, m)) in c.bias.iter_mut().zip(c.muls.iter_mut()).enumerate() {
+            *b = g.next(1 << 16);
+            // Mostly the usual small multipliers, some at or above 1/2 (the general form).
+            *m = match j % 7 {
+                0 => QMul {
+                    m0: 1 << 30,
+                    shift: 0,
+                },
+                1 => QMul {
+                    m0: i32::MAX,
+                    shift: -1,
+                },
+                _ => QMul {
+                    m0: (1 << 30) + g.next(1 << 29),
+                    shift: -6 - (j as i32 % 9),
+                },
+            };
+        }
+        let out = outs[round % outs.len()];
+        // Dense: (k, n).
+        for (k, n) in [(40, 37), (256, 13), (24, 5), (8, 70), (13, 9)] {
+            let p = DenseParams {
+                m: 1,
+                k: k as u32,
+                n: n as u32,
+                act: ActParams::IDENTITY,
+            };
+            let (x, w) = (&c.x[..k], &c.w[..n * k]);
+            dense::<i8, i8>(&p, x, w, &c.bias[..n], &c.muls[..n], out, &mut c.y[..n])
+                .map_err(|_| "dense edge: error")?;
+            for j in 0..n {
+                let acc: i64 = (0..k).map(|i| x[i] as i64 * w[j * k + i] as i64).sum();
+                if c.y[j] != code(acc, c.bias[j], c.muls[j], out) {
+                    return Err("dense edge: DSP != reference");
+                }
+            }
+        }
+        // Pointwise: (c_in, c_out, h, w).
+        for (ci, co, h, wd) in [
+            (16, 19, 5, 3),
+            (24, 17, 3, 3),
+            (8, 33, 2, 7),
+            (12, 6, 3, 3),
+            (64, 5, 1, 6),
+        ] {
+            let plane = h * wd;
+            let p = ConvParams {
+                c_in: ci as u32,
+                c_out: co as u32,
+                in_h: h as u32,
+                in_w: wd as u32,
+                out_h: h as u32,
+                out_w: wd as u32,
+                ..conv_params(ci, h, wd, 1, 1)
+            };
+            let (x, w) = (&c.x[..ci * plane], &c.w[..co * ci]);
+            conv::<i8, i8>(
+                &p,
+                x,
+                -7,
+                w,
+                &c.bias[..co],
+                &c.muls[..co],
+                out,
+                &mut c.y[..co * plane],
+            )
+            .map_err(|_| "pointwise edge: error")?;
+            for o in 0..co {
+                for px in 0..plane {
+                    let acc: i64 = (0..ci)
+                        .map(|i| x[i * plane + px] as i64 * w[o * ci + i] as i64)
+                        .sum();
+                    if c.y[o * plane + px] != code(acc, c.bias[o], c.muls[o], out) {
+                        return Err("pointwise edge: DSP != reference");
+                    }
+                }
+            }
+        }
+        // Depthwise 3x3, padding 1: (channels, h, w), padding taps read the zero point.
+        for (ch, h, wd, z) in [(3, 6, 7, -128), (2, 9, 1, 127), (4, 4, 20, 0)] {
+            let plane = h * wd;
+            let p = conv_params(ch, h, wd, 3, ch);
+            let (x, w) = (&c.x[..ch * plane], &c.w[..ch * 9]);
+            conv::<i8, i8>(
+                &p,
+                x,
+                z,
+                w,
+                &c.bias[..ch],
+                &c.muls[..ch],
+                out,
+                &mut c.y[..ch * plane],
+            )
+            .map_err(|_| "depthwise edge: error")?;
+            for o in 0..ch {
+                for (oh, ow) in (0..h).flat_map(|oh| (0..wd).map(move |ow| (oh, ow))) {
+                    let mut acc = 0i64;
+                    for (kh, kw) in (0..3).flat_map(|kh| (0..3).map(move |kw| (kh, kw))) {
+                        let (ih, iw) = (oh as i64 + kh as i64 - 1, ow as i64 + kw as i64 - 1);
+                        let inside = (0..h as i64).contains(&ih) && (0..wd as i64).contains(&iw);
+                        let v = if inside {
+                            x[o * plane + ih as usize * wd + iw as usize] as i64
+                        } else {
+                            z as i64
+                        };
+                        acc += v * w[o * 9 + kh * 3 + kw] as i64;
+                    }
+                    if c.y[o * plane + oh * wd + ow] != code(acc, c.bias[o], c.muls[o], out) {
+                        return Err("depthwise edge: DSP != reference");
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn report(
     out: &mut hio::HostStream,
     name: &str,
@@ -338,6 +506,12 @@ fn main() -> ! {
             &mut d.scratch,
         )
     });
+    // SAFETY: the only reference to CHECK, taken once here.
+    let c: &mut Check = unsafe { &mut *addr_of_mut!(CHECK) };
+    if let Err(what) = check_edges(black_box(c)) {
+        let _ = writeln!(out, "kernel=edges error={what}");
+        ok = false;
+    }
     black_box(&d.fc_y);
     black_box(&d.pw_y);
     black_box(&d.dw_y);
