@@ -9,6 +9,9 @@ use crate::error::OpError;
 /// The recurrent cell kinds this build compiles in.
 const CELLS: u8 = crate::features::Features::CELLS;
 
+/// Whether this build compiles in the log-softmax form.
+pub(crate) const LOG_SOFTMAX: bool = cfg!(feature = "log-softmax");
+
 /// An op's operands, typed on demand.
 pub(crate) struct Operands<'f, 's> {
     file: &'f ModelFile<'s>,
@@ -218,7 +221,11 @@ fn float(o: &mut Operands<'_, '_>, view: &OpView<'_>) -> Result<(), OpError> {
         #[cfg(all(feature = "f32", feature = "softmax"))]
         Op::Softmax(p) => {
             let x = o.req(0)?;
-            kernel(k::softmax::float::softmax(&p, x, o.out(0)?))
+            kernel(k::softmax::float::softmax_modes::<LOG_SOFTMAX>(
+                &p,
+                x,
+                o.out(0)?,
+            ))
         }
         #[cfg(all(feature = "f32", feature = "layer-norm"))]
         Op::LayerNorm(p) => {

@@ -48,6 +48,7 @@ features! {
     21 SIMPLE_RNN "simple-rnn";
     22 CONV_POINTWISE "conv-pointwise";
     23 CONV_DEPTHWISE "conv-depthwise";
+    24 LOG_SOFTMAX "log-softmax";
 }
 
 impl Features {
@@ -149,8 +150,14 @@ impl Features {
             },
             _ => Features::EMPTY,
         };
+        // The log form of a softmax is a feature of its own.
+        let log = match v.op {
+            Op::Softmax(p) if p.log != 0 => Features::LOG_SOFTMAX,
+            _ => Features::EMPTY,
+        };
         Features::of_kind(v.op.kind())
             .union(types)
+            .union(log)
             .union(cell)
             .union(path)
     }

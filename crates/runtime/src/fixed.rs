@@ -4,7 +4,7 @@ use rill_format::{qaux, Op};
 use rill_kernels as k;
 use rill_kernels::fixed::{OutQ, QAct, QMul};
 
-use crate::dispatch::Operands;
+use crate::dispatch::{Operands, LOG_SOFTMAX};
 use crate::error::OpError;
 
 /// The recurrent cell kinds this build compiles in.
@@ -153,7 +153,12 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
         #[cfg(feature = "softmax")]
         Op::Softmax(p) => {
             let (x, table) = (o.req::<T>(0)?, o.req::<i32>(1)?);
-            kernel(k::softmax::fixed::softmax(&p, x, table, o.out(0)?))
+            kernel(k::softmax::fixed::softmax_modes::<_, LOG_SOFTMAX>(
+                &p,
+                x,
+                table,
+                o.out(0)?,
+            ))
         }
         #[cfg(feature = "gather")]
         Op::Gather(p) => {

@@ -586,3 +586,55 @@ fn the_default_build_compiles_every_named_feature() {
         );
     }
 }
+
+/// A log-softmax needs `log-softmax` on top of `softmax`: a build without it refuses the model,
+/// naming the op and the feature; a plain softmax does not need it.
+#[test]
+fn log_softmax_is_a_feature_of_its_own() {
+    use rill_format::SoftmaxParams;
+    use rill_runtime::Features;
+    let model_with = |log: u32| {
+        let mut b = FileBuilder::new();
+        let x = b.add_tensor(&f32_tensor("x", &[1, 3], 0)).unwrap();
+        let y = b.add_tensor(&f32_tensor("y", &[1, 3], 16)).unwrap();
+        let op = Op::Softmax(SoftmaxParams {
+            outer: 1,
+            axis_len: 3,
+            inner: 1,
+            log,
+        });
+        b.add_op(&op, &[Some(x)], &[Some(y)], None, "/sm").unwrap();
+        b.set_io(&[x], &[y]).unwrap();
+        finish(b, 32)
+    };
+    let plain = model_with(0);
+    let plain = Model::from_bytes(plain.as_slice()).unwrap();
+    let softmax = Features::F32.union(Features::SOFTMAX);
+    assert_eq!(plain.required_features(false), softmax);
+    assert_eq!(plain.check_features(softmax, false), Ok(()));
+
+    let log = model_with(1);
+    let log = Model::from_bytes(log.as_slice()).unwrap();
+    assert_eq!(
+        log.required_features(false),
+        softmax.union(Features::LOG_SOFTMAX)
+    );
+    let err = log.check_features(softmax, false).unwrap_err();
+    assert_eq!(
+        err,
+        Error::Op {
+            op: 0,
+            kind: OpKind::Softmax,
+            error: OpError::NotCompiled {
+                needs: Features::LOG_SOFTMAX
+            },
+        }
+    );
+    assert!(err.to_string().contains("log-softmax"), "{err}");
+    let mut arena = Arena::new(32);
+    let mut s = Session::new(&log, arena.slice(0, 32)).unwrap();
+    s.set_input_f32(0, &[0.0, 1.0, 2.0]).unwrap();
+    s.invoke().unwrap();
+    let sum: f32 = s.output_f32(0).unwrap().iter().map(|v| v.exp()).sum();
+    assert!((sum - 1.0).abs() < 1e-5, "{sum}");
+}

@@ -280,7 +280,21 @@ pub fn softmax<T: QAct>(
     table: &[i32],
     y: &mut [T],
 ) -> Result<(), KernelError> {
+    softmax_modes::<T, true>(p, x, table, y)
+}
+
+/// [`softmax`], with the log-softmax form compiled in only when `LOG` (a log-softmax op is then
+/// refused with [`KernelError::BadParam`]): firmware without log-softmax ops leaves its code out.
+pub fn softmax_modes<T: QAct, const LOG: bool>(
+    p: &SoftmaxParams,
+    x: &[T],
+    table: &[i32],
+    y: &mut [T],
+) -> Result<(), KernelError> {
     let log_mode = flag(p.log, "softmax log")?;
+    if log_mode && !LOG {
+        return Err(bad("log-softmax is not compiled in"));
+    }
     let (axis, inner) = (us(p.axis_len), us(p.inner));
     let len = product(&[us(p.outer), axis, inner], "softmax x")?;
     exact("softmax x", len, x.len())?;
@@ -298,7 +312,7 @@ pub fn softmax<T: QAct>(
             let nd = |q: i32| (max - q) as u32;
             let sum: i64 = col().map(|q| t.exp(nd(q))).sum();
             let ys = yb[i..].iter_mut().step_by(inner);
-            if log_mode {
+            if LOG && log_mode {
                 // ln(S) / s_y in 2^-F output LSB, rounded; at most 2^60.
                 let l2 = i128::from(log2_sum_q30(sum));
                 let l = ((l2 * i128::from(t.k2) + (1 << 29)) >> 30).min(L_MAX as i128) as i64;
