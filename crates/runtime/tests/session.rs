@@ -638,3 +638,141 @@ fn log_softmax_is_a_feature_of_its_own() {
     let sum: f32 = s.output_f32(0).unwrap().iter().map(|v| v.exp()).sum();
     assert!((sum - 1.0).abs() < 1e-5, "{sum}");
 }
+
+/// An int8 Dense (x [1, 2], W [3, 2], bias [3], aux `[lo, hi, m0, shift]`) with its operands
+/// changed by `edit` (dtype, storage or presence per input), loaded: the operand rules of the
+/// fixed-point form (`Rules` in src/model.rs) name the input and the problem.
+fn int8_dense_with(edit: impl Fn(usize, &mut TensorSpec<'_>) -> bool) -> Result<(), Error> {
+    use rill_format::writer::QuantSpec;
+    let q = Some(QuantSpec {
+        scale: 0.5,
+        zero_point: 0,
+        per_channel: None,
+    });
+    let w = [1i8, 2, 3, 4, 5, -6];
+    let b = [0i32, 1, 2];
+    let aux = [-128i32, 127, 1 << 30, 0];
+    let mut specs = vec![
+        TensorSpec {
+            name: "x",
+            dtype: DType::I8,
+            shape: &[1, 2],
+            data: TensorData::Arena { offset: 0 },
+            quant: q,
+        },
+        TensorSpec {
+            name: "w",
+            dtype: DType::I8,
+            shape: &[3, 2],
+            data: TensorData::Const(bytemuck::cast_slice(&w)),
+            quant: q,
+        },
+        TensorSpec {
+            name: "b",
+            dtype: DType::I32,
+            shape: &[3],
+            data: TensorData::Const(bytemuck::cast_slice(&b)),
+            quant: None,
+        },
+        TensorSpec {
+            name: "aux",
+            dtype: DType::I32,
+            shape: &[4],
+            data: TensorData::Const(bytemuck::cast_slice(&aux)),
+            quant: None,
+        },
+    ];
+    let mut b = FileBuilder::new();
+    let mut ins = Vec::new();
+    for (k, spec) in specs.iter_mut().enumerate() {
+        let keep = edit(k, spec);
+        let t = b.add_tensor(spec).unwrap();
+        ins.push(keep.then_some(t));
+    }
+    let y = b
+        .add_tensor(&TensorSpec {
+            name: "y",
+            dtype: DType::I8,
+            shape: &[1, 3],
+            data: TensorData::Arena { offset: 64 },
+            quant: q,
+        })
+        .unwrap();
+    b.add_op(
+        &dense(1, 2, 3, ActKind::Identity),
+        &ins,
+        &[Some(y)],
+        None,
+        "/fc",
+    )
+    .unwrap();
+    b.set_io(&[ins[0].expect("x is kept")], &[y]).unwrap();
+    let bytes = finish(b, 128);
+    Model::from_bytes(bytes.as_slice()).map(|_| ())
+}
+
+#[test]
+fn fixed_point_operand_rules_name_the_input_and_the_problem() {
+    let op_error = |error| Error::Op {
+        op: 0,
+        kind: OpKind::Dense,
+        error,
+    };
+    assert_eq!(int8_dense_with(|_, _| true), Ok(()));
+    // The aux operand must be a constant.
+    assert_eq!(
+        int8_dense_with(|k, s| {
+            if k == 3 {
+                s.data = TensorData::Arena { offset: 32 };
+            }
+            true
+        }),
+        Err(op_error(OpError::DType {
+            output: false,
+            k: 3,
+            found: DType::I32
+        }))
+    );
+    // The aux operand and the bias are required.
+    for gone in [2, 3] {
+        assert_eq!(
+            int8_dense_with(|k, _| k != gone),
+            Err(op_error(OpError::MissingOperand {
+                output: false,
+                k: gone
+            }))
+        );
+    }
+    // i16 weights only in an int16 model.
+    static W16: [i16; 6] = [1, 2, 3, 4, 5, -6];
+    assert_eq!(
+        int8_dense_with(|k, s| {
+            if k == 1 {
+                s.dtype = DType::I16;
+                s.data = TensorData::Const(bytemuck::cast_slice(&W16));
+            }
+            true
+        }),
+        Err(op_error(OpError::DType {
+            output: false,
+            k: 1,
+            found: DType::I16
+        }))
+    );
+    // The bias is i32.
+    static B8: [u8; 3] = [0; 3];
+    assert_eq!(
+        int8_dense_with(|k, s| {
+            if k == 2 {
+                s.dtype = DType::I8;
+                s.data = TensorData::Const(&B8);
+            }
+            true
+        }),
+        Err(op_error(OpError::DType {
+            output: false,
+            k: 2,
+            found: DType::I8
+        }))
+    );
+}
