@@ -652,7 +652,7 @@ fn int8_dense_with(edit: impl Fn(usize, &mut TensorSpec<'_>) -> bool) -> Result<
     let w = [1i8, 2, 3, 4, 5, -6];
     let b = [0i32, 1, 2];
     let aux = [-128i32, 127, 1 << 30, 0];
-    let mut specs = vec![
+    let mut specs = [
         TensorSpec {
             name: "x",
             dtype: DType::I8,
