@@ -227,7 +227,8 @@ impl<'a> Model<'a> {
     #[inline(never)]
     fn needs(&self, v: &OpView<'a>) -> Features {
         let dtype = |t: usize| self.file.dtype(t);
-        Features::of_op(v, fixed_code_type(v, dtype), dtype)
+        let zero_point = |t: usize| self.file.tensor(t).map_or(0, |t| t.zero_point);
+        Features::of_op(v, fixed_code_type(v, dtype), dtype, zero_point)
     }
 
     fn program_end(&self, streaming: bool) -> usize {
@@ -298,13 +299,13 @@ impl<'a> Model<'a> {
             v.input(k)
                 .ok_or(OpError::MissingOperand { output: false, k })?;
         }
-        match v.op {
+        match &v.op {
             Op::Rnn(_) => {
                 if v.outputs.iter().all(|&t| t == rill_format::NONE) {
                     return Err(OpError::MissingOperand { output: true, k: 0 });
                 }
             }
-            Op::RnnStep(p) => self.check_rnn_step(v, &p)?,
+            Op::RnnStep(p) => self.check_rnn_step(v, p)?,
             Op::Window(_) => self.check_window(v)?,
             #[cfg(all(feature = "requant", feature = "i8", feature = "i16"))]
             Op::Requant(_) => self.check_requant(v)?,
@@ -532,7 +533,7 @@ impl<'a> Model<'a> {
             }
         }
         // A recurrent layer's W and R are stored alike (both f32 or both f16).
-        if let (Op::Rnn(_) | Op::RnnStep(_), Some(w), Some(r)) = (v.op, v.input(1), v.input(2)) {
+        if let (Op::Rnn(_) | Op::RnnStep(_), Some(w), Some(r)) = (&v.op, v.input(1), v.input(2)) {
             let r_dtype = info(r)?.dtype;
             if info(w)?.dtype != r_dtype {
                 return Err(OpError::DType {
@@ -542,7 +543,7 @@ impl<'a> Model<'a> {
                 });
             }
         }
-        let out_dtype = match v.op {
+        let out_dtype = match &v.op {
             Op::Gather(_) => v
                 .input(0)
                 .and_then(|t| self.file.tensor(t))

@@ -776,3 +776,114 @@ fn fixed_point_operand_rules_name_the_input_and_the_problem() {
         }))
     );
 }
+
+/// An int8 1-D conv, one channel, kernel `1 x k_w` over `in_w` inputs (valid: `in_w - k_w + 1`
+/// outputs), input zero point `z_x`, run on x = all ones; its required features and its output.
+fn int8_conv(k_w: usize, in_w: usize, z_x: i32) -> (rill_runtime::Features, Vec<i8>) {
+    use rill_format::writer::QuantSpec;
+    use rill_format::ConvParams;
+    let q = |zero_point| {
+        Some(QuantSpec {
+            scale: 0.5,
+            zero_point,
+            per_channel: None,
+        })
+    };
+    let out_w = in_w - k_w + 1;
+    let w = vec![1u8; k_w];
+    let b = [0i32];
+    let aux = [-128i32, 127, 1 << 30, 0];
+    let mut fb = FileBuilder::new();
+    let x = fb
+        .add_tensor(&TensorSpec {
+            name: "x",
+            dtype: DType::I8,
+            shape: &[1, 1, 1, in_w],
+            data: TensorData::Arena { offset: 0 },
+            quant: q(z_x),
+        })
+        .unwrap();
+    let consts = [
+        ("w", DType::I8, &[1usize, 1, 1, k_w][..], &w[..]),
+        ("b", DType::I32, &[1], bytemuck::cast_slice(&b)),
+        ("aux", DType::I32, &[4], bytemuck::cast_slice(&aux)),
+    ];
+    let mut ins = vec![Some(x)];
+    for (name, dtype, shape, bytes) in consts {
+        let spec = TensorSpec {
+            name,
+            dtype,
+            shape,
+            data: TensorData::Const(bytes),
+            quant: q(0),
+        };
+        ins.push(Some(fb.add_tensor(&spec).unwrap()));
+    }
+    let y_at = in_w.next_multiple_of(16);
+    let y = fb
+        .add_tensor(&TensorSpec {
+            name: "y",
+            dtype: DType::I8,
+            shape: &[1, 1, 1, out_w],
+            data: TensorData::Arena { offset: y_at },
+            quant: q(0),
+        })
+        .unwrap();
+    let conv = Op::Conv(ConvParams {
+        batch: 1,
+        c_in: 1,
+        in_h: 1,
+        in_w: in_w as u32,
+        c_out: 1,
+        out_h: 1,
+        out_w: out_w as u32,
+        k_h: 1,
+        k_w: k_w as u32,
+        stride_h: 1,
+        stride_w: 1,
+        dil_h: 1,
+        dil_w: 1,
+        pad_top: 0,
+        pad_left: 0,
+        groups: 1,
+        act: ActParams::new(ActKind::Identity, 0.0, 0.0),
+    });
+    fb.add_op(&conv, &ins, &[Some(y)], None, "/conv").unwrap();
+    fb.set_io(&[x], &[y]).unwrap();
+    let arena = y_at + out_w.next_multiple_of(16);
+    let bytes = finish(fb, arena);
+    let model = Model::from_bytes(bytes.as_slice()).unwrap();
+    let mut mem = Arena::new(arena);
+    let mut s = Session::new(&model, mem.slice(0, arena)).unwrap();
+    s.set_input_i8(0, &vec![1; in_w]).unwrap();
+    s.invoke().unwrap();
+    (
+        model.required_features(false),
+        s.output_i8(0).unwrap().to_vec(),
+    )
+}
+
+/// The generic conv loop is a feature of its own: a receptive field over the column buffer (512
+/// codes) needs it, a small one does not; the same sums either way.
+#[test]
+fn a_conv_field_over_the_column_buffer_needs_conv_generic() {
+    use rill_runtime::Features;
+    // Each output: the sum of k_w products 1 * 1 (the converter folds -z_x * sum w into the
+    // bias, here 0), requantized by 1/2 (m0 2^30, shift 0), saturated to i8.
+    let (small, y) = int8_conv(3, 8, 0);
+    assert!(!small.contains(Features::CONV_GENERIC), "{small}");
+    assert_eq!(y, vec![2; 6]); // round(3 / 2)
+    let (large, y) = int8_conv(600, 602, 0);
+    assert!(large.contains(Features::CONV_GENERIC), "{large}");
+    assert_eq!(y, vec![127; 3]); // 300
+    let (fits, y) = int8_conv(500, 502, -1);
+    assert!(!fits.contains(Features::CONV_GENERIC), "{fits}");
+    assert_eq!(y, vec![127; 3]); // 250
+    let (fits, y) = int8_conv(200, 202, -1);
+    assert!(!fits.contains(Features::CONV_GENERIC), "{fits}");
+    assert_eq!(y, vec![100; 3]);
+    // A zero point that is no i8 code cannot pad the column buffer.
+    let (odd_zero, y) = int8_conv(3, 8, 200);
+    assert!(odd_zero.contains(Features::CONV_GENERIC), "{odd_zero}");
+    assert_eq!(y, vec![2; 6]);
+}
