@@ -305,9 +305,20 @@ pub fn softmax_modes<T: QAct, const LOG: bool>(
     }
     let block = axis * inner;
     // i8 codes: |d| <= 255; i16: |d| <= 65535, so the masks in `exp` lose nothing.
-    for (xb, yb) in x.chunks_exact(block).zip(y.chunks_exact_mut(block)) {
+    for (b, yb) in y.chunks_exact_mut(block).enumerate() {
+        // x has y's length (checked above): block b of x is whole.
+        let xb = x
+            .get(b * block..)
+            .and_then(|r| r.get(..block))
+            .unwrap_or(&[]);
         for i in 0..inner {
-            let col = || xb[i..].iter().step_by(inner).map(|v| v.get());
+            let col = || {
+                xb.get(i..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .step_by(inner)
+                    .map(|v| v.get())
+            };
             let max = col().fold(i32::MIN, i32::max);
             let nd = |q: i32| (max - q) as u32;
             let sum: i64 = col().map(|q| t.exp(nd(q))).sum();
