@@ -161,10 +161,18 @@ impl<'m, 'a> Session<'m, 'a> {
             });
         }
         let range = self.region(&t);
-        self.arena
-            .get_mut(range)
-            .ok_or(Error::StreamingOnly)?
-            .copy_from_slice(bytemuck::cast_slice(data));
+        let dst = self.arena.get_mut(range).ok_or(Error::StreamingOnly)?;
+        let src: &[u8] = bytemuck::cast_slice(data);
+        // Equal when the file's size is the element count times the element size (validated):
+        // checked all the same rather than left to a panic.
+        if dst.len() != src.len() {
+            return Err(Error::WrongLength {
+                index: i,
+                expected: t.len(),
+                actual: data.len(),
+            });
+        }
+        dst.copy_from_slice(src);
         Ok(())
     }
 
