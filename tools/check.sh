@@ -41,7 +41,7 @@ cargo build --locked --release -p rill-format -p rill-kernels -p rill-runtime -p
     --no-default-features --features rill-runtime/full --target thumbv7em-none-eabihf
 # A runtime trimmed to some kernels must build (and lint) too: the cargo features of src/features.rs.
 for f in i8,rnn,lstm,dense,copy f32,rnn,gru,window f32,conv,window i16,all-ops full,small \
-        i8,dense,conv,rnn,softmax,copy,lstm,window,small i8,conv,conv-pointwise,conv-depthwise; do
+        i8,dense,conv,rnn,softmax,copy,lstm,window,small i8,conv,conv-pointwise,conv-depthwise,conv-generic; do
     cargo clippy --locked --release -p rill-runtime --no-default-features --features "$f" \
         --target thumbv7em-none-eabihf -- -D warnings
 done

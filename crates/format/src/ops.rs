@@ -93,15 +93,22 @@ macro_rules! define_ops {
             pub fn decode(index: usize, opcode: u16, bytes: &[u8]) -> Result<Op, FormatError> {
                 let kind = OpKind::from_opcode(opcode)
                     .ok_or(FormatError::UnknownOpcode { op: index, opcode })?;
-                if bytes.len() != kind.params_len() {
+                // A zeroed record of the kind, then one copy of the bytes into it (rather than
+                // one unaligned read per kind).
+                let mut op = match kind {
+                    $(OpKind::$name => Op::$name($params::zeroed()),)*
+                };
+                let record: &mut [u8] = match &mut op {
+                    $(Op::$name(p) => bytemuck::bytes_of_mut(p),)*
+                };
+                if bytes.len() != record.len() {
                     return Err(FormatError::BadOp {
                         op: index,
                         reason: "parameter record has the wrong length for its opcode",
                     });
                 }
-                Ok(match kind {
-                    $(OpKind::$name => Op::$name(bytemuck::pod_read_unaligned(bytes)),)*
-                })
+                record.copy_from_slice(bytes);
+                Ok(op)
             }
         }
     };

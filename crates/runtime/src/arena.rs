@@ -22,7 +22,7 @@ impl<'s> ArenaViews<'s> {
         if writes.len() > MAX_WRITES {
             return Err(OpError::TooManyOperands);
         }
-        let mut order = [usize::MAX; MAX_WRITES];
+        let mut order = [0; MAX_WRITES];
         let mut n = 0;
         for (i, w) in writes.iter().enumerate() {
             if w.is_some() {

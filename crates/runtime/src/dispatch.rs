@@ -9,6 +9,9 @@ use crate::error::OpError;
 /// The recurrent cell kinds this build compiles in.
 const CELLS: u8 = crate::features::Features::CELLS;
 
+/// Whether this build compiles in the log-softmax form.
+pub(crate) const LOG_SOFTMAX: bool = cfg!(feature = "log-softmax");
+
 /// An op's operands, typed on demand.
 pub(crate) struct Operands<'f, 's> {
     file: &'f ModelFile<'s>,
@@ -132,11 +135,11 @@ pub fn run_op<'s>(
     }
     let arena = ArenaViews::split(arena, &writes[..=n_out])?;
     let mut o = Operands { file, view, arena };
-    match view.op {
+    match &view.op {
         #[cfg(feature = "window")]
-        Op::Window(p) => return window(&mut o, &p),
+        Op::Window(p) => return window(&mut o, p),
         #[cfg(all(feature = "requant", feature = "i8", feature = "i16"))]
-        Op::Requant(p) => return crate::fixed::requant(&mut o, &p),
+        Op::Requant(p) => return crate::fixed::requant(&mut o, p),
         Op::Window(_) | Op::Requant(_) => return Err(OpError::Unsupported),
         _ => {}
     }
@@ -155,22 +158,22 @@ pub fn run_op<'s>(
 #[allow(unused_variables, unreachable_patterns)] // what is left when kernels are compiled out
 fn float(o: &mut Operands<'_, '_>, view: &OpView<'_>) -> Result<(), OpError> {
     let kernel = |r: Result<(), k::KernelError>| r.map_err(OpError::Kernel);
-    match view.op {
+    match &view.op {
         #[cfg(all(feature = "f32", feature = "dense"))]
         Op::Dense(p) => {
             let (x, b) = (o.req(0)?, o.opt(2)?);
             #[cfg(feature = "f16")]
             if o.input_dtype(1) == Some(rill_format::DType::F16) {
                 let w = o.req::<half::f16>(1)?;
-                return kernel(k::dense::float::dense(&p, x, w, b, o.out(0)?));
+                return kernel(k::dense::float::dense(p, x, w, b, o.out(0)?));
             }
             let w = o.req::<f32>(1)?;
-            kernel(k::dense::float::dense(&p, x, w, b, o.out(0)?))
+            kernel(k::dense::float::dense(p, x, w, b, o.out(0)?))
         }
         #[cfg(all(feature = "f32", feature = "matmul"))]
         Op::MatMul(p) => {
             let (a, b) = (o.req(0)?, o.req(1)?);
-            kernel(k::dense::float::matmul(&p, a, b, o.out(0)?))
+            kernel(k::dense::float::matmul(p, a, b, o.out(0)?))
         }
         #[cfg(all(feature = "f32", feature = "conv"))]
         Op::Conv(p) => {
@@ -178,77 +181,81 @@ fn float(o: &mut Operands<'_, '_>, view: &OpView<'_>) -> Result<(), OpError> {
             #[cfg(feature = "f16")]
             if o.input_dtype(1) == Some(rill_format::DType::F16) {
                 let w = o.req::<half::f16>(1)?;
-                return kernel(k::conv::float::conv(&p, x, w, b, o.out(0)?));
+                return kernel(k::conv::float::conv(p, x, w, b, o.out(0)?));
             }
             let w = o.req::<f32>(1)?;
-            kernel(k::conv::float::conv(&p, x, w, b, o.out(0)?))
+            kernel(k::conv::float::conv(p, x, w, b, o.out(0)?))
         }
         #[cfg(all(feature = "f32", feature = "pool"))]
         Op::Pool(p) => {
             let x = o.req(0)?;
             let valid = o.opt::<i32>(1)?.and_then(|v| v.first().copied());
-            kernel(k::pool::float::pool_step(&p, x, valid, o.out(0)?))
+            kernel(k::pool::float::pool_step(p, x, valid, o.out(0)?))
         }
         #[cfg(all(feature = "f32", feature = "rnn"))]
         Op::Rnn(p) => {
             #[cfg(feature = "f16")]
             if o.input_dtype(1) == Some(rill_format::DType::F16) {
-                return rnn::<half::f16>(o, &p);
+                return rnn::<half::f16>(o, p);
             }
-            rnn::<f32>(o, &p)
+            rnn::<f32>(o, p)
         }
         #[cfg(all(feature = "f32", feature = "rnn"))]
         Op::RnnStep(p) => {
             #[cfg(feature = "f16")]
             if o.input_dtype(1) == Some(rill_format::DType::F16) {
-                return rnn_step::<half::f16>(o, &p);
+                return rnn_step::<half::f16>(o, p);
             }
-            rnn_step::<f32>(o, &p)
+            rnn_step::<f32>(o, p)
         }
         #[cfg(all(feature = "f32", feature = "activation"))]
         Op::Unary(p) => {
             let x = o.req(0)?;
-            kernel(k::act::float::unary(&p, x, o.out(0)?))
+            kernel(k::act::float::unary(p, x, o.out(0)?))
         }
         #[cfg(all(feature = "f32", feature = "binary"))]
         Op::Binary(p) => {
             let (a, b) = (o.req(0)?, o.req(1)?);
-            kernel(k::elementwise::float::binary(&p, a, b, o.out(0)?))
+            kernel(k::elementwise::float::binary(p, a, b, o.out(0)?))
         }
         #[cfg(all(feature = "f32", feature = "softmax"))]
         Op::Softmax(p) => {
             let x = o.req(0)?;
-            kernel(k::softmax::float::softmax(&p, x, o.out(0)?))
+            kernel(k::softmax::float::softmax_modes::<LOG_SOFTMAX>(
+                p,
+                x,
+                o.out(0)?,
+            ))
         }
         #[cfg(all(feature = "f32", feature = "layer-norm"))]
         Op::LayerNorm(p) => {
             let (x, s, b) = (o.req(0)?, o.req(1)?, o.opt(2)?);
-            kernel(k::norm::float::layer_norm(&p, x, s, b, o.out(0)?))
+            kernel(k::norm::float::layer_norm(p, x, s, b, o.out(0)?))
         }
         #[cfg(all(feature = "f32", feature = "reduce"))]
         Op::Reduce(p) => {
             let x = o.req(0)?;
-            kernel(k::reduce::float::reduce(&p, x, o.out(0)?))
+            kernel(k::reduce::float::reduce(p, x, o.out(0)?))
         }
         #[cfg(feature = "gather")]
         Op::Gather(p) => {
             let idx = o.req::<i32>(1)?;
             if o.input_dtype(0) == Some(rill_format::DType::I32) {
                 let d = o.req::<i32>(0)?;
-                return kernel(k::gather::gather(&p, d, idx, o.out(0)?));
+                return kernel(k::gather::gather(p, d, idx, o.out(0)?));
             }
             #[cfg(feature = "f32")]
-            return kernel(k::gather::gather(&p, o.req::<f32>(0)?, idx, o.out(0)?));
+            return kernel(k::gather::gather(p, o.req::<f32>(0)?, idx, o.out(0)?));
             #[cfg(not(feature = "f32"))]
             Err(OpError::Unsupported)
         }
         #[cfg(feature = "concat")]
         Op::Concat(p) => {
             if o.input_dtype(0) == Some(rill_format::DType::I32) {
-                return concat::<i32>(o, view, &p);
+                return concat::<i32>(o, view, p);
             }
             #[cfg(feature = "f32")]
-            return concat::<f32>(o, view, &p);
+            return concat::<f32>(o, view, p);
             #[cfg(not(feature = "f32"))]
             Err(OpError::Unsupported)
         }
@@ -256,10 +263,10 @@ fn float(o: &mut Operands<'_, '_>, view: &OpView<'_>) -> Result<(), OpError> {
         Op::Copy(p) => {
             if o.input_dtype(0) == Some(rill_format::DType::I32) {
                 let x = o.req::<i32>(0)?;
-                return kernel(k::copy::strided_copy(&p, x, o.out(0)?));
+                return kernel(k::copy::strided_copy(p, x, o.out(0)?));
             }
             #[cfg(feature = "f32")]
-            return kernel(k::copy::strided_copy(&p, o.req::<f32>(0)?, o.out(0)?));
+            return kernel(k::copy::strided_copy(p, o.req::<f32>(0)?, o.out(0)?));
             #[cfg(not(feature = "f32"))]
             Err(OpError::Unsupported)
         }

@@ -48,6 +48,8 @@ features! {
     21 SIMPLE_RNN "simple-rnn";
     22 CONV_POINTWISE "conv-pointwise";
     23 CONV_DEPTHWISE "conv-depthwise";
+    24 LOG_SOFTMAX "log-softmax";
+    25 CONV_GENERIC "conv-generic";
 }
 
 impl Features {
@@ -111,57 +113,61 @@ impl Features {
         v: &OpView<'_>,
         code: Option<DType>,
         dtype: impl Fn(usize) -> Option<DType>,
+        zero_point: impl Fn(usize) -> i32,
     ) -> Features {
-        let of = |d: Option<DType>| match d {
-            Some(DType::F32) => Features::F32,
-            Some(DType::F16) => Features::F16,
-            Some(DType::I8) => Features::I8,
-            Some(DType::I16) => Features::I16,
-            _ => Features::EMPTY,
+        // The type of the fixed-point codes, or of the float form's input 0 and, for float
+        // weights that may be stored in f16, input 1; a conversion between code types needs both.
+        let second = match (&v.op, code) {
+            (Op::Requant(_), _) => v.output(0),
+            (Op::Dense(_) | Op::Conv(_) | Op::Rnn(_) | Op::RnnStep(_), None) => v.input(1),
+            _ => None,
         };
-        let input = |k: usize| of(v.input(k).and_then(&dtype));
-        let types = match (v.op, code) {
-            // A conversion between code types needs both.
-            (Op::Requant(_), _) => input(0).union(of(v.output(0).and_then(&dtype))),
-            (_, Some(code)) => of(Some(code)),
-            // Float weights may be stored in f16.
-            (Op::Dense(_) | Op::Conv(_) | Op::Rnn(_) | Op::RnnStep(_), None) => {
-                input(0).union(input(1))
-            }
-            (_, None) => input(0),
+        let types = match code {
+            Some(code) if !matches!(v.op, Op::Requant(_)) => of_dtype(Some(code)),
+            _ => of_dtype(v.input(0).and_then(&dtype)).union(of_dtype(second.and_then(&dtype))),
         };
-        // A recurrent layer also needs its cell kind.
-        let cell = match v.op {
-            Op::Rnn(p) | Op::RnnStep(p) => match rill_kernels::rnn::cell_kind(p.cell) {
+        let extra = match (&v.op, code) {
+            // A recurrent layer also needs its cell kind.
+            (Op::Rnn(p) | Op::RnnStep(p), _) => match rill_kernels::rnn::cell_kind(p.cell) {
                 Some(CellKind::Lstm) => Features::LSTM,
                 Some(CellKind::Gru) => Features::GRU,
                 Some(CellKind::Rnn) => Features::SIMPLE_RNN,
                 None => Features::EMPTY,
             },
+            // A fixed-point convolution is faster with the fast path its shape takes, and needs
+            // the generic loop for a field over the column buffer or a zero point that is no code.
+            (Op::Conv(p), Some(code)) => {
+                use rill_kernels::conv::fixed::{fast_path, needs_generic, paths};
+                let fast = match fast_path(p) {
+                    paths::POINTWISE => Features::CONV_POINTWISE,
+                    paths::DEPTHWISE => Features::CONV_DEPTHWISE,
+                    _ => Features::EMPTY,
+                };
+                let z_x = v.input(0).map_or(0, &zero_point);
+                if needs_generic(p, z_x, code == DType::I16) {
+                    fast.union(Features::CONV_GENERIC)
+                } else {
+                    fast
+                }
+            }
+            // The log form of a softmax is a feature of its own.
+            (Op::Softmax(p), _) if p.log != 0 => Features::LOG_SOFTMAX,
             _ => Features::EMPTY,
         };
-        // A fixed-point convolution is faster with the fast path its shape takes.
-        let path = match (v.op, code) {
-            (Op::Conv(p), Some(_)) => match rill_kernels::conv::fixed::fast_path(&p) {
-                rill_kernels::conv::fixed::paths::POINTWISE => Features::CONV_POINTWISE,
-                rill_kernels::conv::fixed::paths::DEPTHWISE => Features::CONV_DEPTHWISE,
-                _ => Features::EMPTY,
-            },
-            _ => Features::EMPTY,
-        };
-        Features::of_kind(v.op.kind())
-            .union(types)
-            .union(cell)
-            .union(path)
+        Features::of_kind(v.op.kind()).union(types).union(extra)
     }
 
-    /// The convolution fast paths compiled in, as a `rill_kernels::conv::fixed::paths` set.
+    /// The convolution paths compiled in (fast ones and the generic loop), as a `rill_kernels::conv::fixed::paths` set.
     pub(crate) const CONV_PATHS: u8 = (if cfg!(feature = "conv-pointwise") {
         rill_kernels::conv::fixed::paths::POINTWISE
     } else {
         0
     }) | (if cfg!(feature = "conv-depthwise") {
         rill_kernels::conv::fixed::paths::DEPTHWISE
+    } else {
+        0
+    }) | (if cfg!(feature = "conv-generic") {
+        rill_kernels::conv::fixed::paths::GENERIC
     } else {
         0
     });
@@ -180,6 +186,17 @@ impl Features {
     } else {
         0
     });
+}
+
+/// The feature of an element type computed in (none for i32 data).
+fn of_dtype(d: Option<DType>) -> Features {
+    match d {
+        Some(DType::F32) => Features::F32,
+        Some(DType::F16) => Features::F16,
+        Some(DType::I8) => Features::I8,
+        Some(DType::I16) => Features::I16,
+        _ => Features::EMPTY,
+    }
 }
 
 impl core::fmt::Display for Features {

@@ -4,7 +4,7 @@ use rill_format::{qaux, Op};
 use rill_kernels as k;
 use rill_kernels::fixed::{OutQ, QAct, QMul};
 
-use crate::dispatch::Operands;
+use crate::dispatch::{Operands, LOG_SOFTMAX};
 use crate::error::OpError;
 
 /// The recurrent cell kinds this build compiles in.
@@ -47,10 +47,10 @@ fn one(m: &[QMul]) -> Result<QMul, OpError> {
 #[allow(unused_variables, unreachable_patterns)] // what is left when kernels are compiled out
 pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
     let kernel = |r: Result<(), k::KernelError>| r.map_err(OpError::Kernel);
-    let view = *o.view();
+    let view = o.view();
     let last = view.inputs.len().saturating_sub(1);
     let z_y = o.out_zero_point(0);
-    match view.op {
+    match &view.op {
         #[cfg(feature = "dense")]
         Op::Dense(p) => {
             let (x, b, aux) = (o.req::<T>(0)?, o.req::<i32>(2)?, o.req(3)?);
@@ -59,10 +59,10 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
             #[cfg(feature = "i16")]
             if o.input_dtype(1) == Some(rill_format::DType::I16) {
                 let w = o.req::<i16>(1)?;
-                return kernel(k::dense::fixed::dense(&p, x, w, b, m, out, o.out(0)?));
+                return kernel(k::dense::fixed::dense(p, x, w, b, m, out, o.out(0)?));
             }
             let w = o.req::<i8>(1)?;
-            kernel(k::dense::fixed::dense(&p, x, w, b, m, out, o.out(0)?))
+            kernel(k::dense::fixed::dense(p, x, w, b, m, out, o.out(0)?))
         }
         #[cfg(feature = "conv")]
         Op::Conv(p) => {
@@ -74,13 +74,13 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
                 let w = o.req::<i16>(1)?;
                 let y = o.out(0)?;
                 return kernel(k::conv::fixed::conv_paths::<_, _, CONV_PATHS>(
-                    &p, x, z_x, w, b, m, out, y,
+                    p, x, z_x, w, b, m, out, y,
                 ));
             }
             let w = o.req::<i8>(1)?;
             let y = o.out(0)?;
             kernel(k::conv::fixed::conv_paths::<_, _, CONV_PATHS>(
-                &p, x, z_x, w, b, m, out, y,
+                p, x, z_x, w, b, m, out, y,
             ))
         }
         #[cfg(feature = "matmul")]
@@ -89,7 +89,7 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
             let (out, rest) = clamp(aux, z_y)?;
             let (za, zb) = (o.zero_point(0), o.zero_point(1));
             kernel(k::dense::fixed::matmul(
-                &p,
+                p,
                 a,
                 za,
                 b,
@@ -104,7 +104,7 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
             let x = o.req::<T>(0)?;
             let z = o.zero_point(0);
             let valid = o.opt::<i32>(1)?.and_then(|v| v.first().copied());
-            kernel(k::pool::fixed::pool_step(&p, x, z, valid, o.out(0)?))
+            kernel(k::pool::fixed::pool_step(p, x, z, valid, o.out(0)?))
         }
         #[cfg(feature = "reduce")]
         Op::Reduce(p) => {
@@ -112,7 +112,7 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
             let (out, rest) = clamp(aux, z_y)?;
             let z_x = o.zero_point(0);
             kernel(k::reduce::fixed::reduce(
-                &p,
+                p,
                 x,
                 z_x,
                 one(muls(rest)?)?,
@@ -142,10 +142,10 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
             };
             if o.input_dtype(1) == Some(rill_format::DType::I16) {
                 let b = o.req::<i16>(1)?;
-                kernel(k::elementwise::fixed::binary(&p, a, b, &q, o.out(0)?))
+                kernel(k::elementwise::fixed::binary(p, a, b, &q, o.out(0)?))
             } else {
                 let b = o.req::<T>(1)?;
-                kernel(k::elementwise::fixed::binary(&p, a, b, &q, o.out(0)?))
+                kernel(k::elementwise::fixed::binary(p, a, b, &q, o.out(0)?))
             }
         }
         #[cfg(feature = "activation")]
@@ -153,17 +153,22 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
         #[cfg(feature = "softmax")]
         Op::Softmax(p) => {
             let (x, table) = (o.req::<T>(0)?, o.req::<i32>(1)?);
-            kernel(k::softmax::fixed::softmax(&p, x, table, o.out(0)?))
+            kernel(k::softmax::fixed::softmax_modes::<_, LOG_SOFTMAX>(
+                p,
+                x,
+                table,
+                o.out(0)?,
+            ))
         }
         #[cfg(feature = "gather")]
         Op::Gather(p) => {
             let (d, idx) = (o.req::<T>(0)?, o.req::<i32>(1)?);
-            kernel(k::gather::gather(&p, d, idx, o.out(0)?))
+            kernel(k::gather::gather(p, d, idx, o.out(0)?))
         }
         #[cfg(feature = "copy")]
         Op::Copy(p) => {
             let x = o.req::<T>(0)?;
-            kernel(k::copy::strided_copy(&p, x, o.out(0)?))
+            kernel(k::copy::strided_copy(p, x, o.out(0)?))
         }
         #[cfg(feature = "concat")]
         Op::Concat(p) => {
@@ -178,16 +183,16 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
                 *slot = (o.req::<T>(kk)?, o.zero_point(kk), m[kk]);
             }
             kernel(k::concat::fixed::concat(
-                &p,
+                p,
                 ins.get(..last).unwrap_or(&[]),
                 out,
                 o.out(0)?,
             ))
         }
         #[cfg(feature = "rnn")]
-        Op::Rnn(p) => rnn::<T>(o, &p),
+        Op::Rnn(p) => rnn::<T>(o, p),
         #[cfg(feature = "rnn")]
-        Op::RnnStep(p) => rnn_step::<T>(o, &p),
+        Op::RnnStep(p) => rnn_step::<T>(o, p),
         #[cfg(feature = "layer-norm")]
         Op::LayerNorm(p) => {
             let (x, g, b, aux) = (
@@ -209,7 +214,7 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
                 },
                 out,
             };
-            kernel(k::norm::fixed::layer_norm(&p, x, g, b, &q, o.out(0)?))
+            kernel(k::norm::fixed::layer_norm(p, x, g, b, &q, o.out(0)?))
         }
         _ => Err(OpError::Unsupported),
     }

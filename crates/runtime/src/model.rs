@@ -33,24 +33,76 @@ pub struct Model<'a> {
     step_not_compiled: Option<(usize, OpKind, Features)>,
 }
 
-/// How many operands of each side an op kind takes: (required inputs, max inputs, max outputs); the
-/// maxima count the aux operand of the fixed-point form, whose inputs `check_fixed_types` checks.
+/// The operand rules of an op kind, one descriptor per kind (see [`rules`]).
+struct Rules {
+    /// Inputs that must be present (positions `0..required`), in either form.
+    required: u8,
+    /// Most inputs and outputs; the inputs count the fixed-point form's aux operand.
+    max_in: u8,
+    max_out: u8,
+    /// The fixed-point form's inputs by position ([`Spec`] bytes; past the end: absent). Window
+    /// and Requant have their own checks, and Concat's inputs are all codes but the last, its aux.
+    fixed: [u8; 8],
+}
+
+/// Fixed-point operand specs: a type (the low bits) and flags.
+mod spec {
+    /// Must be absent.
+    pub const ABSENT: u8 = 0;
+    /// The op's code type (i8 or i16).
+    pub const CODE: u8 = 1;
+    /// Weights: i8, or i16 in an int16 model.
+    pub const WEIGHTS: u8 = 2;
+    pub const I16: u8 = 3;
+    pub const I32: u8 = 4;
+    pub const TYPE: u8 = 0x0f;
+    /// May be absent.
+    pub const OPT: u8 = 0x10;
+    /// A constant (the aux operand).
+    pub const CONST: u8 = 0x20;
+    /// May also be an i16 constant when the op is a Mul (an int8 model's wide constant factor).
+    pub const MUL_I16: u8 = 0x40;
+    pub const AUX: u8 = I32 | CONST;
+}
+
 /// Output 0 is required for every kind except Rnn, whose outputs are each optional.
-fn arity(kind: OpKind) -> (usize, usize, usize) {
+const fn rules(kind: OpKind) -> Rules {
+    use spec::*;
+    const fn r(required: u8, max_in: u8, max_out: u8, fixed: [u8; 8]) -> Rules {
+        Rules {
+            required,
+            max_in,
+            max_out,
+            fixed,
+        }
+    }
+    const N: u8 = ABSENT;
     match kind {
-        OpKind::Dense | OpKind::Conv => (2, 4, 1),
-        OpKind::MatMul | OpKind::Binary => (2, 3, 1),
-        OpKind::Gather => (2, 2, 1),
-        OpKind::Pool => (1, 2, 1),
-        OpKind::Copy => (1, 1, 1),
-        OpKind::Unary | OpKind::Softmax | OpKind::Reduce => (1, 2, 1),
-        OpKind::LayerNorm => (2, 4, 1),
-        OpKind::Rnn | OpKind::RnnStep => (3, 8, 3),
-        OpKind::Window => (1, 1, 4),
-        OpKind::Requant => (2, 2, 1),
-        OpKind::Concat => (1, 9, 1),
+        OpKind::Dense | OpKind::Conv => r(2, 4, 1, [CODE, WEIGHTS, I32, AUX, N, N, N, N]),
+        OpKind::MatMul => r(2, 3, 1, [CODE, CODE, AUX, N, N, N, N, N]),
+        OpKind::Binary => r(2, 3, 1, [CODE, CODE | MUL_I16, AUX, N, N, N, N, N]),
+        OpKind::Gather => r(2, 2, 1, [CODE, I32, N, N, N, N, N, N]),
+        // A step pool's valid taps, from its Window.
+        OpKind::Pool => r(1, 2, 1, [CODE, I32 | OPT, N, N, N, N, N, N]),
+        OpKind::Copy => r(1, 1, 1, [CODE, N, N, N, N, N, N, N]),
+        OpKind::Unary => r(1, 2, 1, [CODE, CODE | CONST, N, N, N, N, N, N]),
+        OpKind::Softmax | OpKind::Reduce => r(1, 2, 1, [CODE, AUX, N, N, N, N, N, N]),
+        OpKind::LayerNorm => r(2, 4, 1, [CODE, I16, I32 | OPT, AUX, N, N, N, N]),
+        // x, W, R, (no bias), initial h and c (whole layer only), (no peepholes), aux.
+        OpKind::Rnn => r(
+            3,
+            8,
+            3,
+            [CODE, WEIGHTS, WEIGHTS, N, CODE | OPT, I16 | OPT, N, AUX],
+        ),
+        OpKind::RnnStep => r(3, 8, 3, [CODE, WEIGHTS, WEIGHTS, N, N, N, N, AUX]),
+        OpKind::Window => r(1, 1, 4, [N; 8]),
+        OpKind::Requant => r(2, 2, 1, [N; 8]),
+        OpKind::Concat => r(1, 9, 1, [N; 8]),
     }
 }
+
+const _: () = assert!(rill_format::qaux::RNN_POSITION == 7);
 
 /// Element types an op accepts at input `k` (outputs follow input 0's type, except Gather's).
 fn input_ok(op: &Op, k: usize, dtype: DType) -> bool {
@@ -74,66 +126,6 @@ pub(crate) fn fixed_code_type(
 ) -> Option<DType> {
     let first = v.outputs.iter().find(|&&t| t != rill_format::NONE)?;
     dtype(*first as usize).filter(|d| matches!(d, DType::I8 | DType::I16))
-}
-
-/// Whether the fixed-point form of `op` ends with an aux operand.
-pub(crate) fn fixed_has_aux(op: &Op) -> bool {
-    !matches!(
-        op,
-        Op::Pool(_) | Op::Copy(_) | Op::Gather(_) | Op::Window(_)
-    )
-}
-
-fn fixed_min_inputs(op: &Op) -> usize {
-    match op {
-        Op::Dense(_) | Op::Conv(_) => 4,
-        Op::MatMul(_) | Op::Binary(_) => 3,
-        Op::Rnn(_) | Op::RnnStep(_) => rill_format::qaux::RNN_POSITION + 1,
-        Op::Unary(_)
-        | Op::Reduce(_)
-        | Op::Softmax(_)
-        | Op::Gather(_)
-        | Op::Concat(_)
-        | Op::Requant(_) => 2,
-        Op::LayerNorm(_) => 4,
-        Op::Pool(_) | Op::Copy(_) | Op::Window(_) => 1,
-    }
-}
-
-/// Input `k` of the fixed-point form of `op` with `n` inputs: `None` when it must be absent, else
-/// (its type, `None` meaning the op's code type; whether it is required).
-fn fixed_input(op: &Op, k: usize, n: usize) -> Option<(Option<DType>, bool)> {
-    const CODE: Option<DType> = None;
-    let i32_ = Some(DType::I32);
-    let req = |t| Some((t, true));
-    match (op, k) {
-        (Op::Dense(_) | Op::Conv(_), 0) => req(CODE),
-        (Op::Dense(_) | Op::Conv(_), 1) => req(Some(DType::I8)),
-        (Op::Dense(_) | Op::Conv(_), 2 | 3) => req(i32_),
-        (Op::MatMul(_) | Op::Binary(_), 0 | 1) => req(CODE),
-        (Op::MatMul(_) | Op::Binary(_), 2) => req(i32_),
-        (Op::Pool(_) | Op::Copy(_), 0) => req(CODE),
-        // A step pool's valid taps, from its Window.
-        (Op::Pool(_), 1) => Some((i32_, false)),
-        (Op::Gather(_), 0) => req(CODE),
-        (Op::Gather(_), 1) => req(i32_),
-        (Op::Unary(_), 0 | 1) => req(CODE),
-        (Op::Reduce(_) | Op::Softmax(_), 0) => req(CODE),
-        (Op::Reduce(_) | Op::Softmax(_), 1) => req(i32_),
-        (Op::Concat(_), k) if n >= 2 && k + 1 < n => req(CODE),
-        (Op::Concat(_), k) if n >= 2 && k + 1 == n => req(i32_),
-        (Op::LayerNorm(_), 0) => req(CODE),
-        (Op::LayerNorm(_), 1) => req(Some(DType::I16)),
-        (Op::LayerNorm(_), 2) => Some((i32_, false)),
-        (Op::LayerNorm(_), 3) => req(i32_),
-        (Op::Rnn(_) | Op::RnnStep(_), 0) => req(CODE),
-        (Op::Rnn(_) | Op::RnnStep(_), 1 | 2) => req(Some(DType::I8)),
-        (Op::Rnn(_), 4) => Some((CODE, false)),
-        (Op::Rnn(_), 5) => Some((Some(DType::I16), false)),
-        (Op::Rnn(_) | Op::RnnStep(_), rill_format::qaux::RNN_POSITION) => req(i32_),
-        (Op::Window(_), 0) => req(CODE),
-        _ => None,
-    }
 }
 
 fn overlaps(a: (usize, usize), b: (usize, usize)) -> bool {
@@ -235,7 +227,8 @@ impl<'a> Model<'a> {
     #[inline(never)]
     fn needs(&self, v: &OpView<'a>) -> Features {
         let dtype = |t: usize| self.file.dtype(t);
-        Features::of_op(v, fixed_code_type(v, dtype), dtype)
+        let zero_point = |t: usize| self.file.tensor(t).map_or(0, |t| t.zero_point);
+        Features::of_op(v, fixed_code_type(v, dtype), dtype, zero_point)
     }
 
     fn program_end(&self, streaming: bool) -> usize {
@@ -290,24 +283,29 @@ impl<'a> Model<'a> {
     }
 
     fn check_op(&self, v: &OpView<'a>) -> Result<(), OpError> {
-        let (required, max_in, max_out) = arity(v.op.kind());
-        if v.inputs.len() > max_in
-            || v.outputs.len() > max_out
+        let Rules {
+            required,
+            max_in,
+            max_out,
+            ..
+        } = rules(v.op.kind());
+        if v.inputs.len() > usize::from(max_in)
+            || v.outputs.len() > usize::from(max_out)
             || v.outputs.len() + 1 > MAX_WRITES + 1
         {
             return Err(OpError::TooManyOperands);
         }
-        for k in 0..required {
+        for k in 0..usize::from(required) {
             v.input(k)
                 .ok_or(OpError::MissingOperand { output: false, k })?;
         }
-        match v.op {
+        match &v.op {
             Op::Rnn(_) => {
                 if v.outputs.iter().all(|&t| t == rill_format::NONE) {
                     return Err(OpError::MissingOperand { output: true, k: 0 });
                 }
             }
-            Op::RnnStep(p) => self.check_rnn_step(v, &p)?,
+            Op::RnnStep(p) => self.check_rnn_step(v, p)?,
             Op::Window(_) => self.check_window(v)?,
             #[cfg(all(feature = "requant", feature = "i8", feature = "i16"))]
             Op::Requant(_) => self.check_requant(v)?,
@@ -478,7 +476,7 @@ impl<'a> Model<'a> {
             return Ok(());
         }
         let movers = matches!(v.op, Op::Gather(_) | Op::Concat(_) | Op::Copy(_));
-        let (_, max_in, _) = arity(v.op.kind());
+        let max_in = usize::from(rules(v.op.kind()).max_in);
         if v.inputs.len() > max_in - usize::from(matches!(v.op, Op::Concat(_))) {
             return Err(OpError::TooManyOperands);
         }
@@ -505,7 +503,7 @@ impl<'a> Model<'a> {
     /// Operand types of an op in the float form (f32, or i32 ids for the data movers).
     #[cfg(feature = "f32")]
     fn check_float_types(&self, v: &OpView<'a>) -> Result<(), OpError> {
-        let (_, max_in, _) = arity(v.op.kind());
+        let max_in = usize::from(rules(v.op.kind()).max_in);
         let float_max = if matches!(v.op, Op::Gather(_) | Op::Pool(_) | Op::Copy(_)) {
             max_in
         } else {
@@ -535,7 +533,7 @@ impl<'a> Model<'a> {
             }
         }
         // A recurrent layer's W and R are stored alike (both f32 or both f16).
-        if let (Op::Rnn(_) | Op::RnnStep(_), Some(w), Some(r)) = (v.op, v.input(1), v.input(2)) {
+        if let (Op::Rnn(_) | Op::RnnStep(_), Some(w), Some(r)) = (&v.op, v.input(1), v.input(2)) {
             let r_dtype = info(r)?.dtype;
             if info(w)?.dtype != r_dtype {
                 return Err(OpError::DType {
@@ -545,7 +543,7 @@ impl<'a> Model<'a> {
                 });
             }
         }
-        let out_dtype = match v.op {
+        let out_dtype = match &v.op {
             Op::Gather(_) => v
                 .input(0)
                 .and_then(|t| self.file.tensor(t))
@@ -589,48 +587,46 @@ impl<'a> Model<'a> {
     }
 
     /// Operand types of a fixed-point op (codes of type `code`, see `rill_format::ops::qaux`): every
-    /// operand present where the kernel needs it, absent where it has no use for it, of its type.
+    /// operand present where the kernel needs it, absent where it has no use for it, of its type
+    /// ([`rules`]).
     fn check_fixed_types(&self, v: &OpView<'a>, code: DType) -> Result<(), OpError> {
+        use spec::*;
         let n = v.inputs.len();
-        for k in 0..n.max(fixed_min_inputs(&v.op)) {
-            let want = fixed_input(&v.op, k, n);
-            let have = v.input(k).and_then(|t| self.file.tensor(t));
-            match (want, have) {
-                (None, None) => {}
-                (Some((_, false)), None) => {}
-                (Some((_, true)), None) => {
-                    return Err(OpError::MissingOperand { output: false, k })
+        let fixed = rules(v.op.kind()).fixed;
+        let concat = matches!(v.op, Op::Concat(_));
+        let mul = matches!(v.op, Op::Binary(p) if p.kind == BinaryKind::Mul as u32);
+        for k in 0..n.max(fixed.len()) {
+            let want = match concat {
+                // Codes, then the aux operand, of at least one code input.
+                true if n >= 2 && k + 1 < n => CODE,
+                true if n >= 2 && k + 1 == n => AUX,
+                true => ABSENT,
+                false => fixed.get(k).copied().unwrap_or(ABSENT),
+            };
+            let Some(t) = v.input(k).and_then(|t| self.file.tensor(t)) else {
+                if want != ABSENT && want & OPT == 0 {
+                    return Err(OpError::MissingOperand { output: false, k });
                 }
-                (None, Some(t)) => {
-                    return Err(OpError::DType {
-                        output: false,
-                        k,
-                        found: t.dtype,
-                    })
-                }
-                (Some((w, _)), Some(t)) => {
-                    let expected = w.unwrap_or(code);
-                    let aux = k + 1 == n && fixed_has_aux(&v.op);
-                    // Mul's second operand may be an i16 constant in an int8 model.
-                    let wide_mul = matches!(v.op, Op::Binary(p) if p.kind == BinaryKind::Mul as u32)
-                        && k == 1
-                        && t.dtype == DType::I16
-                        && t.storage == Storage::Const;
-                    // Dense, Conv and recurrent weights may be i16 in an int16 model.
-                    let wide_weights = (matches!(v.op, Op::Dense(_) | Op::Conv(_)) && k == 1
-                        || matches!(v.op, Op::Rnn(_) | Op::RnnStep(_)) && (k == 1 || k == 2))
-                        && code == DType::I16
-                        && t.dtype == DType::I16;
-                    if (t.dtype != expected && !wide_mul && !wide_weights)
-                        || (aux && t.storage != Storage::Const)
-                    {
-                        return Err(OpError::DType {
-                            output: false,
-                            k,
-                            found: t.dtype,
-                        });
-                    }
-                }
+                continue;
+            };
+            let expected = match want & TYPE {
+                CODE => Some(code),
+                // Dense, Conv and recurrent weights may be i16 in an int16 model.
+                WEIGHTS if code == DType::I16 && t.dtype == DType::I16 => Some(DType::I16),
+                WEIGHTS => Some(DType::I8),
+                I16 => Some(DType::I16),
+                I32 => Some(DType::I32),
+                _ => None,
+            };
+            let is_const = t.storage == Storage::Const;
+            // Mul's second operand may be an i16 constant in an int8 model.
+            let wide_mul = want & MUL_I16 != 0 && mul && t.dtype == DType::I16 && is_const;
+            if (Some(t.dtype) != expected && !wide_mul) || (want & CONST != 0 && !is_const) {
+                return Err(OpError::DType {
+                    output: false,
+                    k,
+                    found: t.dtype,
+                });
             }
         }
         for k in 0..v.outputs.len() {

@@ -71,17 +71,16 @@ impl<'m, 'a> Session<'m, 'a> {
                     tensor: t as usize,
                     reason: "lies outside the arena",
                 }))?;
-            // Zero real value: the zero point's code (0 for floats and counters).
+            // Zero real value: the zero point's code (0 for floats and counters), its
+            // little-endian bytes repeated (one loop for every type: a reset is rare).
             let z = info.zero_point;
-            match info.dtype {
-                DType::I8 => bytes.fill(z.clamp(-128, 127) as i8 as u8),
-                DType::I16 => {
-                    let code = (z.clamp(-32768, 32767) as i16).to_le_bytes();
-                    for pair in bytes.chunks_exact_mut(2) {
-                        pair.copy_from_slice(&code);
-                    }
-                }
-                _ => bytes.fill(0),
+            let (code, mask) = match info.dtype {
+                DType::I8 => ([z.clamp(-128, 127) as i8 as u8; 2], 0),
+                DType::I16 => ((z.clamp(-32768, 32767) as i16).to_le_bytes(), 1),
+                _ => ([0; 2], 0),
+            };
+            for (i, b) in bytes.iter_mut().enumerate() {
+                *b = code[i & mask];
             }
         }
         Ok(())
@@ -162,10 +161,18 @@ impl<'m, 'a> Session<'m, 'a> {
             });
         }
         let range = self.region(&t);
-        self.arena
-            .get_mut(range)
-            .ok_or(Error::StreamingOnly)?
-            .copy_from_slice(bytemuck::cast_slice(data));
+        let dst = self.arena.get_mut(range).ok_or(Error::StreamingOnly)?;
+        let src: &[u8] = bytemuck::cast_slice(data);
+        // Equal when the file's size is the element count times the element size (validated):
+        // checked all the same rather than left to a panic.
+        if dst.len() != src.len() {
+            return Err(Error::WrongLength {
+                index: i,
+                expected: t.len(),
+                actual: data.len(),
+            });
+        }
+        dst.copy_from_slice(src);
         Ok(())
     }
 

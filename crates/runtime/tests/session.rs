@@ -586,3 +586,304 @@ fn the_default_build_compiles_every_named_feature() {
         );
     }
 }
+
+/// A log-softmax needs `log-softmax` on top of `softmax`: a build without it refuses the model,
+/// naming the op and the feature; a plain softmax does not need it.
+#[test]
+fn log_softmax_is_a_feature_of_its_own() {
+    use rill_format::SoftmaxParams;
+    use rill_runtime::Features;
+    let model_with = |log: u32| {
+        let mut b = FileBuilder::new();
+        let x = b.add_tensor(&f32_tensor("x", &[1, 3], 0)).unwrap();
+        let y = b.add_tensor(&f32_tensor("y", &[1, 3], 16)).unwrap();
+        let op = Op::Softmax(SoftmaxParams {
+            outer: 1,
+            axis_len: 3,
+            inner: 1,
+            log,
+        });
+        b.add_op(&op, &[Some(x)], &[Some(y)], None, "/sm").unwrap();
+        b.set_io(&[x], &[y]).unwrap();
+        finish(b, 32)
+    };
+    let plain = model_with(0);
+    let plain = Model::from_bytes(plain.as_slice()).unwrap();
+    let softmax = Features::F32.union(Features::SOFTMAX);
+    assert_eq!(plain.required_features(false), softmax);
+    assert_eq!(plain.check_features(softmax, false), Ok(()));
+
+    let log = model_with(1);
+    let log = Model::from_bytes(log.as_slice()).unwrap();
+    assert_eq!(
+        log.required_features(false),
+        softmax.union(Features::LOG_SOFTMAX)
+    );
+    let err = log.check_features(softmax, false).unwrap_err();
+    assert_eq!(
+        err,
+        Error::Op {
+            op: 0,
+            kind: OpKind::Softmax,
+            error: OpError::NotCompiled {
+                needs: Features::LOG_SOFTMAX
+            },
+        }
+    );
+    assert!(err.to_string().contains("log-softmax"), "{err}");
+    let mut arena = Arena::new(32);
+    let mut s = Session::new(&log, arena.slice(0, 32)).unwrap();
+    s.set_input_f32(0, &[0.0, 1.0, 2.0]).unwrap();
+    s.invoke().unwrap();
+    let sum: f32 = s.output_f32(0).unwrap().iter().map(|v| v.exp()).sum();
+    assert!((sum - 1.0).abs() < 1e-5, "{sum}");
+}
+
+/// An int8 Dense (x [1, 2], W [3, 2], bias [3], aux `[lo, hi, m0, shift]`) with its operands
+/// changed by `edit` (dtype, storage or presence per input), loaded: the operand rules of the
+/// fixed-point form (`Rules` in src/model.rs) name the input and the problem.
+fn int8_dense_with(edit: impl Fn(usize, &mut TensorSpec<'_>) -> bool) -> Result<(), Error> {
+    use rill_format::writer::QuantSpec;
+    let q = Some(QuantSpec {
+        scale: 0.5,
+        zero_point: 0,
+        per_channel: None,
+    });
+    let w = [1i8, 2, 3, 4, 5, -6];
+    let b = [0i32, 1, 2];
+    let aux = [-128i32, 127, 1 << 30, 0];
+    let mut specs = [
+        TensorSpec {
+            name: "x",
+            dtype: DType::I8,
+            shape: &[1, 2],
+            data: TensorData::Arena { offset: 0 },
+            quant: q,
+        },
+        TensorSpec {
+            name: "w",
+            dtype: DType::I8,
+            shape: &[3, 2],
+            data: TensorData::Const(bytemuck::cast_slice(&w)),
+            quant: q,
+        },
+        TensorSpec {
+            name: "b",
+            dtype: DType::I32,
+            shape: &[3],
+            data: TensorData::Const(bytemuck::cast_slice(&b)),
+            quant: None,
+        },
+        TensorSpec {
+            name: "aux",
+            dtype: DType::I32,
+            shape: &[4],
+            data: TensorData::Const(bytemuck::cast_slice(&aux)),
+            quant: None,
+        },
+    ];
+    let mut b = FileBuilder::new();
+    let mut ins = Vec::new();
+    for (k, spec) in specs.iter_mut().enumerate() {
+        let keep = edit(k, spec);
+        let t = b.add_tensor(spec).unwrap();
+        ins.push(keep.then_some(t));
+    }
+    let y = b
+        .add_tensor(&TensorSpec {
+            name: "y",
+            dtype: DType::I8,
+            shape: &[1, 3],
+            data: TensorData::Arena { offset: 64 },
+            quant: q,
+        })
+        .unwrap();
+    b.add_op(
+        &dense(1, 2, 3, ActKind::Identity),
+        &ins,
+        &[Some(y)],
+        None,
+        "/fc",
+    )
+    .unwrap();
+    b.set_io(&[ins[0].expect("x is kept")], &[y]).unwrap();
+    let bytes = finish(b, 128);
+    Model::from_bytes(bytes.as_slice()).map(|_| ())
+}
+
+#[test]
+fn fixed_point_operand_rules_name_the_input_and_the_problem() {
+    let op_error = |error| Error::Op {
+        op: 0,
+        kind: OpKind::Dense,
+        error,
+    };
+    assert_eq!(int8_dense_with(|_, _| true), Ok(()));
+    // The aux operand must be a constant.
+    assert_eq!(
+        int8_dense_with(|k, s| {
+            if k == 3 {
+                s.data = TensorData::Arena { offset: 32 };
+            }
+            true
+        }),
+        Err(op_error(OpError::DType {
+            output: false,
+            k: 3,
+            found: DType::I32
+        }))
+    );
+    // The aux operand and the bias are required.
+    for gone in [2, 3] {
+        assert_eq!(
+            int8_dense_with(|k, _| k != gone),
+            Err(op_error(OpError::MissingOperand {
+                output: false,
+                k: gone
+            }))
+        );
+    }
+    // i16 weights only in an int16 model.
+    static W16: [i16; 6] = [1, 2, 3, 4, 5, -6];
+    assert_eq!(
+        int8_dense_with(|k, s| {
+            if k == 1 {
+                s.dtype = DType::I16;
+                s.data = TensorData::Const(bytemuck::cast_slice(&W16));
+            }
+            true
+        }),
+        Err(op_error(OpError::DType {
+            output: false,
+            k: 1,
+            found: DType::I16
+        }))
+    );
+    // The bias is i32.
+    static B8: [u8; 3] = [0; 3];
+    assert_eq!(
+        int8_dense_with(|k, s| {
+            if k == 2 {
+                s.dtype = DType::I8;
+                s.data = TensorData::Const(&B8);
+            }
+            true
+        }),
+        Err(op_error(OpError::DType {
+            output: false,
+            k: 2,
+            found: DType::I8
+        }))
+    );
+}
+
+/// An int8 1-D conv, one channel, kernel `1 x k_w` over `in_w` inputs (valid: `in_w - k_w + 1`
+/// outputs), input zero point `z_x`, run on x = all ones; its required features and its output.
+fn int8_conv(k_w: usize, in_w: usize, z_x: i32) -> (rill_runtime::Features, Vec<i8>) {
+    use rill_format::writer::QuantSpec;
+    use rill_format::ConvParams;
+    let q = |zero_point| {
+        Some(QuantSpec {
+            scale: 0.5,
+            zero_point,
+            per_channel: None,
+        })
+    };
+    let out_w = in_w - k_w + 1;
+    let w = vec![1u8; k_w];
+    let b = [0i32];
+    let aux = [-128i32, 127, 1 << 30, 0];
+    let mut fb = FileBuilder::new();
+    let x = fb
+        .add_tensor(&TensorSpec {
+            name: "x",
+            dtype: DType::I8,
+            shape: &[1, 1, 1, in_w],
+            data: TensorData::Arena { offset: 0 },
+            quant: q(z_x),
+        })
+        .unwrap();
+    let consts = [
+        ("w", DType::I8, &[1usize, 1, 1, k_w][..], &w[..]),
+        ("b", DType::I32, &[1], bytemuck::cast_slice(&b)),
+        ("aux", DType::I32, &[4], bytemuck::cast_slice(&aux)),
+    ];
+    let mut ins = vec![Some(x)];
+    for (name, dtype, shape, bytes) in consts {
+        let spec = TensorSpec {
+            name,
+            dtype,
+            shape,
+            data: TensorData::Const(bytes),
+            quant: q(0),
+        };
+        ins.push(Some(fb.add_tensor(&spec).unwrap()));
+    }
+    let y_at = in_w.next_multiple_of(16);
+    let y = fb
+        .add_tensor(&TensorSpec {
+            name: "y",
+            dtype: DType::I8,
+            shape: &[1, 1, 1, out_w],
+            data: TensorData::Arena { offset: y_at },
+            quant: q(0),
+        })
+        .unwrap();
+    let conv = Op::Conv(ConvParams {
+        batch: 1,
+        c_in: 1,
+        in_h: 1,
+        in_w: in_w as u32,
+        c_out: 1,
+        out_h: 1,
+        out_w: out_w as u32,
+        k_h: 1,
+        k_w: k_w as u32,
+        stride_h: 1,
+        stride_w: 1,
+        dil_h: 1,
+        dil_w: 1,
+        pad_top: 0,
+        pad_left: 0,
+        groups: 1,
+        act: ActParams::new(ActKind::Identity, 0.0, 0.0),
+    });
+    fb.add_op(&conv, &ins, &[Some(y)], None, "/conv").unwrap();
+    fb.set_io(&[x], &[y]).unwrap();
+    let arena = y_at + out_w.next_multiple_of(16);
+    let bytes = finish(fb, arena);
+    let model = Model::from_bytes(bytes.as_slice()).unwrap();
+    let mut mem = Arena::new(arena);
+    let mut s = Session::new(&model, mem.slice(0, arena)).unwrap();
+    s.set_input_i8(0, &vec![1; in_w]).unwrap();
+    s.invoke().unwrap();
+    (
+        model.required_features(false),
+        s.output_i8(0).unwrap().to_vec(),
+    )
+}
+
+/// The generic conv loop is a feature of its own: a receptive field over the column buffer (512
+/// codes) needs it, a small one does not; the same sums either way.
+#[test]
+fn a_conv_field_over_the_column_buffer_needs_conv_generic() {
+    use rill_runtime::Features;
+    // Each output: the sum of k_w products 1 * 1 (the converter folds -z_x * sum w into the
+    // bias, here 0), requantized by 1/2 (m0 2^30, shift 0), saturated to i8.
+    let (small, y) = int8_conv(3, 8, 0);
+    assert!(!small.contains(Features::CONV_GENERIC), "{small}");
+    assert_eq!(y, vec![2; 6]); // round(3 / 2)
+    let (large, y) = int8_conv(600, 602, 0);
+    assert!(large.contains(Features::CONV_GENERIC), "{large}");
+    assert_eq!(y, vec![127; 3]); // 300
+    let (fits, y) = int8_conv(500, 502, -1);
+    assert!(!fits.contains(Features::CONV_GENERIC), "{fits}");
+    assert_eq!(y, vec![127; 3]); // 250
+    let (fits, y) = int8_conv(200, 202, -1);
+    assert!(!fits.contains(Features::CONV_GENERIC), "{fits}");
+    assert_eq!(y, vec![100; 3]);
+    // A zero point that is no i8 code cannot pad the column buffer.
+    let (odd_zero, y) = int8_conv(3, 8, 200);
+    assert!(odd_zero.contains(Features::CONV_GENERIC), "{odd_zero}");
+    assert_eq!(y, vec![2; 6]);
+}

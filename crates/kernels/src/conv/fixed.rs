@@ -117,14 +117,39 @@ impl DwBand {
     }
 }
 
-/// Sets of fast paths a build compiles in (`PATHS` of [`conv_paths`]): a convolution whose shape
-/// suits a fast path missing from the set takes the column-buffer loop, with the same results.
+/// Sets of paths a build compiles in (`PATHS` of [`conv_paths`]): a convolution whose shape
+/// suits a fast path missing from the set takes the column-buffer loop, with the same results; one
+/// that needs the generic loop ([`needs_generic`]) is refused without it.
 pub mod paths {
     /// 1x1, stride 1, unpadded, one group: a dense product per pair of pixels.
     pub const POINTWISE: u8 = 1;
     /// One channel per group: bands of padded input rows.
     pub const DEPTHWISE: u8 = 2;
-    pub const ALL: u8 = POINTWISE | DEPTHWISE;
+    /// The generic loop, for what the column buffer cannot take (not a fast path: required).
+    pub const GENERIC: u8 = 4;
+    pub const ALL: u8 = POINTWISE | DEPTHWISE | GENERIC;
+}
+
+/// Whether the receptive field (`c_in / groups * k_h * k_w` codes) fits the column buffer and
+/// the input zero point is a code of the type (`lo..=hi`): else only the generic loop runs it.
+fn column_fits(cin_g: usize, k_h: usize, k_w: usize, z_x: i64, (lo, hi): (i64, i64)) -> bool {
+    let len = cin_g.checked_mul(k_h).and_then(|v| v.checked_mul(k_w));
+    len.is_some_and(|len| (1..=COL_MAX).contains(&len)) && (lo..=hi).contains(&z_x)
+}
+
+/// Whether a fixed-point convolution of shape `p` over i16 (`wide`) or i8 codes with input zero
+/// point `z_x` needs the generic loop ([`paths::GENERIC`]): its receptive field is empty or over
+/// 512 codes, or `z_x` is no code. `false` for an invalid shape (which the kernel refuses anyway).
+pub fn needs_generic(p: &ConvParams, z_x: i32, wide: bool) -> bool {
+    let Some(cin_g) = us(p.c_in).checked_div(us(p.groups)) else {
+        return false;
+    };
+    let range = if wide {
+        (i64::from(i16::MIN), i64::from(i16::MAX))
+    } else {
+        (i64::from(i8::MIN), i64::from(i8::MAX))
+    };
+    !column_fits(cin_g, us(p.k_h), us(p.k_w), i64::from(z_x), range)
 }
 
 /// The fast path ([`paths`]) a convolution of shape `p` takes, 0 for none (the column buffer) or
@@ -209,15 +234,21 @@ pub fn conv_paths<T: QAct, W: QAct, const PATHS: u8>(
         muls,
         out,
     };
+    if PATHS & paths::GENERIC == 0 && !k.column_fits::<T>() {
+        return Err(KernelError::BadParam {
+            what: "conv field over 512 codes or input zero point outside the codes: \
+                   needs the generic loop (conv-generic)",
+        });
+    }
     let (x_batch, y_batch) = (g.c_in * g.in_plane, g.c_out * g.out_plane);
     for (b, yb) in y.chunks_exact_mut(y_batch).enumerate() {
         let xb = part(x, b, x_batch);
         if PATHS & paths::POINTWISE != 0 && g.pointwise() {
             k.pointwise(xb, yb);
         } else if PATHS & paths::DEPTHWISE != 0 && g.depthwise() {
-            k.depthwise(xb, yb);
+            k.depthwise::<T, PATHS>(xb, yb);
         } else {
-            k.im2col(xb, yb);
+            k.im2col::<T, PATHS>(xb, yb);
         }
     }
     Ok(())
@@ -361,6 +392,13 @@ impl<W: QAct> Conv<'_, W> {
         let b = self.bias.get(o).copied().unwrap_or(0) as i64;
         let m = self.muls.get(o).copied().unwrap_or_default();
         self.out.apply(requant_acc::<T>(b.wrapping_add(dot), m))
+    }
+
+    /// See [`column_fits`].
+    fn column_fits<T: QAct>(&self) -> bool {
+        let g = &self.g;
+        let codes = (i64::from(T::MIN), i64::from(T::MAX));
+        column_fits(g.cin_g, g.k_h, g.k_w, self.z, codes)
     }
 
     /// Output channel `o`'s bias and requantization, for the many pixels of its plane.
@@ -605,13 +643,13 @@ impl<W: QAct> Conv<'_, W> {
     /// One batch row, one channel per group. Bands of output rows are computed from a copy of the
     /// input rows they read, padded with `z_x` (what the padding taps read, so no per-tap checks
     /// and no correction); outputs whose padded row does not fit [`DW_BUF`] take the generic loop.
-    fn depthwise<T: QAct>(&self, x: &[T], y: &mut [T]) {
+    fn depthwise<T: QAct, const PATHS: u8>(&self, x: &[T], y: &mut [T]) {
         let g = &self.g;
         // A zero point outside the code range (a malformed file) cannot be stored as padding.
         let z_code = (T::MIN as i64..=T::MAX as i64).contains(&self.z);
         let band = DwBand::new(g).filter(|_| z_code);
         let Some(band) = band else {
-            return self.im2col(x, y);
+            return self.im2col::<T, PATHS>(x, y);
         };
         let mut buf = [0i16; DW_BUF];
         for (o, yp) in y.chunks_exact_mut(g.out_plane).enumerate() {
@@ -674,13 +712,16 @@ impl<W: QAct> Conv<'_, W> {
     /// One batch row, any grouping, through a column buffer: per output pixel, the group's
     /// receptive field in the weights' order, `z_x` at padding taps (what they read, so no
     /// correction), then a dense product with the group's weight rows, four per pass. The generic
-    /// loop when the field does not fit [`COL_MAX`] or `z_x` is no code.
-    fn im2col<T: QAct>(&self, x: &[T], y: &mut [T]) {
+    /// loop when the field does not fit [`COL_MAX`] or `z_x` is no code (when `PATHS` has
+    /// [`paths::GENERIC`]: else [`conv_paths`] has refused such a convolution).
+    fn im2col<T: QAct, const PATHS: u8>(&self, x: &[T], y: &mut [T]) {
         let g = &self.g;
         let len = g.cin_g * g.k_plane;
-        let z_code = (T::MIN as i64..=T::MAX as i64).contains(&self.z);
-        if !z_code || len == 0 || len > COL_MAX || g.k_w == 0 {
-            return self.generic(x, y);
+        if !self.column_fits::<T>() {
+            if PATHS & paths::GENERIC != 0 {
+                self.generic(x, y);
+            }
+            return;
         }
         let z = T::sat(self.z as i32);
         let mut col = [T::default(); COL_MAX];

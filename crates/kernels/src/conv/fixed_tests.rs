@@ -4,7 +4,7 @@ use rill_format::{ActParams, ConvParams};
 use std::vec;
 use std::vec::Vec;
 
-use super::fixed::{conv, conv_paths};
+use super::fixed::{conv, conv_paths, needs_generic, paths};
 use crate::fixed::{quantize_multiplier, OutQ, QAct, QMul};
 use crate::testutil::q::{assert_codes, dequantize, quantize, range, span, weights};
 use crate::testutil::Rng;
@@ -553,12 +553,31 @@ fn fast_vs_reference<T: QAct, W: QAct>(p: &ConvParams, seed: u64) {
             assert_eq!(got, want, "{p:?} z_x {z_x} out {out:?} seed {seed}");
             // A build without the fast paths: the column buffer, the same codes.
             let mut y = vec![T::default(); y_len];
-            conv_paths::<T, W, 0>(p, &x, z_x, &w, &bias, &muls, out, &mut y).unwrap();
+            conv_paths::<T, W, { paths::GENERIC }>(p, &x, z_x, &w, &bias, &muls, out, &mut y)
+                .unwrap();
             let got: Vec<i32> = y.iter().map(|v| v.get()).collect();
             assert_eq!(
                 got, want,
                 "{p:?} z_x {z_x} out {out:?} seed {seed} (no fast path)"
             );
+            // Without the generic loop either: the same codes, or refused (before writing y)
+            // exactly when `needs_generic` says so.
+            let mut y = vec![T::default(); y_len];
+            let r = conv_paths::<T, W, 0>(p, &x, z_x, &w, &bias, &muls, out, &mut y);
+            if needs_generic(p, z_x, T::WIDE) {
+                assert!(
+                    matches!(r, Err(KernelError::BadParam { .. })),
+                    "{p:?} z_x {z_x}: {r:?}"
+                );
+                assert!(y.iter().all(|v| v.get() == 0));
+            } else {
+                r.unwrap();
+                let got: Vec<i32> = y.iter().map(|v| v.get()).collect();
+                assert_eq!(
+                    got, want,
+                    "{p:?} z_x {z_x} out {out:?} seed {seed} (no generic loop)"
+                );
+            }
         }
     }
 }

@@ -22,7 +22,7 @@ pub fn strided_copy<T: Copy>(p: &CopyParams, x: &[T], y: &mut [T]) -> Result<(),
     for (row, yr) in y.chunks_exact_mut(plan.row_len()).enumerate() {
         let base = plan.base(row);
         for (j, yv) in yr.iter_mut().enumerate() {
-            let pos = base + j as i64 * plan.step;
+            let pos = base + j as i64 * i64::from(plan.step);
             *yv = *usize::try_from(pos)
                 .ok()
                 .and_then(|i| x.get(i))
@@ -36,10 +36,11 @@ pub fn strided_copy<T: Copy>(p: &CopyParams, x: &[T], y: &mut [T]) -> Result<(),
 struct Plan {
     shape: [usize; MAX_RANK],
     strides: [i32; MAX_RANK],
-    offset: i64,
+    /// 32-bit (widened where used): a 4-byte aligned plan moves with the word-aligned memcpy.
+    offset: u32,
     /// The last axis.
     last: usize,
-    step: i64,
+    step: i32,
 }
 
 impl Plan {
@@ -80,9 +81,9 @@ impl Plan {
         Ok(Some(Plan {
             shape,
             strides,
-            offset: i64::from(p.offset),
+            offset: p.offset,
             last,
-            step: i64::from(strides[last]),
+            step: strides[last],
         }))
     }
 
@@ -94,7 +95,7 @@ impl Plan {
     /// The source position of row `row`'s first element.
     #[inline(never)]
     fn base(&self, row: usize) -> i64 {
-        let mut base = self.offset;
+        let mut base = i64::from(self.offset);
         let mut rem = row;
         for ax in (0..self.last).rev() {
             base += (rem % self.shape[ax]) as i64 * i64::from(self.strides[ax]);

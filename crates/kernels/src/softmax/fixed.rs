@@ -280,7 +280,21 @@ pub fn softmax<T: QAct>(
     table: &[i32],
     y: &mut [T],
 ) -> Result<(), KernelError> {
+    softmax_modes::<T, true>(p, x, table, y)
+}
+
+/// [`softmax`], with the log-softmax form compiled in only when `LOG` (a log-softmax op is then
+/// refused with [`KernelError::BadParam`]): firmware without log-softmax ops leaves its code out.
+pub fn softmax_modes<T: QAct, const LOG: bool>(
+    p: &SoftmaxParams,
+    x: &[T],
+    table: &[i32],
+    y: &mut [T],
+) -> Result<(), KernelError> {
     let log_mode = flag(p.log, "softmax log")?;
+    if log_mode && !LOG {
+        return Err(bad("log-softmax is not compiled in"));
+    }
     let (axis, inner) = (us(p.axis_len), us(p.inner));
     let len = product(&[us(p.outer), axis, inner], "softmax x")?;
     exact("softmax x", len, x.len())?;
@@ -291,14 +305,25 @@ pub fn softmax<T: QAct>(
     }
     let block = axis * inner;
     // i8 codes: |d| <= 255; i16: |d| <= 65535, so the masks in `exp` lose nothing.
-    for (xb, yb) in x.chunks_exact(block).zip(y.chunks_exact_mut(block)) {
+    for (b, yb) in y.chunks_exact_mut(block).enumerate() {
+        // x has y's length (checked above): block b of x is whole.
+        let xb = x
+            .get(b * block..)
+            .and_then(|r| r.get(..block))
+            .unwrap_or(&[]);
         for i in 0..inner {
-            let col = || xb[i..].iter().step_by(inner).map(|v| v.get());
+            let col = || {
+                xb.get(i..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .step_by(inner)
+                    .map(|v| v.get())
+            };
             let max = col().fold(i32::MIN, i32::max);
             let nd = |q: i32| (max - q) as u32;
             let sum: i64 = col().map(|q| t.exp(nd(q))).sum();
             let ys = yb[i..].iter_mut().step_by(inner);
-            if log_mode {
+            if LOG && log_mode {
                 // ln(S) / s_y in 2^-F output LSB, rounded; at most 2^60.
                 let l2 = i128::from(log2_sum_q30(sum));
                 let l = ((l2 * i128::from(t.k2) + (1 << 29)) >> 30).min(L_MAX as i128) as i64;

@@ -7,7 +7,22 @@ use crate::KernelError;
 
 /// See the [module docs](super).
 pub fn softmax(p: &SoftmaxParams, x: &[f32], y: &mut [f32]) -> Result<(), KernelError> {
+    softmax_modes::<true>(p, x, y)
+}
+
+/// [`softmax`], with the log-softmax form compiled in only when `LOG` (a log-softmax op is then
+/// refused with [`KernelError::BadParam`]).
+pub fn softmax_modes<const LOG: bool>(
+    p: &SoftmaxParams,
+    x: &[f32],
+    y: &mut [f32],
+) -> Result<(), KernelError> {
     let log = flag(p.log, "softmax log")?;
+    if log && !LOG {
+        return Err(KernelError::BadParam {
+            what: "log-softmax is not compiled in",
+        });
+    }
     let (axis, inner) = (us(p.axis_len), us(p.inner));
     let len = product(&[us(p.outer), axis, inner], "softmax x")?;
     exact("softmax x", len, x.len())?;
@@ -31,7 +46,7 @@ pub fn softmax(p: &SoftmaxParams, x: &[f32], y: &mut [f32]) -> Result<(), Kernel
                 *yv = expf(xv - max);
                 sum += *yv;
             }
-            if log {
+            if LOG && log {
                 // (x - max) first: adding log(sum) to a large max would round it away.
                 let log_sum = logf(sum);
                 for (yv, xv) in yb[i..]
