@@ -22,17 +22,6 @@ impl<'s> ArenaViews<'s> {
         if writes.len() > MAX_WRITES {
             return Err(OpError::TooManyOperands);
         }
-        let mut order = [0; MAX_WRITES];
-        let mut n = 0;
-        for (i, w) in writes.iter().enumerate() {
-            if w.is_some() {
-                order[n] = i;
-                n += 1;
-            }
-        }
-        let order = &mut order[..n];
-        order.sort_unstable_by_key(|&i| writes[i].map_or(0, |w| w.0));
-
         let mut views = ArenaViews {
             gaps: [(0, &[]); MAX_WRITES + 1],
             n_gaps: 0,
@@ -40,8 +29,20 @@ impl<'s> ArenaViews<'s> {
         };
         let mut rest = arena;
         let mut base = 0usize;
-        for &i in order.iter() {
-            let (off, len) = writes[i].unwrap_or((0, 0));
+        // The regions by offset: each round takes the lowest one not yet taken (at most
+        // MAX_WRITES rounds of MAX_WRITES; no sort routine linked for five entries).
+        let mut taken = 0u32;
+        loop {
+            let mut next: Option<(usize, (usize, usize))> = None;
+            for (i, w) in writes.iter().enumerate() {
+                if let Some(w) = *w {
+                    if taken & (1 << i) == 0 && next.is_none_or(|(_, n)| w.0 < n.0) {
+                        next = Some((i, w));
+                    }
+                }
+            }
+            let Some((i, (off, len))) = next else { break };
+            taken |= 1 << i;
             let gap_len = off
                 .checked_sub(base)
                 .ok_or(OpError::Overlap { output: i })?;
@@ -50,13 +51,18 @@ impl<'s> ArenaViews<'s> {
             }
             let (gap, tail) = rest.split_at_mut(gap_len);
             let (region, tail) = tail.split_at_mut(len);
-            views.gaps[views.n_gaps] = (base, gap);
+            if let (Some(g), Some(w)) = (views.gaps.get_mut(views.n_gaps), views.writes.get_mut(i))
+            {
+                *g = (base, gap);
+                *w = Some(region);
+            }
             views.n_gaps += 1;
-            views.writes[i] = Some(region);
             rest = tail;
             base = off + len;
         }
-        views.gaps[views.n_gaps] = (base, rest);
+        if let Some(g) = views.gaps.get_mut(views.n_gaps) {
+            *g = (base, rest);
+        }
         views.n_gaps += 1;
         Ok(views)
     }
@@ -64,7 +70,7 @@ impl<'s> ArenaViews<'s> {
     /// The read-only region `[offset, offset + len)`, if it lies within one gap.
     pub fn read(&self, offset: usize, len: usize) -> Option<&'s [u8]> {
         let end = offset.checked_add(len)?;
-        self.gaps[..self.n_gaps].iter().find_map(|&(base, gap)| {
+        self.gaps.iter().take(self.n_gaps).find_map(|&(base, gap)| {
             let start = offset.checked_sub(base)?;
             if end - base <= gap.len() {
                 gap.get(start..end - base)
