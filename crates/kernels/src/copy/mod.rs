@@ -23,13 +23,20 @@ pub fn strided_copy<T: Copy>(p: &CopyParams, x: &[T], y: &mut [T]) -> Result<(),
         let base = plan.base(row);
         for (j, yv) in yr.iter_mut().enumerate() {
             let pos = base + j as i64 * i64::from(plan.step);
-            *yv = *usize::try_from(pos)
-                .ok()
-                .and_then(|i| x.get(i))
-                .ok_or(KernelError::IndexOutOfRange { index: pos, len })?;
+            *yv = *usize::try_from(pos).ok().and_then(|i| x.get(i)).ok_or(
+                KernelError::IndexOutOfRange {
+                    index: sat_isize(pos),
+                    len,
+                },
+            )?;
         }
     }
     Ok(())
+}
+
+/// A source position for an error, saturated to the `isize` range (a 32-bit target's).
+fn sat_isize(pos: i64) -> isize {
+    isize::try_from(pos).unwrap_or(if pos < 0 { isize::MIN } else { isize::MAX })
 }
 
 /// The checked shape of a copy, whatever the element type (so that it is compiled once).
@@ -74,7 +81,10 @@ impl Plan {
         }
         for end in [lo, hi] {
             if end < 0 || end >= len as i64 {
-                return Err(KernelError::IndexOutOfRange { index: end, len });
+                return Err(KernelError::IndexOutOfRange {
+                    index: sat_isize(end),
+                    len,
+                });
             }
         }
         let last = r - 1;

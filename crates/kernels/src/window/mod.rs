@@ -49,7 +49,7 @@ pub fn window<T: Copy>(
             .ok()
             .filter(|&h| h < slots.saturating_mul(2))
             .ok_or(KernelError::IndexOutOfRange {
-                index: head[0] as i64,
+                index: head[0] as isize,
                 len: slots.saturating_mul(2),
             })?;
         if raw < slots {
