@@ -49,8 +49,13 @@ impl<'s> ArenaViews<'s> {
             if gap_len.checked_add(len).is_none_or(|end| end > rest.len()) {
                 return Err(OpError::Overlap { output: i });
             }
-            let (gap, tail) = rest.split_at_mut(gap_len);
-            let (region, tail) = tail.split_at_mut(len);
+            // Both in range (checked above).
+            let (gap, tail) = rest
+                .split_at_mut_checked(gap_len)
+                .ok_or(OpError::Overlap { output: i })?;
+            let (region, tail) = tail
+                .split_at_mut_checked(len)
+                .ok_or(OpError::Overlap { output: i })?;
             if let (Some(g), Some(w)) = (views.gaps.get_mut(views.n_gaps), views.writes.get_mut(i))
             {
                 *g = (base, gap);

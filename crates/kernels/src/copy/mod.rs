@@ -99,7 +99,7 @@ impl Plan {
 
     /// Elements per row (the last axis; nonzero, y being nonempty).
     fn row_len(&self) -> usize {
-        self.shape[self.last]
+        self.shape.get(self.last).map_or(1, |&n| n.max(1))
     }
 
     /// The source position of row `row`'s first element.
@@ -107,9 +107,10 @@ impl Plan {
     fn base(&self, row: usize) -> i64 {
         let mut base = i64::from(self.offset);
         let mut rem = row;
-        for ax in (0..self.last).rev() {
-            base += (rem % self.shape[ax]) as i64 * i64::from(self.strides[ax]);
-            rem /= self.shape[ax];
+        for (&n, &s) in self.shape.iter().zip(&self.strides).take(self.last).rev() {
+            let n = n.max(1);
+            base += (rem % n) as i64 * i64::from(s);
+            rem /= n;
         }
         base
     }
