@@ -129,8 +129,10 @@ fn main() -> ! {
         debug::exit(debug::EXIT_FAILURE);
         halt()
     };
+    // The baseline's result is opaque too: both of the application's report lines (the CRCs, or
+    // the failed stage's number) stay in it, so the difference is the runtime's code alone.
     let result = if cfg!(feature = "baseline") {
-        Ok((black_box(0), black_box(0)))
+        black_box(Ok((0, 0)))
     } else {
         run(entry, arena)
     };
