@@ -89,8 +89,18 @@ fn run(entry: &Entry, arena: &mut [u8]) -> Result<(u32, u32), Stage> {
     let axis = stream.input_axes[0].ok_or(Stage::Stream)?;
     let dims = info.shape;
     let len = *dims.get(axis).ok_or(Stage::Stream)? as usize;
-    let inner: usize = dims.get(axis + 1..).ok_or(Stage::Stream)?.iter().map(|&d| d as usize).product();
-    let outer: usize = dims.get(..axis).ok_or(Stage::Stream)?.iter().map(|&d| d as usize).product();
+    let inner: usize = dims
+        .get(axis + 1..)
+        .ok_or(Stage::Stream)?
+        .iter()
+        .map(|&d| d as usize)
+        .product();
+    let outer: usize = dims
+        .get(..axis)
+        .ok_or(Stage::Stream)?
+        .iter()
+        .map(|&d| d as usize)
+        .product();
     if outer * inner > MAX_FRAME {
         return Err(Stage::Stream);
     }
@@ -102,7 +112,9 @@ fn run(entry: &Entry, arena: &mut [u8]) -> Result<(u32, u32), Stage> {
             let src = input
                 .get((o * len + t) * inner..(o * len + t + 1) * inner)
                 .ok_or(Stage::Input)?;
-            let dst = frame.get_mut(o * inner..(o + 1) * inner).ok_or(Stage::Input)?;
+            let dst = frame
+                .get_mut(o * inner..(o + 1) * inner)
+                .ok_or(Stage::Input)?;
             dst.copy_from_slice(src);
         }
         let frame = frame.get(..outer * inner).ok_or(Stage::Stream)?;
