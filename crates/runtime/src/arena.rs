@@ -29,20 +29,31 @@ impl<'s> ArenaViews<'s> {
         };
         let mut rest = arena;
         let mut base = 0usize;
-        // The regions by offset: each round takes the lowest one not yet taken (at most
-        // MAX_WRITES rounds of MAX_WRITES; no sort routine linked for five entries).
-        let mut taken = 0u32;
-        loop {
-            let mut next: Option<(usize, (usize, usize))> = None;
-            for (i, w) in writes.iter().enumerate() {
-                if let Some(w) = *w {
-                    if taken & (1 << i) == 0 && next.is_none_or(|(_, n)| w.0 < n.0) {
-                        next = Some((i, w));
-                    }
+        // The present regions' positions by offset, by insertion (at most MAX_WRITES of them,
+        // usually one or two; no sort routine linked): each is carried along the sorted ones and
+        // swaps places with every one whose offset is larger.
+        let mut order = [0u8; MAX_WRITES];
+        let mut keys = [0usize; MAX_WRITES];
+        let mut n = 0;
+        for (i, w) in writes.iter().enumerate() {
+            let Some((off, _)) = *w else { continue };
+            let (mut key, mut at) = (off, i as u8);
+            for (k, o) in keys.iter_mut().zip(order.iter_mut()).take(n) {
+                if key < *k {
+                    core::mem::swap(k, &mut key);
+                    core::mem::swap(o, &mut at);
                 }
             }
-            let Some((i, (off, len))) = next else { break };
-            taken |= 1 << i;
+            if let (Some(k), Some(o)) = (keys.get_mut(n), order.get_mut(n)) {
+                (*k, *o) = (key, at);
+                n += 1;
+            }
+        }
+        for &i in order.iter().take(n) {
+            let i = usize::from(i);
+            let Some(&Some((off, len))) = writes.get(i) else {
+                continue;
+            };
             let gap_len = off
                 .checked_sub(base)
                 .ok_or(OpError::Overlap { output: i })?;
@@ -75,7 +86,8 @@ impl<'s> ArenaViews<'s> {
     /// The read-only region `[offset, offset + len)`, if it lies within one gap.
     pub fn read(&self, offset: usize, len: usize) -> Option<&'s [u8]> {
         let end = offset.checked_add(len)?;
-        self.gaps.iter().take(self.n_gaps).find_map(|&(base, gap)| {
+        let gaps = self.gaps.get(..self.n_gaps).unwrap_or(&[]);
+        gaps.iter().find_map(|&(base, gap)| {
             let start = offset.checked_sub(base)?;
             if end - base <= gap.len() {
                 gap.get(start..end - base)
