@@ -151,7 +151,10 @@ fn rows_in_small<T: QAct>(
             if !once {
                 used = expand(xc, buf).0.len();
             }
-            let (xp, xt) = (&buf[..used], xc.get(2 * used..).unwrap_or(&[]));
+            let (xp, xt) = (
+                buf.get(..used).unwrap_or(&[]),
+                xc.get(2 * used..).unwrap_or(&[]),
+            );
             let w = w.get(j0 * k + c * CHUNK..).unwrap_or(&[]);
             if rows == 1 {
                 acc[0] = acc[0].wrapping_add(one(xp, xt, w) as i64);
@@ -256,16 +259,23 @@ fn rest<T: QAct>(acc: [i32; 4], xp: &[u32], xt: &[T], w: &[i8], k: usize) -> [i3
 #[inline(always)]
 pub(crate) fn expand<'b, 'x, T: QAct>(x: &'x [T], buf: &'b mut [u32]) -> (&'b [u32], &'x [T]) {
     let mut used = 0;
-    for (p, g) in buf.chunks_exact_mut(2).zip(x.chunks_exact(4)) {
+    // Arrays, not chunks: no chunk size to divide by (nor a panic path for a zero one).
+    let groups = buf
+        .as_chunks_mut::<2>()
+        .0
+        .iter_mut()
+        .zip(x.as_chunks::<4>().0);
+    for ([p02, p13], [a, b, c, d]) in groups {
         let h = |v: &T| v.get() as u16 as u32;
-        if let ([p02, p13], [a, b, c, d]) = (p, g) {
-            *p02 = h(a) | h(c) << 16;
-            *p13 = h(b) | h(d) << 16;
-        }
+        *p02 = h(a) | h(c) << 16;
+        *p13 = h(b) | h(d) << 16;
         used += 2;
     }
     // Groups a short buffer could not take go one product at a time with the tail.
-    (&buf[..used], x.get(2 * used..).unwrap_or(&[]))
+    (
+        buf.get(..used).unwrap_or(&[]),
+        x.get(2 * used..).unwrap_or(&[]),
+    )
 }
 
 /// One row from `w[0]`: the expanded groups `xp`, then the codes `xt`.

@@ -17,8 +17,10 @@ pub enum KernelError {
     /// A parameter is invalid: an unknown enum value, a zero stride, dilation or group count, a rank
     /// above the maximum, a flag other than 0 or 1, ...
     BadParam { what: &'static str },
-    /// An index (gather index, or strided-copy source position) lies outside `0..len`.
-    IndexOutOfRange { index: i64, len: usize },
+    /// An index (gather index, ring head, or strided-copy source position) lies outside `0..len`.
+    /// `isize` rather than `i64` keeps every kernel `Result` 4-byte aligned on a 32-bit MCU; a
+    /// copy position beyond the `isize` range (on a 32-bit target only) is saturated to it.
+    IndexOutOfRange { index: isize, len: usize },
 }
 
 impl fmt::Display for KernelError {

@@ -206,6 +206,30 @@ impl Weight for half::f16 {
     }
 }
 
+/// `v[start..start + len]`, or empty where `v` is shorter: for slices whose lengths the caller
+/// has checked, without a panic path.
+#[inline(always)]
+pub(crate) fn seg<V>(v: &[V], start: usize, len: usize) -> &[V] {
+    v.get(start..).and_then(|r| r.get(..len)).unwrap_or(&[])
+}
+
+/// [`seg`], mutably.
+#[inline(always)]
+pub(crate) fn seg_mut<V>(v: &mut [V], start: usize, len: usize) -> &mut [V] {
+    v.get_mut(start..)
+        .and_then(|r| r.get_mut(..len))
+        .unwrap_or(&mut [])
+}
+
+/// `dst.copy_from_slice(src)` for slices of checked equal lengths (nothing copied otherwise),
+/// without a panic path.
+#[inline(always)]
+pub(crate) fn copy<V: Copy>(dst: &mut [V], src: &[V]) {
+    if dst.len() == src.len() {
+        dst.copy_from_slice(src);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::div_u64;

@@ -108,12 +108,14 @@ impl Features {
     }
 
     /// What running `v` takes: its kernel's feature and that of the element type it computes in
-    /// (`code`: i8 or i16 for a fixed-point op, `None` for the float form; i32 data needs none).
+    /// (`code`: i8 or i16 for a fixed-point op, `None` for the float form; i32 data needs none),
+    /// and with `speed` the [`Features::SPEED`] ones its shapes would run faster with.
     pub(crate) fn of_op(
         v: &OpView<'_>,
         code: Option<DType>,
         dtype: impl Fn(usize) -> Option<DType>,
         zero_point: impl Fn(usize) -> i32,
+        speed: bool,
     ) -> Features {
         // The type of the fixed-point codes, or of the float form's input 0 and, for float
         // weights that may be stored in f16, input 1; a conversion between code types needs both.
@@ -138,9 +140,9 @@ impl Features {
             // the generic loop for a field over the column buffer or a zero point that is no code.
             (Op::Conv(p), Some(code)) => {
                 use rill_kernels::conv::fixed::{fast_path, needs_generic, paths};
-                let fast = match fast_path(p) {
-                    paths::POINTWISE => Features::CONV_POINTWISE,
-                    paths::DEPTHWISE => Features::CONV_DEPTHWISE,
+                let fast = match speed.then(|| fast_path(p)) {
+                    Some(paths::POINTWISE) => Features::CONV_POINTWISE,
+                    Some(paths::DEPTHWISE) => Features::CONV_DEPTHWISE,
                     _ => Features::EMPTY,
                 };
                 let z_x = v.input(0).map_or(0, &zero_point);

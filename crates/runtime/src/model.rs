@@ -223,12 +223,13 @@ impl<'a> Model<'a> {
         self.tensor(*t as usize)
     }
 
-    /// The runtime features op `v` needs.
+    /// The runtime features op `v` needs, with the [`Features::SPEED`] ones its shapes take when
+    /// `speed` (a check of what must be compiled in leaves them out, and their shape tests unlinked).
     #[inline(never)]
-    fn needs(&self, v: &OpView<'a>) -> Features {
+    fn needs(&self, v: &OpView<'a>, speed: bool) -> Features {
         let dtype = |t: usize| self.file.dtype(t);
         let zero_point = |t: usize| self.file.tensor(t).map_or(0, |t| t.zero_point);
-        Features::of_op(v, fixed_code_type(v, dtype), dtype, zero_point)
+        Features::of_op(v, fixed_code_type(v, dtype), dtype, zero_point, speed)
     }
 
     fn program_end(&self, streaming: bool) -> usize {
@@ -245,7 +246,7 @@ impl<'a> Model<'a> {
     pub fn required_features(&self, streaming: bool) -> Features {
         (0..self.program_end(streaming))
             .filter_map(|i| self.file.op(i))
-            .fold(Features::EMPTY, |acc, v| acc.union(self.needs(&v)))
+            .fold(Features::EMPTY, |acc, v| acc.union(self.needs(&v, true)))
     }
 
     /// Whether a runtime built with `compiled` runs this model (and its step program when
@@ -268,7 +269,7 @@ impl<'a> Model<'a> {
     ) -> Option<(usize, OpKind, Features)> {
         ops.filter_map(|i| Some((i, self.file.op(i)?)))
             .find_map(|(i, v)| {
-                let missing = self.needs(&v).without(compiled).without(Features::SPEED);
+                let missing = self.needs(&v, false).without(compiled);
                 (!missing.is_empty()).then_some((i, v.op.kind(), missing))
             })
     }
@@ -472,7 +473,7 @@ impl<'a> Model<'a> {
     /// `check_features`, which refuses it naming the features (or, a step op, streaming).
     #[cfg(not(feature = "f32"))]
     fn check_float_types(&self, v: &OpView<'a>) -> Result<(), OpError> {
-        if !Features::COMPILED.contains(self.needs(v).without(Features::SPEED)) {
+        if !Features::COMPILED.contains(self.needs(v, false)) {
             return Ok(());
         }
         let movers = matches!(v.op, Op::Gather(_) | Op::Concat(_) | Op::Copy(_));

@@ -16,8 +16,8 @@ pub(crate) fn rows4_rust(acc: [i32; 4], x: &[u32], w: &[i8], k: usize) -> [i32; 
         return acc;
     };
     let mut a = acc;
-    let rows = [r0, r1, r2, r3].map(|r| r.chunks_exact(4));
-    let [c0, c1, c2, c3] = rows;
+    let (c0, c1) = (r0.chunks_exact(4), r1.chunks_exact(4));
+    let (c2, c3) = (r2.chunks_exact(4), r3.chunks_exact(4));
     for ((((p, v0), v1), v2), v3) in x.chunks_exact(2).zip(c0).zip(c1).zip(c2).zip(c3) {
         let (x02, x13) = (p[0], p[1]);
         let mac = |acc: i32, v: &[i8]| {

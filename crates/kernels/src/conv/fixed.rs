@@ -241,7 +241,7 @@ pub fn conv_paths<T: QAct, W: QAct, const PATHS: u8>(
         });
     }
     let (x_batch, y_batch) = (g.c_in * g.in_plane, g.c_out * g.out_plane);
-    for (b, yb) in y.chunks_exact_mut(y_batch).enumerate() {
+    for (b, yb) in y.chunks_exact_mut(y_batch.max(1)).enumerate() {
         let xb = part(x, b, x_batch);
         if PATHS & paths::POINTWISE != 0 && g.pointwise() {
             k.pointwise(xb, yb);
@@ -725,7 +725,10 @@ impl<W: QAct> Conv<'_, W> {
         }
         let z = T::sat(self.z as i32);
         let mut col = [T::default(); COL_MAX];
-        let col = &mut col[..len];
+        // len <= COL_MAX (column_fits).
+        let Some(col) = col.get_mut(..len) else {
+            return;
+        };
         let groups = g.c_out / g.cout_g.max(1);
         for grp in 0..groups {
             let xg = part(x, grp, g.cin_g * g.in_plane);
@@ -755,7 +758,7 @@ impl<W: QAct> Conv<'_, W> {
         let ih0 = oh as i64 * i64::from(p.stride_h) - i64::from(p.pad_top);
         let iw0 = ow as i64 * i64::from(p.stride_w) - i64::from(p.pad_left);
         let (dh, dw) = (i64::from(p.dil_h), i64::from(p.dil_w));
-        for (ckh, cr) in col.chunks_exact_mut(g.k_w).enumerate() {
+        for (ckh, cr) in col.chunks_exact_mut(g.k_w.max(1)).enumerate() {
             let (c, kh) = (ckh / k_h, ckh % k_h);
             let ih = ih0 + kh as i64 * dh;
             let row = usize::try_from(ih)

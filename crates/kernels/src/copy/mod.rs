@@ -23,13 +23,20 @@ pub fn strided_copy<T: Copy>(p: &CopyParams, x: &[T], y: &mut [T]) -> Result<(),
         let base = plan.base(row);
         for (j, yv) in yr.iter_mut().enumerate() {
             let pos = base + j as i64 * i64::from(plan.step);
-            *yv = *usize::try_from(pos)
-                .ok()
-                .and_then(|i| x.get(i))
-                .ok_or(KernelError::IndexOutOfRange { index: pos, len })?;
+            *yv = *usize::try_from(pos).ok().and_then(|i| x.get(i)).ok_or(
+                KernelError::IndexOutOfRange {
+                    index: sat_isize(pos),
+                    len,
+                },
+            )?;
         }
     }
     Ok(())
+}
+
+/// A source position for an error, saturated to the `isize` range (a 32-bit target's).
+fn sat_isize(pos: i64) -> isize {
+    isize::try_from(pos).unwrap_or(if pos < 0 { isize::MIN } else { isize::MAX })
 }
 
 /// The checked shape of a copy, whatever the element type (so that it is compiled once).
@@ -74,7 +81,10 @@ impl Plan {
         }
         for end in [lo, hi] {
             if end < 0 || end >= len as i64 {
-                return Err(KernelError::IndexOutOfRange { index: end, len });
+                return Err(KernelError::IndexOutOfRange {
+                    index: sat_isize(end),
+                    len,
+                });
             }
         }
         let last = r - 1;
@@ -89,7 +99,7 @@ impl Plan {
 
     /// Elements per row (the last axis; nonzero, y being nonempty).
     fn row_len(&self) -> usize {
-        self.shape[self.last]
+        self.shape.get(self.last).map_or(1, |&n| n.max(1))
     }
 
     /// The source position of row `row`'s first element.
@@ -97,9 +107,10 @@ impl Plan {
     fn base(&self, row: usize) -> i64 {
         let mut base = i64::from(self.offset);
         let mut rem = row;
-        for ax in (0..self.last).rev() {
-            base += (rem % self.shape[ax]) as i64 * i64::from(self.strides[ax]);
-            rem /= self.shape[ax];
+        for (&n, &s) in self.shape.iter().zip(&self.strides).take(self.last).rev() {
+            let n = n.max(1);
+            base += (rem % n) as i64 * i64::from(s);
+            rem /= n;
         }
         base
     }

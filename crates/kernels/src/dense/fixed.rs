@@ -37,8 +37,11 @@ pub fn dense<T: QAct, W: QAct>(
     }
     // i8 codes: the multiply-accumulate form of the requantization where the multiplier has it.
     let fast = if T::WIDE { None } else { out.fast::<T>() };
-    for (i, yr) in y.chunks_exact_mut(n).enumerate() {
-        let xr = &x[i * k..][..k];
+    // y is nonempty, so n >= 1; x holds m rows of k (checked above).
+    for (i, yr) in y.chunks_exact_mut(n.max(1)).enumerate() {
+        let Some(xr) = x.get(i * k..).and_then(|r| r.get(..k)) else {
+            break;
+        };
         #[cfg(not(feature = "small"))]
         if let (Some(f), Ok(w8)) = (fast, bytemuck::try_cast_slice::<W, i8>(w)) {
             if !W::WIDE && blocks(xr, w8, bias, muls, out, f, yr) {

@@ -56,7 +56,7 @@ fn resolve(i: i32, len: usize) -> Result<usize, KernelError> {
         Ok(k as usize)
     } else {
         Err(KernelError::IndexOutOfRange {
-            index: i as i64,
+            index: i as isize,
             len,
         })
     }

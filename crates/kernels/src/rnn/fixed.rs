@@ -40,7 +40,7 @@ use crate::dot::sums;
 use crate::dot::{dot_rows, CHUNK};
 use crate::fixed::tables::{SIGMOID_Q12, TANH_Q12};
 use crate::fixed::{requantize, requantize_i64, FastRq, OutQ, QAct, QMul};
-use crate::util::{at_least, exact, mul};
+use crate::util::{at_least, copy, exact, mul, seg, seg_mut};
 use crate::KernelError;
 
 /// The integer parameters of a layer, from its aux operand (`rill_format::qaux`, Rnn). Bias and
@@ -220,7 +220,11 @@ impl<'a, W: QAct> Cell<'a, W> {
     ) -> Result<Cell<'a, W>, KernelError> {
         let d = CellDims::new(p)?;
         d.slot(slot)?;
-        let act = |k: usize| ActKind::from_u32(p.acts[3 * slot + k].kind);
+        let act = |k: usize| {
+            p.acts
+                .get(3 * slot + k)
+                .and_then(|a| ActKind::from_u32(a.kind))
+        };
         let (sig, tanh) = (Some(ActKind::Sigmoid), Some(ActKind::Tanh));
         let mut relu = false;
         match d.cell {
@@ -251,8 +255,8 @@ impl<'a, W: QAct> Cell<'a, W> {
         exact("rnn w_mul", rows, q.w_mul.len())?;
         exact("rnn r_mul", rows, q.r_mul.len())?;
         let (w_mul, r_mul) = (
-            &q.w_mul[slot * d.gh..][..d.gh],
-            &q.r_mul[slot * d.gh..][..d.gh],
+            seg(q.w_mul, slot * d.gh, d.gh),
+            seg(q.r_mul, slot * d.gh, d.gh),
         );
         let fast_rq = w_mul.iter().chain(r_mul).all(|&m| FastRq::fits(m));
         Ok(Cell {
@@ -266,10 +270,10 @@ impl<'a, W: QAct> Cell<'a, W> {
             z_h: q.z_h,
             h_mul: q.h_mul,
             h_to_q15: q.h_to_q15,
-            w: &w[slot * d.w_len..][..d.w_len],
-            r: &r[slot * d.r_len..][..d.r_len],
-            w_bias: &q.w_bias[slot * d.gh..][..d.gh],
-            r_bias: &q.r_bias[slot * d.gh..][..d.gh],
+            w: seg(w, slot * d.w_len, d.w_len),
+            r: seg(r, slot * d.r_len, d.r_len),
+            w_bias: seg(q.w_bias, slot * d.gh, d.gh),
+            r_bias: seg(q.r_bias, slot * d.gh, d.gh),
             w_mul,
             r_mul,
             fast_rq,
@@ -502,8 +506,9 @@ impl<'a, W: QAct> Cell<'a, W> {
     /// Lengths are checked: `x` = I, `h` = `c` = H, `g` >= 4H.
     fn lstm<T: QAct>(&self, x: &[T], h: &mut [T], c: &mut [i16], g: &mut [i32]) {
         let n = self.hidden;
-        let g = &mut g[..4 * n];
+        let g = seg_mut(g, 0, 4 * n);
         self.gates(0, x, h, g);
+        let g: &[i32] = g;
         // `k` is in 3..=15 (clamped in `new`).
         let k = self.k;
         let out = OutQ {
@@ -512,9 +517,12 @@ impl<'a, W: QAct> Cell<'a, W> {
             hi: T::MAX,
         };
         let fast = FastRq::new(self.h_mul).zip(out.fast::<T>());
-        let (gi, rest) = g.split_at(n);
-        let (go, rest) = rest.split_at(n);
-        let (gf, gc) = rest.split_at(n);
+        let (gi, go, gf, gc) = (
+            seg(g, 0, n),
+            seg(g, n, n),
+            seg(g, 2 * n, n),
+            seg(g, 3 * n, n),
+        );
         let gates = gi.iter().zip(go).zip(gf).zip(gc);
         for ((((&i, &o), &f), &gg), (cj, hj)) in gates.zip(c.iter_mut().zip(h.iter_mut())) {
             let (i, o, f, gg) = (sigmoid_q15(i), sigmoid_q15(o), sigmoid_q15(f), tanh_q15(gg));
@@ -670,8 +678,8 @@ pub fn rnn_cells<T: QAct, W: QAct, const CELLS: u8>(
         return Ok(()); // nothing to compute; keeps the work bounded by the output sizes
     }
     let n = d.hidden;
-    let (h_words, rest) = scratch.split_at_mut(n);
-    let (c_words, g) = rest.split_at_mut(n);
+    let (h_words, rest) = scratch.split_at_mut_checked(n).ok_or(bad("rnn scratch"))?;
+    let (c_words, g) = rest.split_at_mut_checked(n).ok_or(bad("rnn scratch"))?;
     let h: &mut [T] = bytemuck::try_cast_slice_mut(h_words)
         .map_err(|_| bad("rnn scratch cast"))?
         .get_mut(..n)
@@ -686,11 +694,11 @@ pub fn rnn_cells<T: QAct, W: QAct, const CELLS: u8>(
         for b in 0..l.batch {
             let so = l.state_off(slot, b);
             match i.initial_h {
-                Some(s) => h.copy_from_slice(&s[so..][..n]),
+                Some(s) => copy(h, seg(s, so, n)),
                 None => h.fill(z_h),
             }
             match i.initial_c {
-                Some(s) => c.copy_from_slice(&s[so..][..n]),
+                Some(s) => copy(c, seg(s, so, n)),
                 None => c.fill(0),
             }
             for step in 0..l.seq {
@@ -699,7 +707,7 @@ pub fn rnn_cells<T: QAct, W: QAct, const CELLS: u8>(
                 } else {
                     step
                 };
-                let x = &i.x[l.x_off(t, b)..][..d.input];
+                let x = seg(i.x, l.x_off(t, b), d.input);
                 // The kind was checked against CELLS: the constant tests drop the others' code.
                 match cell.kind {
                     CellKind::Rnn if CELLS & super::cells::RNN != 0 => cell.rnn(x, h, g),
@@ -708,14 +716,14 @@ pub fn rnn_cells<T: QAct, W: QAct, const CELLS: u8>(
                     _ => {}
                 }
                 if let Some(y) = y.as_deref_mut() {
-                    y[l.y_off(t, slot, b)..][..n].copy_from_slice(h);
+                    copy(seg_mut(y, l.y_off(t, slot, b), n), h);
                 }
             }
             if let Some(y_h) = y_h.as_deref_mut() {
-                y_h[so..][..n].copy_from_slice(h);
+                copy(seg_mut(y_h, so, n), h);
             }
             if let Some(y_c) = y_c.as_deref_mut() {
-                y_c[so..][..n].copy_from_slice(c);
+                copy(seg_mut(y_c, so, n), c);
             }
         }
     }

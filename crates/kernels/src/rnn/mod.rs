@@ -220,7 +220,8 @@ impl CellDims {
             CellKind::Lstm => 3,
         };
         for d in 0..dirs {
-            for a in &p.acts[3 * d..3 * d + used] {
+            let acts = p.acts.get(3 * d..3 * d + used);
+            for a in acts.ok_or(KernelError::BadParam { what: "rnn acts" })? {
                 crate::act::check(a)?;
             }
         }

@@ -305,7 +305,7 @@ pub fn softmax_modes<T: QAct, const LOG: bool>(
     }
     let block = axis * inner;
     // i8 codes: |d| <= 255; i16: |d| <= 65535, so the masks in `exp` lose nothing.
-    for (b, yb) in y.chunks_exact_mut(block).enumerate() {
+    for (b, yb) in y.chunks_exact_mut(block.max(1)).enumerate() {
         // x has y's length (checked above): block b of x is whole.
         let xb = x
             .get(b * block..)
@@ -316,13 +316,17 @@ pub fn softmax_modes<T: QAct, const LOG: bool>(
                 xb.get(i..)
                     .unwrap_or(&[])
                     .iter()
-                    .step_by(inner)
+                    .step_by(inner.max(1))
                     .map(|v| v.get())
             };
             let max = col().fold(i32::MIN, i32::max);
             let nd = |q: i32| (max - q) as u32;
             let sum: i64 = col().map(|q| t.exp(nd(q))).sum();
-            let ys = yb[i..].iter_mut().step_by(inner);
+            let ys = yb
+                .get_mut(i..)
+                .unwrap_or_default()
+                .iter_mut()
+                .step_by(inner.max(1));
             if LOG && log_mode {
                 // ln(S) / s_y in 2^-F output LSB, rounded; at most 2^60.
                 let l2 = i128::from(log2_sum_q30(sum));

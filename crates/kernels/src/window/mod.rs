@@ -45,11 +45,12 @@ pub fn window<T: Copy>(
     let (h, seen) = if slots == 0 {
         (0, 0)
     } else {
-        let raw = usize::try_from(head[0])
+        let head0 = head.first().copied().unwrap_or(-1);
+        let raw = usize::try_from(head0)
             .ok()
             .filter(|&h| h < slots.saturating_mul(2))
             .ok_or(KernelError::IndexOutOfRange {
-                index: head[0] as i64,
+                index: head0 as isize,
                 len: slots.saturating_mul(2),
             })?;
         if raw < slots {
@@ -61,7 +62,9 @@ pub fn window<T: Copy>(
     if let Some(v) = valid {
         exact("window valid", 1, v.len())?;
         // seen <= slots = (taps - 1) * dil, so this is at most taps.
-        v[0] = (1 + seen / dil) as i32;
+        if let Some(v) = v.first_mut() {
+            *v = (1 + seen / dil) as i32;
+        }
     }
     if frame == 0 {
         return Ok(());
@@ -72,19 +75,29 @@ pub fn window<T: Copy>(
             x
         } else {
             // ago <= slots, so the frame `ago` steps back is in the ring.
-            let slot = (h + slots - ago) % slots;
-            &ring[slot * frame..][..frame]
+            // (Lengths checked above: no slice here comes up short.)
+            let slot = (h + slots - ago) % slots.max(1);
+            ring.get(slot * frame..)
+                .and_then(|r| r.get(..frame))
+                .unwrap_or(&[])
         };
         for (o, row) in src.chunks_exact(inner.max(1)).enumerate().take(outer) {
-            y[(o * taps + k) * inner..][..inner].copy_from_slice(&row[..inner]);
+            let dst = y.get_mut((o * taps + k) * inner..);
+            if let Some(dst) = dst.and_then(|d| d.get_mut(..row.len())) {
+                dst.copy_from_slice(row);
+            }
         }
     }
     if slots > 0 {
-        ring[h * frame..][..frame].copy_from_slice(x);
+        if let Some(r) = ring.get_mut(h * frame..).and_then(|r| r.get_mut(..x.len())) {
+            r.copy_from_slice(x);
+        }
         let next = (h + 1) % slots;
         // The first wrap marks the ring full; it stays in the upper half from then on.
         let full = seen == slots || h + 1 == slots;
-        head[0] = (if full { next + slots } else { next }) as i32;
+        if let Some(head) = head.first_mut() {
+            *head = (if full { next + slots } else { next }) as i32;
+        }
     }
     Ok(())
 }

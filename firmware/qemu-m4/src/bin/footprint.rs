@@ -89,8 +89,18 @@ fn run(entry: &Entry, arena: &mut [u8]) -> Result<(u32, u32), Stage> {
     let axis = stream.input_axes[0].ok_or(Stage::Stream)?;
     let dims = info.shape;
     let len = *dims.get(axis).ok_or(Stage::Stream)? as usize;
-    let inner: usize = dims[axis + 1..].iter().map(|&d| d as usize).product();
-    let outer: usize = dims[..axis].iter().map(|&d| d as usize).product();
+    let inner: usize = dims
+        .get(axis + 1..)
+        .ok_or(Stage::Stream)?
+        .iter()
+        .map(|&d| d as usize)
+        .product();
+    let outer: usize = dims
+        .get(..axis)
+        .ok_or(Stage::Stream)?
+        .iter()
+        .map(|&d| d as usize)
+        .product();
     if outer * inner > MAX_FRAME {
         return Err(Stage::Stream);
     }
@@ -102,10 +112,14 @@ fn run(entry: &Entry, arena: &mut [u8]) -> Result<(u32, u32), Stage> {
             let src = input
                 .get((o * len + t) * inner..(o * len + t + 1) * inner)
                 .ok_or(Stage::Input)?;
-            frame[o * inner..(o + 1) * inner].copy_from_slice(src);
+            let dst = frame
+                .get_mut(o * inner..(o + 1) * inner)
+                .ok_or(Stage::Input)?;
+            dst.copy_from_slice(src);
         }
+        let frame = frame.get(..outer * inner).ok_or(Stage::Stream)?;
         session
-            .set_step_input_i8(0, &frame[..outer * inner])
+            .set_step_input_i8(0, frame)
             .map_err(|_| Stage::Step)?;
         session.invoke_step().map_err(|_| Stage::Step)?;
         let y = session.step_output_i8(0).map_err(|_| Stage::Step)?;
@@ -127,8 +141,10 @@ fn main() -> ! {
         debug::exit(debug::EXIT_FAILURE);
         halt()
     };
+    // The baseline's result is opaque too: both of the application's report lines (the CRCs, or
+    // the failed stage's number) stay in it, so the difference is the runtime's code alone.
     let result = if cfg!(feature = "baseline") {
-        Ok((black_box(0), black_box(0)))
+        black_box(Ok((0, 0)))
     } else {
         run(entry, arena)
     };
