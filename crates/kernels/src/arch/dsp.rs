@@ -305,6 +305,35 @@ pub(crate) fn block2x2(x: &[u32], w: &[i8], k: usize) -> [i32; 4] {
     unsafe { block2x2_raw(x.as_ptr(), x.as_ptr().add(x.len()), w.as_ptr(), k) }
 }
 
+/// The 2 x 2 block loop shared by [`block2x2_raw`] and [`blocks2x2_raw`]: both rows' next word
+/// (row 1 at `wa + k`) against the next two interleaved input groups at `xp`, until `end`.
+macro_rules! block2x2_loop {
+    () => {
+        concat!(
+            "2:\n",
+            "ldr {t}, [{wa}, {k}]\n",
+            "sxtb16 {t2}, {t}\n",
+            "sxtb16 {t}, {t}, ror #8\n",
+            "ldrd {x02}, {x13}, [{xp}]\n",
+            "smlad {a10}, {x02}, {t2}, {a10}\n",
+            "smlad {a10}, {x13}, {t}, {a10}\n",
+            "ldrd {x02}, {x13}, [{xp}, #8]\n",
+            "smlad {a11}, {x02}, {t2}, {a11}\n",
+            "smlad {a11}, {x13}, {t}, {a11}\n",
+            "ldr {t}, [{wa}], #4\n",
+            "sxtb16 {t2}, {t}\n",
+            "sxtb16 {t}, {t}, ror #8\n",
+            "smlad {a01}, {x02}, {t2}, {a01}\n",
+            "smlad {a01}, {x13}, {t}, {a01}\n",
+            "ldrd {x02}, {x13}, [{xp}], #16\n",
+            "smlad {a00}, {x02}, {t2}, {a00}\n",
+            "smlad {a00}, {x13}, {t}, {a00}\n",
+            "cmp {xp}, {end}\n",
+            "bne 2b",
+        )
+    };
+}
+
 /// Two rows from `wa` (stride `k` bytes) against two inputs interleaved from `xp` to `end`.
 ///
 /// # Safety
@@ -316,26 +345,7 @@ unsafe fn block2x2_raw(xp: *const u32, end: *const u32, wa: *const i8, k: usize)
     // SAFETY: reads within the bounds the caller guarantees, writes no memory.
     unsafe {
         asm!(
-            "2:",
-            "ldr {t}, [{wa}, {k}]",
-            "sxtb16 {t2}, {t}",
-            "sxtb16 {t}, {t}, ror #8",
-            "ldrd {x02}, {x13}, [{xp}]",
-            "smlad {a10}, {x02}, {t2}, {a10}",
-            "smlad {a10}, {x13}, {t}, {a10}",
-            "ldrd {x02}, {x13}, [{xp}, #8]",
-            "smlad {a11}, {x02}, {t2}, {a11}",
-            "smlad {a11}, {x13}, {t}, {a11}",
-            "ldr {t}, [{wa}], #4",
-            "sxtb16 {t2}, {t}",
-            "sxtb16 {t}, {t}, ror #8",
-            "smlad {a01}, {x02}, {t2}, {a01}",
-            "smlad {a01}, {x13}, {t}, {a01}",
-            "ldrd {x02}, {x13}, [{xp}], #16",
-            "smlad {a00}, {x02}, {t2}, {a00}",
-            "smlad {a00}, {x13}, {t}, {a00}",
-            "cmp {xp}, {end}",
-            "bne 2b",
+            block2x2_loop!(),
             a00 = inout(reg) a00,
             a01 = inout(reg) a01,
             a10 = inout(reg) a10,
@@ -402,26 +412,7 @@ unsafe fn blocks2x2_raw(xp: *const u32, wa: *const i8, k: usize, out: *mut i32, 
             "movs {a01}, #0",
             "movs {a10}, #0",
             "movs {a11}, #0",
-            "2:",
-            "ldr {t}, [{wa}, {k}]",
-            "sxtb16 {t2}, {t}",
-            "sxtb16 {t}, {t}, ror #8",
-            "ldrd {x02}, {x13}, [{xp}]",
-            "smlad {a10}, {x02}, {t2}, {a10}",
-            "smlad {a10}, {x13}, {t}, {a10}",
-            "ldrd {x02}, {x13}, [{xp}, #8]",
-            "smlad {a11}, {x02}, {t2}, {a11}",
-            "smlad {a11}, {x13}, {t}, {a11}",
-            "ldr {t}, [{wa}], #4",
-            "sxtb16 {t2}, {t}",
-            "sxtb16 {t}, {t}, ror #8",
-            "smlad {a01}, {x02}, {t2}, {a01}",
-            "smlad {a01}, {x13}, {t}, {a01}",
-            "ldrd {x02}, {x13}, [{xp}], #16",
-            "smlad {a00}, {x02}, {t2}, {a00}",
-            "smlad {a00}, {x13}, {t}, {a00}",
-            "cmp {xp}, {end}",
-            "bne 2b",
+            block2x2_loop!(),
             "ldr {t}, [sp]",
             "strd {a00}, {a01}, [{t}], #8",
             "strd {a10}, {a11}, [{t}], #8",
