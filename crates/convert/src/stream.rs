@@ -700,20 +700,37 @@ impl<'g> Deriver<'g> {
         }
         let ins = self.step_inputs(i)?;
         let out_shape = with_len(&ys, ya, 1);
+        self.push_binary(i, p, ins, y, ya, &out_shape)
+    }
+
+    /// Pushes binary op `p` of node `i` as one step: `ins` broadcast to `out_shape` (time axis
+    /// `ya` of length 1), into the step tensor of `y`.
+    fn push_binary(
+        &mut self,
+        i: usize,
+        p: &BinaryParams,
+        ins: Vec<Option<TId>>,
+        y: TId,
+        ya: usize,
+        out_shape: &[usize],
+    ) -> Result<(), Blocked> {
         let shape_of = |t: Option<TId>, g: &Graph| t.map(|t| g.tensors[t].shape.clone());
         let (sa, sb) = (
             shape_of(ins[0], self.g).unwrap_or_default(),
             shape_of(ins[1], self.g).unwrap_or_default(),
         );
         let (ta, tb) = (
-            broadcast_strides(&sa, &out_shape),
-            broadcast_strides(&sb, &out_shape),
+            broadcast_strides(&sa, out_shape),
+            broadcast_strides(&sb, out_shape),
         );
         let mut sp = *p;
         sp.rank = out_shape.len() as u32;
         sp.out_shape = [0; MAX_RANK];
         sp.a_strides = [0; MAX_RANK];
         sp.b_strides = [0; MAX_RANK];
+        if out_shape.len() > MAX_RANK {
+            return Err(blocked(StreamBlock::ReshapeMergesTime, i));
+        }
         for k in 0..out_shape.len() {
             sp.out_shape[k] = out_shape[k] as u32;
             sp.a_strides[k] = ta[k] as u32;
@@ -880,30 +897,7 @@ impl<'g> Deriver<'g> {
         let ys = self.g.tensors[y].shape.clone();
         let ya = ys.len() - 2;
         let out_shape = with_len(&ys, ya, 1);
-        let shape_of = |t: Option<TId>, g: &Graph| t.map(|t| g.tensors[t].shape.clone());
-        let (sa, sb) = (
-            shape_of(ins[0], self.g).unwrap_or_default(),
-            shape_of(ins[1], self.g).unwrap_or_default(),
-        );
-        let (ta, tb) = (
-            broadcast_strides(&sa, &out_shape),
-            broadcast_strides(&sb, &out_shape),
-        );
-        let mut sp = *p;
-        sp.rank = out_shape.len() as u32;
-        sp.out_shape = [0; MAX_RANK];
-        sp.a_strides = [0; MAX_RANK];
-        sp.b_strides = [0; MAX_RANK];
-        if out_shape.len() > MAX_RANK {
-            return Err(blocked(StreamBlock::ReshapeMergesTime, i));
-        }
-        for k in 0..out_shape.len() {
-            sp.out_shape[k] = out_shape[k] as u32;
-            sp.a_strides[k] = ta[k] as u32;
-            sp.b_strides[k] = tb[k] as u32;
-        }
-        let s = self.out(y, Tm::Time(ya));
-        self.push(i, Op::Binary(sp), ins, vec![Some(s)]);
+        self.push_binary(i, p, ins, y, ya, &out_shape)?;
         self.keyed.insert(y, Keys { valid, masked });
         Ok(())
     }
