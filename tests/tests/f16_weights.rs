@@ -1,7 +1,9 @@
 //! f16 weight storage for float Dense and Conv layers: the files shrink, the outputs stay within
 //! f16's precision of onnxruntime's float outputs, and fixed-point conversions refuse the option.
+use std::path::Path;
+
 use rill_convert::exec::run_samples;
-use rill_convert::tensor::{self, HostData};
+use rill_convert::tensor::{self, HostData, HostTensor};
 use rill_convert::{convert_path, ConvertError, ConvertOptions, Precision};
 use rill_format::writer::AlignedBytes;
 use rill_runtime::{DType, Model};
@@ -30,20 +32,7 @@ fn conv_models_with_f16_weights_stay_close_to_onnxruntime() {
             .filter(|&t| model.file().tensor(t).unwrap().dtype == DType::F16)
             .count();
         assert!(f16_tensors > 0, "{name}: no f16 weights");
-        let x = tensor::read_npy(&dir.join("input.npy")).unwrap();
-        let ours = run_samples(&model, &[x], 1).unwrap();
-        let HostData::F32(want) = tensor::read_npy(&dir.join("reference_output.npy"))
-            .unwrap()
-            .data
-        else {
-            panic!("f32 reference")
-        };
-        let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let worst = ours[0]
-            .iter()
-            .zip(&want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
+        let (_, _, worst, scale) = run_vs_onnxruntime(&model, &dir);
         eprintln!(
             "{name}: {} -> {} bytes, max |f16 - onnxruntime| {worst:.2e} (output scale {scale:.2})",
             full.len(),
@@ -90,20 +79,7 @@ fn recurrent_models_with_f16_weights_stay_close_to_onnxruntime_and_still_stream(
             .count();
         assert!(f16_rnn_weights >= 2, "{name}: W and R must be f16");
 
-        let x = tensor::read_npy(&dir.join("input.npy")).unwrap();
-        let ours = run_samples(&model, std::slice::from_ref(&x), 1).unwrap();
-        let HostData::F32(want) = tensor::read_npy(&dir.join("reference_output.npy"))
-            .unwrap()
-            .data
-        else {
-            panic!("f32 reference")
-        };
-        let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let worst = ours[0]
-            .iter()
-            .zip(&want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
+        let (x, ours, worst, scale) = run_vs_onnxruntime(&model, &dir);
         eprintln!(
             "{name}: {} -> {} bytes, max |f16 - onnxruntime| {worst:.2e} (output scale {scale:.2})",
             full.len(),
@@ -128,4 +104,24 @@ fn recurrent_models_with_f16_weights_stay_close_to_onnxruntime_and_still_stream(
             .fold(0f32, f32::max);
         assert!(diff <= 1e-5, "{name}: streamed vs whole window {diff}");
     }
+}
+
+/// `model` run on the directory's input.npy: (the input, our outputs, max |ours - onnxruntime|
+/// against its reference_output.npy, max |onnxruntime|).
+fn run_vs_onnxruntime(model: &Model, dir: &Path) -> (HostTensor, Vec<Vec<f32>>, f32, f32) {
+    let x = tensor::read_npy(&dir.join("input.npy")).unwrap();
+    let ours = run_samples(model, std::slice::from_ref(&x), 1).unwrap();
+    let HostData::F32(want) = tensor::read_npy(&dir.join("reference_output.npy"))
+        .unwrap()
+        .data
+    else {
+        panic!("f32 reference")
+    };
+    let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let worst = ours[0]
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    (x, ours, worst, scale)
 }
