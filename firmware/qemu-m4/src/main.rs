@@ -33,25 +33,9 @@ use icount::{insns, timer_now, timer_start};
 use panic_semihosting as _;
 use rill_runtime::{DType, Error, Model, Session};
 
-/// 16-byte alignment for embedded model files, inputs and the arena.
-#[repr(C, align(16))]
-pub struct Aligned<T: ?Sized>(pub T);
+pub mod embedded;
 
-/// One embedded model.
-pub struct Entry {
-    pub name: &'static str,
-    pub model: &'static [u8],
-    /// Graph inputs as raw little-endian bytes, concatenated in input order.
-    pub input: &'static [u8],
-    /// The file's `arena_bytes`, read by build.rs.
-    pub arena_bytes: u32,
-}
-
-mod models {
-    #[allow(unused_imports)] // Aligned is unused when no model is embedded
-    use super::{Aligned, Entry};
-    include!(concat!(env!("OUT_DIR"), "/models.rs"));
-}
+use embedded::{models, Aligned, Entry};
 
 static mut ARENA: Aligned<[u8; models::ARENA_BYTES]> = Aligned([0; models::ARENA_BYTES]);
 

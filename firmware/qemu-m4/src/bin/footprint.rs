@@ -23,23 +23,10 @@ use cortex_m_semihosting::{debug, hio};
 use panic_semihosting as _;
 use rill_runtime::{DType, Model, Session};
 
-/// 16-byte alignment for embedded model files, inputs and the arena.
-#[repr(C, align(16))]
-pub struct Aligned<T: ?Sized>(pub T);
+#[path = "../embedded.rs"]
+pub mod embedded;
 
-/// One embedded model (see build.rs).
-pub struct Entry {
-    pub name: &'static str,
-    pub model: &'static [u8],
-    pub input: &'static [u8],
-    pub arena_bytes: u32,
-}
-
-mod models {
-    #[allow(unused_imports)]
-    use super::{Aligned, Entry};
-    include!(concat!(env!("OUT_DIR"), "/models.rs"));
-}
+use embedded::{models, Aligned, Entry};
 
 static mut ARENA: Aligned<[u8; models::ARENA_BYTES]> = Aligned([0; models::ARENA_BYTES]);
 
