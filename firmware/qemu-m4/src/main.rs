@@ -35,20 +35,9 @@ use rill_runtime::{DType, Error, Model, Session};
 
 pub mod embedded;
 
-use embedded::{models, Aligned, Entry};
+use embedded::{crc32_update, models, Aligned, Entry};
 
 static mut ARENA: Aligned<[u8; models::ARENA_BYTES]> = Aligned([0; models::ARENA_BYTES]);
-
-/// CRC-32/ISO-HDLC (zlib's `crc32`), bitwise: small and fast enough for outputs of a few KiB.
-fn crc32_update(mut crc: u32, data: &[u8]) -> u32 {
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
-        }
-    }
-    crc
-}
 
 #[inline(never)]
 fn load(bytes: &'static [u8]) -> Result<Model<'static>, Error> {

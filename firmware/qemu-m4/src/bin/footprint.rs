@@ -26,23 +26,12 @@ use rill_runtime::{DType, Model, Session};
 #[path = "../embedded.rs"]
 pub mod embedded;
 
-use embedded::{models, Aligned, Entry};
+use embedded::{crc32_update, models, Aligned, Entry};
 
 static mut ARENA: Aligned<[u8; models::ARENA_BYTES]> = Aligned([0; models::ARENA_BYTES]);
 
 /// Largest frame (one time step of the input) the application slices out of its input.
 const MAX_FRAME: usize = 1024;
-
-/// CRC-32/ISO-HDLC (zlib's), bitwise.
-fn crc32_update(mut crc: u32, data: &[u8]) -> u32 {
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
-        }
-    }
-    crc
-}
 
 /// Which stage failed.
 #[derive(Clone, Copy)]
