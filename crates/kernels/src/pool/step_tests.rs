@@ -90,6 +90,30 @@ fn cases() -> Vec<(PoolKind, u32, bool, u32)> {
     v
 }
 
+/// How the whole-window pool `w` is run step by step: its input and output dims, the step op and
+/// the window of its taps.
+struct Stepping {
+    dims: (usize, usize, usize),
+    out_dims: (usize, usize, usize),
+    s: PoolParams,
+    wp: WindowParams,
+}
+
+fn stepping(w: &PoolParams, on_w: bool, c: u32, f: u32, k: u32, d: u32) -> Stepping {
+    let (outer, inner) = if on_w { (c * f, 1) } else { (c, f) };
+    Stepping {
+        dims: (c as usize, w.in_h as usize, w.in_w as usize),
+        out_dims: (c as usize, w.out_h as usize, w.out_w as usize),
+        s: step_params(w, on_w),
+        wp: WindowParams {
+            outer,
+            inner,
+            taps: k,
+            dilation: d,
+        },
+    }
+}
+
 #[test]
 fn f32_steps_equal_the_whole_window_pool() {
     let mut rng = Rng::new(7);
@@ -101,16 +125,13 @@ fn f32_steps_equal_the_whole_window_pool() {
             .collect();
         let mut y = vec![0.0; (c * w.out_h * w.out_w) as usize];
         super::float::pool(&w, &x, &mut y).unwrap();
-        let dims = (c as usize, w.in_h as usize, w.in_w as usize);
-        let out_dims = (c as usize, w.out_h as usize, w.out_w as usize);
-        let s = step_params(&w, on_w);
-        let (outer, inner) = if on_w { (c * f, 1) } else { (c, f) };
-        let wp = WindowParams {
-            outer,
-            inner,
-            taps: k,
-            dilation: d,
-        };
+        let Stepping {
+            dims,
+            out_dims,
+            s,
+            wp,
+        } = stepping(&w, on_w, c, f, k, d);
+        let (outer, inner) = (wp.outer, wp.inner);
         let mut ring = vec![0.0; (wp.slots().unwrap() * outer * inner) as usize];
         let (mut head, mut valid) = (vec![0], vec![0]);
         let mut taps = vec![0.0; (outer * k * inner) as usize];
@@ -140,16 +161,13 @@ fn fixed_steps_equal_the_whole_window_pool() {
             .collect();
         let mut y = vec![0i8; (c * w.out_h * w.out_w) as usize];
         super::fixed::pool(&w, &x, z, &mut y).unwrap();
-        let dims = (c as usize, w.in_h as usize, w.in_w as usize);
-        let out_dims = (c as usize, w.out_h as usize, w.out_w as usize);
-        let s = step_params(&w, on_w);
-        let (outer, inner) = if on_w { (c * f, 1) } else { (c, f) };
-        let wp = WindowParams {
-            outer,
-            inner,
-            taps: k,
-            dilation: d,
-        };
+        let Stepping {
+            dims,
+            out_dims,
+            s,
+            wp,
+        } = stepping(&w, on_w, c, f, k, d);
+        let (outer, inner) = (wp.outer, wp.inner);
         // The ring starts at the zero point, as `reset` leaves it.
         let mut ring = vec![z as i8; (wp.slots().unwrap() * outer * inner) as usize];
         let (mut head, mut valid) = (vec![0], vec![0]);
