@@ -119,6 +119,29 @@ fn every_unsupported_node_is_listed_with_op_and_opset() {
 }
 
 #[test]
+fn a_keras_3_recurrent_loop_is_refused_with_the_export_that_works() {
+    // tf2onnx's export of a Keras 3 LSTM: a Loop over the time steps (its body is not read).
+    let bytes = model(
+        17,
+        vec![node(
+            "Loop",
+            "model/lstm/while_loop",
+            &["n", "c", "x"],
+            &["y"],
+        )],
+        vec![value("x", FLOAT, &[Ok(1), Ok(4)])],
+        vec![value("y", FLOAT, &[Ok(1), Ok(4)])],
+        vec![ints("n", &[4]), ints("c", &[1])],
+    );
+    let text = convert_err(&bytes, &ConvertOptions::default()).to_string();
+    assert!(
+        text.contains("Loop at node 'model/lstm/while_loop' (opset 17): Rill runs no ONNX loops")
+            && text.contains("export Keras 2 (tf_keras) LSTM/GRU layers"),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_symbolic_time_axis_needs_an_input_shape_and_then_converts() {
     let bytes = model(
         17,
@@ -329,6 +352,80 @@ fn a_causal_zero_pad_folds_into_the_conv() {
     let e = convert_err(&bytes, &ConvertOptions::default()).to_string();
     assert!(
         e.contains("Pad at node '/pad'") && e.contains("Relu '/relu'"),
+        "{e}"
+    );
+}
+
+/// `node` with an integer-list attribute.
+fn with_ints(mut n: pb::NodeProto, name: &str, v: &[i64]) -> pb::NodeProto {
+    n.attribute.push(pb::AttributeProto {
+        name: name.into(),
+        r#type: pb::attribute_proto::AttributeType::Ints as i32,
+        ints: v.to_vec(),
+        ..Default::default()
+    });
+    n
+}
+
+#[test]
+fn a_channels_last_causal_conv_as_tf2onnx_writes_it_folds_its_pad() {
+    // Keras Conv1D(1, 3, padding="causal", activation="relu") on [N, T, C] = [1, 4, 2], exported
+    // by tf2onnx: Pad on T, Unsqueeze to [1, 1, 6, 2], Transpose to [1, 2, 1, 6], Conv, Squeeze,
+    // Relu. y[t] = x0[t-2] + 2 x0[t-1] + 3 x0[t] + 5 x1[t], x[<0] = 0.
+    let bytes = model(
+        17,
+        vec![
+            node("Pad", "/pad", &["x", "p"], &["xp"]),
+            node("Unsqueeze", "/unsq", &["xp", "a_h"], &["x4"]),
+            with_ints(
+                node("Transpose", "/tr", &["x4"], &["xt"]),
+                "perm",
+                &[0, 3, 1, 2],
+            ),
+            node("Conv", "/conv", &["xt", "w"], &["yc"]),
+            node("Squeeze", "/sq", &["yc", "a_2"], &["ys"]),
+            node("Relu", "/relu", &["ys"], &["y"]),
+        ],
+        vec![value("x", FLOAT, &[Ok(1), Ok(4), Ok(2)])],
+        vec![value("y", FLOAT, &[Ok(1), Ok(1), Ok(4)])],
+        vec![
+            ints("p", &[0, 2, 0, 0, 0, 0]),
+            ints("a_h", &[-3]),
+            ints("a_2", &[2]),
+            floats("w", &[1, 2, 1, 3], &[1.0, 2.0, 3.0, 0.0, 0.0, 5.0]),
+        ],
+    );
+    let converted = convert_bytes(&bytes, &ConvertOptions::default()).unwrap();
+    // The transpose and the conv with its ReLU: the Pad, Unsqueeze and Squeeze cost nothing.
+    assert_eq!(converted.report.ops_after, 2);
+    let x = rill_convert::tensor::HostTensor::f32(
+        vec![1, 4, 2],
+        vec![1.0, -1.0, 10.0, -1.0, 100.0, -1.0, 1000.0, -1.0],
+    );
+    let y = rill_testkit::run_model(&converted.bytes, &[&x]).unwrap();
+    // [3 - 5, 32 - 5, 321 - 5, 3210 - 5], then the ReLU.
+    assert_eq!(y[0], vec![0.0, 27.0, 316.0, 3205.0]);
+
+    // A reshape that merges the padded axis with another cannot carry the padding to the conv:
+    // refused, naming the Pad and its reader, rather than reading a buffer nobody writes.
+    let bytes = model(
+        17,
+        vec![
+            node("Pad", "/pad", &["x", "p"], &["xp"]),
+            node("Reshape", "/flat", &["xp", "s"], &["xf"]),
+            node("Conv", "/conv", &["xf", "w"], &["y"]),
+        ],
+        vec![value("x", FLOAT, &[Ok(1), Ok(4), Ok(2)])],
+        vec![value("y", FLOAT, &[Ok(1), Ok(1), Ok(10)])],
+        vec![
+            ints("p", &[0, 2, 0, 0, 0, 0]),
+            ints("s", &[1, 1, 12]),
+            floats("w", &[1, 1, 3], &[1.0, 2.0, 3.0]),
+        ],
+    );
+    let e = convert_err(&bytes, &ConvertOptions::default()).to_string();
+    assert!(
+        e.contains("Pad at node '/pad'") && e.contains("Conv '/conv' through a reshape"),
         "{e}"
     );
 }

@@ -230,6 +230,7 @@ fn convert_named(
     if opts.fuse {
         passes::fuse_activations(&mut g, &mut folded, opts.precision != Precision::F32);
     }
+    passes::merge_copies(&mut g, &mut folded);
     passes::remove_unused(&mut g);
     let FixedPoint {
         graph: mut g,

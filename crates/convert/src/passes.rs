@@ -58,7 +58,7 @@ fn fresh_const(g: &mut Graph, name: String, shape: Vec<usize>, v: Vec<f32>) -> T
 pub fn fold_affine(g: &mut Graph, log: &mut Log) {
     let mut i = 0;
     while i < g.nodes.len() {
-        if let Some(p_idx) = try_fold_affine(g, i) {
+        if let Some((p_idx, act)) = try_fold_affine(g, i) {
             let (p, b) = (&g.nodes[p_idx], &g.nodes[i]);
             let line = format!(
                 "{} '{}' folded into {} '{}'",
@@ -69,7 +69,7 @@ pub fn fold_affine(g: &mut Graph, log: &mut Log) {
                 log.push(line);
             }
             let out = b.outputs[0];
-            g.nodes[p_idx].outputs[0] = out;
+            take_output(g, p_idx, act, out);
             g.nodes.remove(i);
         } else {
             i += 1;
@@ -77,7 +77,37 @@ pub fn fold_affine(g: &mut Graph, log: &mut Log) {
     }
 }
 
-fn try_fold_affine(g: &mut Graph, i: usize) -> Option<usize> {
+/// The layer `p_idx` absorbed the node that read its output through `x` and wrote `out`: `out`
+/// becomes the layer's output, or, where `x` was a view of it (tf2onnx's Conv1D: Conv, Squeeze,
+/// then the bias Add or the Relu), that same view of the layer's output.
+fn take_output(g: &mut Graph, p_idx: usize, x: TId, out: Option<TId>) {
+    match out {
+        Some(out) if g.root(x) != x => g.tensors[out].data = Data::Alias(g.root(x)),
+        _ => g.nodes[p_idx].outputs[0] = out,
+    }
+}
+
+/// The conv or dense whose output `act` is (or a view of it), and the axis of `act` that holds its
+/// output channels: the one of their length and stride.
+fn channel_layer(g: &Graph, act: TId) -> Option<(usize, usize, usize)> {
+    let y = g.root(act);
+    let p_idx = producer(g, y)?;
+    let ys = &g.tensors[y].shape;
+    let (ax, rows) = match g.nodes[p_idx].op {
+        Op::Conv(c) if c.act.kind == ActKind::Identity as u32 => (1, c.c_out as usize),
+        Op::Dense(d) if d.act.kind == ActKind::Identity as u32 => {
+            (ys.len().checked_sub(1)?, d.n as usize)
+        }
+        _ => return None,
+    };
+    let stride: usize = ys.get(ax + 1..)?.iter().product();
+    let s = &g.tensors[act].shape;
+    let ax =
+        (0..s.len()).find(|&a| s[a] == rows && s[a + 1..].iter().product::<usize>() == stride)?;
+    Some((p_idx, ax, rows))
+}
+
+fn try_fold_affine(g: &mut Graph, i: usize) -> Option<(usize, TId)> {
     let Op::Binary(bp) = g.nodes[i].op else {
         return None;
     };
@@ -100,17 +130,10 @@ fn try_fold_affine(g: &mut Graph, i: usize) -> Option<usize> {
     ) {
         return None;
     }
-    let p_idx = producer(g, act)?;
+    let (p_idx, ax, rows) = channel_layer(g, act)?;
     if !only_feeds(g, act, i) {
         return None;
     }
-    let (ax, rows) = match g.nodes[p_idx].op {
-        Op::Conv(c) if c.act.kind == ActKind::Identity as u32 => (1, c.c_out as usize),
-        Op::Dense(d) if d.act.kind == ActKind::Identity as u32 => {
-            (g.tensors[act].shape.len().checked_sub(1)?, d.n as usize)
-        }
-        _ => return None,
-    };
     let out_shape = g.tensors[act].shape.clone();
     if out_shape.get(ax) != Some(&rows) || g.tensors[g.nodes[i].outputs[0]?].shape != out_shape {
         return None;
@@ -157,7 +180,7 @@ fn try_fold_affine(g: &mut Graph, i: usize) -> Option<usize> {
         g.nodes[p_idx].inputs.resize(3, None);
     }
     g.nodes[p_idx].inputs[2] = Some(nb);
-    Some(p_idx)
+    Some((p_idx, act))
 }
 
 /// Fuses a standalone activation into the conv or dense that feeds it; `clamps_only` (fixed point)
@@ -174,7 +197,7 @@ pub fn fuse_activations(g: &mut Graph, log: &mut Log, clamps_only: bool) {
                 return None;
             }
             let x = g.nodes[i].inputs[0]?;
-            let p_idx = producer(g, x)?;
+            let p_idx = producer(g, g.root(x))?;
             if !only_feeds(g, x, i) {
                 return None;
             }
@@ -191,11 +214,58 @@ pub fn fuse_activations(g: &mut Graph, log: &mut Log, clamps_only: bool) {
                 "{} '{}' fused into {} '{}'",
                 u.onnx_op, u.name, p.onnx_op, p.name
             ));
-            let out = u.outputs[0];
-            g.nodes[p_idx].outputs[0] = out;
+            if let Some(x) = u.inputs[0] {
+                let out = u.outputs[0];
+                take_output(g, p_idx, x, out);
+            }
             g.nodes.remove(i);
         } else {
             i += 1;
+        }
+    }
+}
+
+/// Merges copies of the same activation with the same strides (tf2onnx transposes a channels-last
+/// input once for each conv that reads it): the later ones' outputs become views of the first's.
+pub fn merge_copies(g: &mut Graph, log: &mut Log) {
+    let mut i = 0;
+    while i < g.nodes.len() {
+        let twin = (|| {
+            let Op::Copy(p) = g.nodes[i].op else {
+                return None;
+            };
+            let (x, y) = (
+                g.nodes[i].inputs.first().copied()??,
+                g.nodes[i].outputs.first().copied()??,
+            );
+            (0..i).find_map(|j| {
+                let n = &g.nodes[j];
+                let (Op::Copy(q), Some(Some(x2)), Some(Some(y2))) =
+                    (n.op, n.inputs.first(), n.outputs.first())
+                else {
+                    return None;
+                };
+                let same = q == p
+                    && g.root(*x2) == g.root(x)
+                    && g.tensors[*y2].shape == g.tensors[y].shape
+                    && g.tensors[*y2].dtype == g.tensors[y].dtype;
+                // The input must not have been written in between (an op writing in place).
+                let untouched = g.nodes[j + 1..i]
+                    .iter()
+                    .all(|m| m.outputs.iter().flatten().all(|&o| g.root(o) != g.root(x)));
+                (same && untouched).then_some((j, *y2, y))
+            })
+        })();
+        match twin {
+            Some((j, first, y)) => {
+                log.push(format!(
+                    "{} '{}' merged with the same copy '{}'",
+                    g.nodes[i].onnx_op, g.nodes[i].name, g.nodes[j].name
+                ));
+                g.tensors[y].data = Data::Alias(first);
+                g.nodes.remove(i);
+            }
+            None => i += 1,
         }
     }
 }

@@ -1183,9 +1183,33 @@ fn causal(
     Ok(())
 }
 
+/// The axis of `xs` that axis `find_time_axis(y)` of the copy `p` (into `y`) reads, when `p` is a
+/// transpose of the whole of `xs` (every element once, no offset).
+fn through_transpose(g: &Graph, xs: &[usize], p: &CopyParams, y: TId) -> Option<usize> {
+    let rank = p.rank as usize;
+    let (shape, st) = (p.out_shape.get(..rank)?, p.in_strides.get(..rank)?);
+    let xst = strides(xs);
+    let mut want: Vec<(usize, isize)> = (0..xs.len())
+        .filter(|&b| xs[b] != 1)
+        .map(|b| (xs[b], xst[b] as isize))
+        .collect();
+    let mut have: Vec<(usize, isize)> = (0..rank)
+        .filter(|&a| shape[a] != 1)
+        .map(|a| (shape[a] as usize, st[a] as isize))
+        .collect();
+    want.sort_unstable();
+    have.sort_unstable();
+    if p.offset != 0 || want != have {
+        return None;
+    }
+    let a = find_time_axis(g, y)?;
+    let (len, stride) = (*shape.get(a)? as usize, *st.get(a)? as isize);
+    (0..xs.len()).find(|&b| xs[b] == len && xst[b] as isize == stride)
+}
+
 /// The time axis of graph input `x`, read off the first op that says which axis it walks: a
 /// recurrent layer's sequence axis, a conv or pool's length axis, an embedding's index axis.
-/// Elementwise ops on the way keep the axes.
+/// Elementwise ops on the way keep the axes; a transpose moves them.
 fn find_time_axis(g: &Graph, x: TId) -> Option<usize> {
     let xs = &g.tensors[x].shape;
     let mut frontier = vec![x];
@@ -1228,6 +1252,20 @@ fn find_time_axis(g: &Graph, x: TId) -> Option<usize> {
                     }
                     Op::Unary(_) | Op::Binary(_) => {
                         next.extend(n.outputs.iter().flatten().copied());
+                        continue;
+                    }
+                    // A transpose (channels-last input to a conv, tf2onnx's Conv1D): the axis
+                    // found past it, taken back through its strides.
+                    Op::Copy(p) if k == 0 => {
+                        if let Some(b) = n
+                            .outputs
+                            .first()
+                            .copied()
+                            .flatten()
+                            .and_then(|y| through_transpose(g, xs, &p, y))
+                        {
+                            return Some(b);
+                        }
                         continue;
                     }
                     _ => continue,

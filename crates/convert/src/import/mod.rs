@@ -209,12 +209,50 @@ impl Importer {
         self.g.act(format!("{}/{what}", cx.name), shape)
     }
 
-    /// Output `k` as a view of `src` under another shape.
+    /// Output `k` as a view of `src` under another shape. A view of a zero-padded activation that
+    /// only adds or removes unit axes (the Unsqueeze between a Pad and a Conv in tf2onnx's 1-D
+    /// convs) stays a padded view, of the source viewed likewise, so the Conv still absorbs it.
     pub fn alias(&mut self, cx: &Ctx, k: usize, src: TId, shape: Vec<usize>) -> TId {
+        if let Some(p) = self.padded.get(&src).cloned() {
+            if let Some(view) = self.pad_view_through(&p, src, &shape) {
+                let dtype = self.g.tensors[src].dtype;
+                let t = self.out(cx, k, shape, dtype);
+                self.padded.insert(t, view);
+                return t;
+            }
+        }
         let dtype = self.g.tensors[src].dtype;
         let t = self.out(cx, k, shape, dtype);
         self.g.tensors[t].data = Data::Alias(src);
         t
+    }
+
+    /// The padded view `p` (of tensor `padded`) seen under `shape`, when that only adds or removes
+    /// unit axes: its padded axes keep their order and lengths, so the padding moves with them.
+    fn pad_view_through(&mut self, p: &PadView, padded: TId, shape: &[usize]) -> Option<PadView> {
+        let from = self.g.tensors[padded].shape.clone();
+        let long = |s: &[usize]| -> Vec<usize> { (0..s.len()).filter(|&i| s[i] != 1).collect() };
+        let (a, b) = (long(&from), long(shape));
+        if a.len() != b.len() || a.iter().zip(&b).any(|(&i, &j)| from[i] != shape[j]) {
+            return None;
+        }
+        // A padded axis is longer than 1, so every unit axis here carries no padding.
+        let mut src_shape = shape.to_vec();
+        let (mut begin, mut end) = (vec![0; shape.len()], vec![0; shape.len()]);
+        for (&i, &j) in a.iter().zip(&b) {
+            src_shape[j] = from[i] - p.begin[i] - p.end[i];
+            begin[j] = p.begin[i];
+            end[j] = p.end[i];
+        }
+        let name = format!("{}/view", self.g.tensors[p.src].name);
+        let dtype = self.g.tensors[p.src].dtype;
+        let src = self.g.add(name, src_shape, dtype, Data::Alias(p.src));
+        Some(PadView {
+            src,
+            begin,
+            end,
+            node: p.node.clone(),
+        })
     }
 
     pub fn push(
@@ -425,15 +463,23 @@ pub(crate) fn import(
             }
         }
     }
+    // A padded view is never computed (a Conv reads its source): a node reading it, directly or
+    // through a reshape the padding cannot follow, would read a buffer nobody writes.
     for node in &im.g.nodes {
-        for t in node.inputs.iter().flatten() {
-            if let Some(p) = im.padded.get(t) {
+        for &t in node.inputs.iter().flatten() {
+            let root = im.g.root(t);
+            if let Some(p) = im.padded.get(&root) {
+                let how = if root == t {
+                    ""
+                } else {
+                    " through a reshape that moves its padded axes"
+                };
                 issues.push(NodeIssue {
                     node: p.node.clone(),
                     op: "Pad".into(),
                     opset,
                     reason: Some(format!(
-                        "it feeds {} '{}'; Rill folds a zero Pad only into the Conv that reads it",
+                        "it feeds {} '{}'{how}; Rill folds a zero Pad only into the Conv that reads it",
                         node.onnx_op, node.name
                     )),
                 });
@@ -441,7 +487,7 @@ pub(crate) fn import(
         }
     }
     for &t in &im.g.outputs {
-        if let Some(p) = im.padded.get(&t) {
+        if let Some(p) = im.padded.get(&im.g.root(t)) {
             issues.push(NodeIssue {
                 node: p.node.clone(),
                 op: "Pad".into(),
@@ -520,5 +566,13 @@ fn convert_node(im: &mut Importer, cx: &Ctx) -> NodeResult {
     if let Some(r) = rnn::convert(im, cx) {
         return r;
     }
-    Err(Fail::Unsupported(None))
+    Err(Fail::Unsupported(match cx.op {
+        // What tf2onnx writes for a recurrent layer it cannot map to an ONNX LSTM/GRU node.
+        "Loop" | "Scan" => Some(
+            "Rill runs no ONNX loops; tf2onnx writes Keras 3's LSTM/GRU and SimpleRNN as one: \
+             export Keras 2 (tf_keras) LSTM/GRU layers, which become ONNX LSTM/GRU nodes"
+                .into(),
+        ),
+        _ => None,
+    }))
 }

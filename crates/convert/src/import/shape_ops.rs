@@ -437,6 +437,11 @@ fn transpose(im: &mut Importer, cx: &Ctx) -> NodeResult {
             s.len()
         ));
     }
+    if let Val::Act(t) = &v {
+        if let Some(p) = im.padded.get(t).cloned() {
+            return transpose_padded(im, cx, &p, &perm);
+        }
+    }
     // Moving only size-1 axes keeps the element order: a view, not a copy.
     let moved: Vec<usize> = perm.iter().copied().filter(|&p| s[p] != 1).collect();
     if moved.windows(2).all(|w| w[0] < w[1]) {
@@ -445,6 +450,38 @@ fn transpose(im: &mut Importer, cx: &Ctx) -> NodeResult {
     }
     let (out, st) = consts::transpose_view(&s, &perm);
     strided(im, cx, &v, out, st, 0)
+}
+
+/// Transpose of a zero-padded view (tf2onnx's channels-last 1-D conv: Pad, Unsqueeze, Transpose,
+/// Conv): the source is transposed (a view or a Copy) and the result is that, padded with the
+/// padding permuted the same way, for the Conv to absorb.
+fn transpose_padded(im: &mut Importer, cx: &Ctx, p: &PadView, perm: &[usize]) -> NodeResult {
+    let s = im.g.tensors[p.src].shape.clone();
+    let dtype = im.g.tensors[p.src].dtype;
+    let (out, st) = consts::transpose_view(&s, perm);
+    let moved: Vec<usize> = perm.iter().copied().filter(|&a| s[a] != 1).collect();
+    let src = if moved.windows(2).all(|w| w[0] < w[1]) {
+        let name = format!("{}/view", im.g.tensors[p.src].name);
+        im.g.add(name, out, dtype, crate::ir::Data::Alias(p.src))
+    } else {
+        let params = copy_params(&out, &st, 0)?;
+        let y = im.temp(cx, "unpadded", out);
+        im.g.tensors[y].dtype = dtype;
+        im.push(cx, Op::Copy(params), vec![Some(p.src)], vec![Some(y)], None);
+        y
+    };
+    let view = PadView {
+        src,
+        begin: perm.iter().map(|&a| p.begin[a]).collect(),
+        end: perm.iter().map(|&a| p.end[a]).collect(),
+        node: p.node.clone(),
+    };
+    let padded: Vec<usize> = (0..perm.len())
+        .map(|i| im.g.tensors[src].shape[i] + view.begin[i] + view.end[i])
+        .collect();
+    let y = im.out(cx, 0, padded, dtype);
+    im.padded.insert(y, view);
+    Ok(vec![Val::Act(y)])
 }
 
 fn slice(im: &mut Importer, cx: &Ctx) -> NodeResult {
