@@ -5,7 +5,7 @@
     TF_USE_LEGACY_KERAS=1 venv/bin/python tools/export_keras.py
 
 Keras models as users build them (channels-last, `padding="causal"`, BatchNormalization,
-Bidirectional), with seeded random weights (biases and normalization statistics too, so that
+Bidirectional, Embedding, MultiHeadAttention with a causal mask), with seeded random weights (biases and normalization statistics too, so that
 nothing exported is trivially zero), exported the way Keras users export: `tf2onnx` from a
 `tf.function` (Keras 2 API, `tf_keras`: tf2onnx rewrites its LSTM/GRU into ONNX LSTM/GRU nodes;
 Keras 3's recurrent layers export as a `Loop`, which Rill does not run). Per case:
@@ -81,12 +81,30 @@ def dscnn(inp):
     return L.Dense(5, activation="softmax")(x)
 
 
+def embedding_lstm(inp):
+    # A character model: token ids in, the next token's logits at every step.
+    x = L.Embedding(20, 8)(inp)
+    x = L.LSTM(16, return_sequences=True)(x)
+    return L.Dense(20)(x)
+
+
+def attention(inp):
+    # Causal self-attention: MultiHeadAttention (two heads) with its residual. (tf2onnx writes
+    # Keras' LayerNormalization as a BatchNormalization over statistics computed at run time,
+    # with a ReduceSumSquare, which Rill refuses by name.)
+    x = L.MultiHeadAttention(num_heads=2, key_dim=4)(inp, inp, use_causal_mask=True)
+    x = L.Add()([inp, x])
+    return L.Dense(3)(x)
+
+
 CASES = {
     "lstm_classifier": (lstm, (50, 6)),
     "gru_sequence": (gru, (40, 3)),
     "bilstm_classifier": (bilstm, (30, 5)),
     "tcn_causal": (tcn, (64, 4)),
     "dscnn_kws": (dscnn, (49, 10, 1)),
+    "embedding_lstm": (embedding_lstm, (16,)),
+    "attention_mha": (attention, (10, 8)),
 }
 
 
@@ -112,10 +130,12 @@ def randomize(model, rng):
 def export(case, build, shape, seed):
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
-    inp = keras.Input(shape, batch_size=1, name="x")
+    ids = build is embedding_lstm
+    dtype = tf.int32 if ids else tf.float32
+    inp = keras.Input(shape, batch_size=1, name="x", dtype=dtype)
     model = keras.Model(inp, build(inp))
     randomize(model, rng)
-    spec = [tf.TensorSpec([1, *shape], tf.float32, name="x")]
+    spec = [tf.TensorSpec([1, *shape], dtype, name="x")]
 
     @tf.function(input_signature=spec)
     def forward(x):
@@ -128,9 +148,14 @@ def export(case, build, shape, seed):
     d = OUT / case
     d.mkdir(parents=True)
     onnx.save(proto, d / "model.onnx")
-    x = rng.standard_normal((1, *shape)).astype(np.float32)
+    if ids:
+        x = rng.integers(0, 20, (1, *shape)).astype(np.int32)
+    else:
+        x = rng.standard_normal((1, *shape)).astype(np.float32)
     sess = ort.InferenceSession(str(d / "model.onnx"), providers=["CPUExecutionProvider"])
     (y,) = sess.run(None, {sess.get_inputs()[0].name: x})
+    # Token ids cross Rill's command line as int64 .npy.
+    x = x.astype(np.int64) if ids else x
     np.save(d / "input_0.npy", x)
     np.save(d / "output_0.npy", y.astype(np.float32))
     ops = sorted({n.op_type for n in proto.graph.node})

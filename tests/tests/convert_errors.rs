@@ -429,3 +429,35 @@ fn a_channels_last_causal_conv_as_tf2onnx_writes_it_folds_its_pad() {
         "{e}"
     );
 }
+
+#[test]
+fn shape_arithmetic_with_reductions_resolves_at_convert_time() {
+    // Keras' MultiHeadAttention computes reshape targets as ReduceProd of a Shape's dimensions:
+    // [1, 2, 3] reshaped to [1, 2 * 3], then a ReLU: one op on the device.
+    let mut concat = node("Concat", "/cat", &["one", "prod"], &["shp"]);
+    concat.attribute.push(pb::AttributeProto {
+        name: "axis".into(),
+        r#type: pb::attribute_proto::AttributeType::Int as i32,
+        i: 0,
+        ..Default::default()
+    });
+    let bytes = model(
+        17,
+        vec![
+            node("Shape", "/shape", &["x"], &["s"]),
+            node("Gather", "/dims", &["s", "idx"], &["d"]),
+            node("ReduceProd", "/prod", &["d"], &["prod"]),
+            concat,
+            node("Reshape", "/reshape", &["x", "shp"], &["r"]),
+            node("Relu", "/relu", &["r"], &["y"]),
+        ],
+        vec![value("x", FLOAT, &[Ok(1), Ok(2), Ok(3)])],
+        vec![value("y", FLOAT, &[Ok(1), Ok(6)])],
+        vec![ints("idx", &[1, 2]), ints("one", &[1])],
+    );
+    let converted = convert_bytes(&bytes, &ConvertOptions::default()).unwrap();
+    assert_eq!(converted.report.ops_after, 1);
+    let x = rill_convert::tensor::HostTensor::f32(vec![1, 2, 3], vec![1., -2., 3., -4., 5., -6.]);
+    let y = rill_testkit::run_model(&converted.bytes, &[&x]).unwrap();
+    assert_eq!(y[0], vec![1., 0., 3., 0., 5., 0.]);
+}

@@ -107,7 +107,7 @@ struct Keys {
 }
 
 /// A causal mask entry at or below this (or -inf) makes a key weigh exactly nothing after softmax.
-const MASKED: f32 = -1e4;
+pub(crate) const MASKED: f32 = -1e4;
 
 impl<'g> Deriver<'g> {
     fn new(g: &'g mut Graph) -> Result<Deriver<'g>, Blocked> {

@@ -180,6 +180,9 @@ fn fold_elementwise(cx: &Ctx) -> Option<NodeResult> {
             |x, y| f64::from(u8::from(x != 0.0 || y != 0.0)),
             Some(CType::Bool),
         ),
+        "ReduceProd" | "ReduceSum" | "ReduceMax" | "ReduceMin" | "ReduceMean" => {
+            Some(fold_reduce(cx, a))
+        }
         "Not" => un(|x| f64::from(u8::from(x == 0.0))),
         "Neg" => un(|x| -x),
         "Abs" => un(f64::abs),
@@ -215,6 +218,59 @@ fn fold_elementwise(cx: &Ctx) -> Option<NodeResult> {
         }
         _ => None,
     }
+}
+
+/// A reduction of a constant (shape arithmetic: Keras' MultiHeadAttention multiplies a Shape's
+/// dimensions with ReduceProd).
+fn fold_reduce(cx: &Ctx, a: &HConst) -> NodeResult {
+    let rank = a.shape.len();
+    let axes = match axes_of(cx, 1)? {
+        Some(v) => v
+            .iter()
+            .map(|&x| axis(x, rank.max(1)))
+            .collect::<Result<Vec<_>, _>>()?,
+        None => vec![],
+    };
+    let axes: Vec<usize> = if axes.is_empty() {
+        if cx.attrs().int("noop_with_empty_axes", 0) != 0 {
+            return Ok(vec![Val::Const(a.clone())]);
+        }
+        (0..rank).collect()
+    } else {
+        axes
+    };
+    let keep = cx.attrs().int("keepdims", 1) != 0;
+    let reduced: Vec<usize> = (0..rank)
+        .map(|i| if axes.contains(&i) { 1 } else { a.shape[i] })
+        .collect();
+    let (init, f): (f64, fn(f64, f64) -> f64) = match cx.op {
+        "ReduceProd" => (1.0, |x, y| x * y),
+        "ReduceMax" => (f64::NEG_INFINITY, f64::max),
+        "ReduceMin" => (f64::INFINITY, f64::min),
+        _ => (0.0, |x, y| x + y),
+    };
+    let mut acc = vec![init; consts::numel(&reduced)];
+    let (ist, ost) = (consts::strides(&a.shape), consts::strides(&reduced));
+    for (i, &v) in a.data.iter().enumerate() {
+        let o: usize = (0..rank)
+            .filter(|d| !axes.contains(d))
+            .map(|d| (i / ist[d] % a.shape[d]) * ost[d])
+            .sum();
+        acc[o] = f(acc[o], v);
+    }
+    if cx.op == "ReduceMean" {
+        let n = (consts::numel(&a.shape) / consts::numel(&reduced).max(1)).max(1) as f64;
+        acc.iter_mut().for_each(|v| *v /= n);
+    }
+    let out = if keep {
+        reduced
+    } else {
+        (0..rank)
+            .filter(|d| !axes.contains(d))
+            .map(|d| a.shape[d])
+            .collect()
+    };
+    Ok(vec![Val::Const(HConst::new(out, a.ty, acc))])
 }
 
 pub(crate) fn convert(im: &mut Importer, cx: &Ctx) -> Option<NodeResult> {

@@ -9,7 +9,7 @@ use crate::ir::{Data, Graph, Node, Quant, TId};
 use crate::NodeIssue;
 
 /// A mask entry at or below this hides a key (as `stream::MASKED`).
-const MASKED: f32 = -1e4;
+const MASKED: f32 = crate::stream::MASKED;
 /// How far below the scores a masked sum lies: `exp(-12)` is under half the smallest probability
 /// code of int16 softmax (2^-16), so a hidden key's probability is exactly the zero code.
 const MASK_MARGIN: f32 = 12.0;
@@ -244,6 +244,31 @@ impl<'a> Quantizer<'a> {
         } else {
             self.q(t)
         }
+    }
+
+    /// Node `i`'s attention mask `b` (added to scores `a`) with its hidden entries raised from
+    /// wherever they are (Keras writes -1e9) to `MASKED`, or lower if a hidden sum needs it to
+    /// saturate to the output's lowest code (`MASK_MARGIN` under the least score, see `binary`): the
+    /// same codes out, but the scores' share of the sum keeps its precision instead of being
+    /// rounded away by a multiplier of `scale(a) / scale(b)` near 1e-9. A copy, for this node alone.
+    fn mask_within_reach(&mut self, i: usize, a: TId, b: TId) -> TId {
+        let (lo, hi) = self.range(a);
+        // Twice the distance from the highest score to the output's lowest value (a score even a
+        // whole range above its calibrated highest still saturates), and at most MASKED, which
+        // is what marks the entry as hidden (streaming reads the mask off the codes).
+        let hidden = (2.0 * ((lo.min(0.0) - MASK_MARGIN) - hi.max(0.0))).min(MASKED);
+        let Some(v) = self.const_values(b) else {
+            return b;
+        };
+        let v: Vec<f32> = v
+            .iter()
+            .map(|&x| if x <= MASKED { x.max(hidden) } else { x })
+            .collect();
+        let shape = self.g.tensors[b].shape.clone();
+        let name = self.name(i, "mask");
+        let t = self.g.const_f32(name, shape, v);
+        self.g.nodes[i].inputs[1] = Some(t);
+        t
     }
 
     /// The output clamp for a fused activation.
@@ -606,6 +631,9 @@ impl<'a> Quantizer<'a> {
             && self.const_values(b).is_some_and(|v| {
                 v.iter().all(|&x| x == 0.0 || x <= MASKED) && v.iter().any(|&x| x <= MASKED)
             });
+        if masks {
+            b = self.mask_within_reach(i, a, b);
+        }
         let qa = self.operand(a)?;
         let qb = if kind == BinaryKind::Mul && self.mode == Mode::I8 && is_const(self, b) {
             // An i8 constant multiplier would carry up to 1/255 of its range as error into every
