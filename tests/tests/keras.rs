@@ -10,7 +10,7 @@ use rill_convert::tensor::{self, HostData, HostTensor};
 use rill_convert::{convert_path, ConvertOptions, Precision, StreamStatus};
 use rill_format::writer::AlignedBytes;
 use rill_runtime::Model;
-use rill_testkit::workspace_root;
+use rill_testkit::{max_abs_err, workspace_root};
 
 struct Case {
     name: &'static str,
@@ -121,11 +121,7 @@ fn check(case: &Case, precision: Precision) {
         _ => 0.01 * range,
     };
     assert_eq!(r.len(), whole[0].len(), "{what}");
-    let worst = r
-        .iter()
-        .zip(&whole[0])
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
+    let worst = max_abs_err(r, &whole[0]);
     eprintln!("{what}: max |rill - onnxruntime| = {worst:e} (range {range})");
     assert!(worst <= bound, "{what}: {worst} > {bound}");
 
@@ -151,11 +147,7 @@ fn check(case: &Case, precision: Precision) {
         None => &s[s.len() - w.len()..],
     };
     assert_eq!(w.len(), s.len(), "{what}");
-    let worst = w
-        .iter()
-        .zip(s)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
+    let worst = max_abs_err(w, s);
     let tol = if precision == Precision::F32 {
         1e-5
     } else {

@@ -10,7 +10,7 @@ use rill_convert::tensor::{self, HostData, HostTensor};
 use rill_convert::{convert_path, ConvertOptions, Precision, StreamStatus};
 use rill_format::writer::AlignedBytes;
 use rill_runtime::{Error, Model, Session};
-use rill_testkit::workspace_root;
+use rill_testkit::{max_abs_err, workspace_root};
 
 /// Samples of each model's test set streamed (each is a whole window of steps).
 const SAMPLES: usize = 3;
@@ -225,11 +225,7 @@ fn check_node_case(case: &str, precision: Precision) {
             None => &s[s.len() - w.len()..],
         };
         assert_eq!(w.len(), s.len(), "{case}: output {o}");
-        let worst = w
-            .iter()
-            .zip(s)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let worst = max_abs_err(w, s);
         assert!(
             worst <= tol,
             "{case} {}: output {o} differs by {worst}",
@@ -384,11 +380,7 @@ fn check_stream_case(case: &str, time_axis: Option<usize>, precision: Precision)
         Precision::Int8 => 0.05 * range,
         _ => 0.01 * range,
     };
-    let worst = r
-        .iter()
-        .zip(&whole[0])
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
+    let worst = max_abs_err(r, &whole[0]);
     assert_eq!(r.len(), whole[0].len(), "{case}");
     eprintln!(
         "{case} {}: max |whole - onnxruntime| = {worst:e} (range {range})",
@@ -405,11 +397,7 @@ fn check_stream_case(case: &str, time_axis: Option<usize>, precision: Precision)
         0.0
     };
     assert_eq!(whole[0].len(), streamed[0].len(), "{case}");
-    let worst = whole[0]
-        .iter()
-        .zip(&streamed[0])
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
+    let worst = max_abs_err(&whole[0], &streamed[0]);
     eprintln!(
         "{case} {}: max |stream - whole| = {worst:e}",
         precision.name()

@@ -76,6 +76,15 @@ pub fn max_rel_err(actual: &[f32], expected: &[f32], floor: f32) -> f32 {
         .fold(0.0, f32::max)
 }
 
+/// Largest `|a - e|` over the elements (0 for empty slices).
+pub fn max_abs_err(actual: &[f32], expected: &[f32]) -> f32 {
+    actual
+        .iter()
+        .zip(expected)
+        .map(|(a, e)| (a - e).abs())
+        .fold(0.0, f32::max)
+}
+
 /// Host tensor as f32 elements (error for integer data).
 pub fn as_f32(t: &HostTensor) -> Result<&[f32]> {
     match &t.data {
