@@ -5,7 +5,7 @@
     TF_USE_LEGACY_KERAS=1 venv/bin/python tools/export_keras.py
 
 Keras models as users build them (channels-last, `padding="causal"`, BatchNormalization,
-Bidirectional, Embedding, MultiHeadAttention with a causal mask), with seeded random weights (biases and normalization statistics too, so that
+Bidirectional, Embedding, MultiHeadAttention with a causal mask, LayerNormalization), with seeded random weights (biases and normalization statistics too, so that
 nothing exported is trivially zero), exported the way Keras users export: `tf2onnx` from a
 `tf.function` (Keras 2 API, `tf_keras`: tf2onnx rewrites its LSTM/GRU into ONNX LSTM/GRU nodes;
 Keras 3's recurrent layers export as a `Loop`, which Rill does not run). Per case:
@@ -89,11 +89,11 @@ def embedding_lstm(inp):
 
 
 def attention(inp):
-    # Causal self-attention: MultiHeadAttention (two heads) with its residual. (tf2onnx writes
-    # Keras' LayerNormalization as a BatchNormalization over statistics computed at run time,
-    # with a ReduceSumSquare, which Rill refuses by name.)
+    # One causal self-attention block: MultiHeadAttention (two heads), residual,
+    # LayerNormalization (which tf2onnx writes as a BatchNormalization over statistics it
+    # computes in the graph).
     x = L.MultiHeadAttention(num_heads=2, key_dim=4)(inp, inp, use_causal_mask=True)
-    x = L.Add()([inp, x])
+    x = L.LayerNormalization()(L.Add()([inp, x]))
     return L.Dense(3)(x)
 
 

@@ -461,3 +461,69 @@ fn shape_arithmetic_with_reductions_resolves_at_convert_time() {
     let y = rill_testkit::run_model(&converted.bytes, &[&x]).unwrap();
     assert_eq!(y[0], vec![1., 0., 3., 0., 5., 0.]);
 }
+
+#[test]
+fn batch_norm_statistics_computed_in_the_graph_must_be_its_inputs_own() {
+    // tf2onnx's LayerNormalization passes the input's mean and variance as run-time inputs; here
+    // the "variance" is the mean again: not a normalization Rill can run as a LayerNorm.
+    let mut mean = node("ReduceMean", "/mean", &["x"], &["m"]);
+    mean.attribute.push(pb::AttributeProto {
+        name: "axes".into(),
+        r#type: pb::attribute_proto::AttributeType::Ints as i32,
+        ints: vec![0, 2],
+        ..Default::default()
+    });
+    let bytes = model(
+        17,
+        vec![
+            mean,
+            node("Squeeze", "/sq", &["m", "axes"], &["ms"]),
+            node(
+                "BatchNormalization",
+                "/bn",
+                &["x", "scale", "bias", "ms", "ms"],
+                &["y"],
+            ),
+        ],
+        vec![value("x", FLOAT, &[Ok(1), Ok(2), Ok(3)])],
+        vec![value("y", FLOAT, &[Ok(1), Ok(2), Ok(3)])],
+        vec![
+            ints("axes", &[0, 2]),
+            floats("scale", &[2], &[1.0, 1.0]),
+            floats("bias", &[2], &[0.0, 0.0]),
+        ],
+    );
+    let e = convert_err(&bytes, &ConvertOptions::default()).to_string();
+    assert!(
+        e.contains("BatchNormalization at node '/bn'")
+            && e.contains("mean and variance computed at run time"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_bias_over_heads_folds_into_the_dense_before_the_reshape() {
+    // Keras' MultiHeadAttention projection: a MatMul to 2 heads x 2, reshaped to [1, 2, 2], and
+    // its bias [2, 2] added there. y = x W + b, with x = [1, 2], W = [[1, 0, 2, 0], [0, 1, 0, 3]].
+    let bytes = model(
+        17,
+        vec![
+            node("MatMul", "/proj", &["x", "w"], &["p"]),
+            node("Reshape", "/heads", &["p", "shape"], &["h"]),
+            node("Add", "/bias", &["h", "b"], &["y"]),
+        ],
+        vec![value("x", FLOAT, &[Ok(1), Ok(2)])],
+        vec![value("y", FLOAT, &[Ok(1), Ok(2), Ok(2)])],
+        vec![
+            floats("w", &[2, 4], &[1., 0., 2., 0., 0., 1., 0., 3.]),
+            ints("shape", &[1, 2, 2]),
+            floats("b", &[2, 2], &[10., 20., 30., 40.]),
+        ],
+    );
+    let converted = convert_bytes(&bytes, &ConvertOptions::default()).unwrap();
+    assert_eq!(converted.report.ops_after, 1);
+    let x = rill_convert::tensor::HostTensor::f32(vec![1, 2], vec![1.0, 2.0]);
+    let y = rill_testkit::run_model(&converted.bytes, &[&x]).unwrap();
+    // x W = [1, 2, 2, 6], plus the bias.
+    assert_eq!(y[0], vec![11.0, 22.0, 32.0, 46.0]);
+}

@@ -1,7 +1,8 @@
 //! Keras models as tf2onnx exports them (`tests/data/keras`, from `tools/export_keras.py`):
 //! channels-last layouts, `padding="causal"` Conv1D (Pad, Unsqueeze, Transpose, Conv, Squeeze, then
 //! the bias Add), BatchNormalization as a Mul and an Add, Bidirectional, Embedding,
-//! MultiHeadAttention, and the LSTM/GRU nodes tf2onnx writes for Keras 2's recurrent layers. Each converts, matches onnxruntime's output on the
+//! MultiHeadAttention, LayerNormalization (a BatchNormalization over statistics the graph computes),
+//! and the LSTM/GRU nodes tf2onnx writes for Keras 2's recurrent layers. Each converts, matches onnxruntime's output on the
 //! stored window (in f32, and within the quantization bounds in int8 and int16), loses tf2onnx's
 //! extra nodes to folding, and the causal ones stream exactly like their whole window.
 use rill_convert::exec::run_samples;
@@ -61,8 +62,10 @@ const CASES: [Case; 7] = [
         streams: true,
     },
     // MultiHeadAttention with a causal mask, lowered by tf2onnx through Einsum into transposes,
-    // reshapes and batched MatMuls (and shape arithmetic on constants, ReduceProd among it):
-    // only the outputs are checked. Its input has no recurrent layer or conv to name a time axis.
+    // reshapes and batched MatMuls (and shape arithmetic on constants, ReduceProd among it), and
+    // LayerNormalization as a BatchNormalization over statistics computed in the graph (one
+    // LayerNorm op here): only the outputs are checked. Its input has no recurrent layer or conv
+    // to name a time axis.
     Case {
         name: "attention_mha",
         ops: None,

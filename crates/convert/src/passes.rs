@@ -8,27 +8,39 @@ use crate::ir::{Data, Graph, TId};
 pub type Log = Vec<String>;
 
 /// Per-channel values of constant `c` (shape `cs`) broadcast against an output of shape `out` whose
-/// channel axis is `ax`; `None` unless the constant varies along that axis only.
-fn per_channel(cs: &[usize], c: &[f32], out: &[usize], ax: usize) -> Option<Vec<f32>> {
+/// channels run over the axes `ax` (one axis, or several that together hold them, as a dense
+/// layer's outputs reshaped into heads); `None` unless the constant varies along those axes only.
+fn per_channel(
+    cs: &[usize],
+    c: &[f32],
+    out: &[usize],
+    ax: std::ops::RangeInclusive<usize>,
+) -> Option<Vec<f32>> {
     if cs.len() > out.len() {
         return None;
     }
     let lead = out.len() - cs.len();
-    let mut along = 1;
     for (i, &d) in cs.iter().enumerate() {
         let j = i + lead;
-        if j == ax {
-            if d != 1 && d != out[ax] {
-                return None;
-            }
-            along = d;
-        } else if d != 1 {
+        if d != 1 && (!ax.contains(&j) || d != out[j]) {
             return None;
         }
     }
+    let st = crate::consts::broadcast_strides(cs, out);
+    let axes: Vec<usize> = ax.collect();
+    let dims: Vec<usize> = axes.iter().map(|&j| out[j]).collect();
+    let n: usize = dims.iter().product();
     Some(
-        (0..out[ax])
-            .map(|ch| c[if along == 1 { 0 } else { ch }])
+        (0..n)
+            .map(|ch| {
+                // Channel `ch`'s index along each axis of `ax`, last fastest.
+                let (mut rem, mut at) = (ch, 0);
+                for (&j, &d) in axes.iter().zip(&dims).rev() {
+                    at += (rem % d) * st[j];
+                    rem /= d;
+                }
+                c[at]
+            })
             .collect(),
     )
 }
@@ -54,7 +66,8 @@ fn fresh_const(g: &mut Graph, name: String, shape: Vec<usize>, v: Vec<f32>) -> T
     g.const_f32(name, shape, v)
 }
 
-/// Folds `y = conv/dense(x) (*|/|+|-) c` with per-channel constant `c` into the conv or dense.
+/// Folds `y = conv/dense/layer_norm(x) (*|/|+|-) c` with per-channel constant `c` into the layer's
+/// weights (a layer norm's scale) and bias.
 pub fn fold_affine(g: &mut Graph, log: &mut Log) {
     let mut i = 0;
     while i < g.nodes.len() {
@@ -87,9 +100,10 @@ fn take_output(g: &mut Graph, p_idx: usize, x: TId, out: Option<TId>) {
     }
 }
 
-/// The conv or dense whose output `act` is (or a view of it), and the axis of `act` that holds its
-/// output channels: the one of their length and stride.
-fn channel_layer(g: &Graph, act: TId) -> Option<(usize, usize, usize)> {
+/// The conv, dense or layer norm whose output `act` is (or a view of it), and the axes of `act`
+/// that hold its output channels (a layer norm's normalized elements): together of their count,
+/// with their stride.
+fn channel_layer(g: &Graph, act: TId) -> Option<(usize, std::ops::RangeInclusive<usize>, usize)> {
     let y = g.root(act);
     let p_idx = producer(g, y)?;
     let ys = &g.tensors[y].shape;
@@ -98,13 +112,27 @@ fn channel_layer(g: &Graph, act: TId) -> Option<(usize, usize, usize)> {
         Op::Dense(d) if d.act.kind == ActKind::Identity as u32 => {
             (ys.len().checked_sub(1)?, d.n as usize)
         }
+        // Its scale and bias are per element of the normalized block: one axis of it (and unit
+        // axes after), like a dense layer's outputs.
+        Op::LayerNorm(p) => {
+            let a = (0..ys.len()).rev().find(|&a| ys[a] != 1)?;
+            (a, p.size as usize)
+        }
         _ => return None,
     };
     let stride: usize = ys.get(ax + 1..)?.iter().product();
     let s = &g.tensors[act].shape;
-    let ax =
-        (0..s.len()).find(|&a| s[a] == rows && s[a + 1..].iter().product::<usize>() == stride)?;
-    Some((p_idx, ax, rows))
+    // The axes of `act` whose elements are the channels: as long together, with the same stride.
+    let hi = (0..s.len())
+        .rev()
+        .find(|&h| (s[h] != 1 || rows == 1) && s[h + 1..].iter().product::<usize>() == stride)?;
+    let mut lo = hi;
+    let mut n = s[hi];
+    while n < rows && lo > 0 {
+        lo -= 1;
+        n *= s[lo];
+    }
+    (n == rows).then_some((p_idx, lo..=hi, rows))
 }
 
 fn try_fold_affine(g: &mut Graph, i: usize) -> Option<(usize, TId)> {
@@ -135,7 +163,7 @@ fn try_fold_affine(g: &mut Graph, i: usize) -> Option<(usize, TId)> {
         return None;
     }
     let out_shape = g.tensors[act].shape.clone();
-    if out_shape.get(ax) != Some(&rows) || g.tensors[g.nodes[i].outputs[0]?].shape != out_shape {
+    if g.tensors[g.nodes[i].outputs[0]?].shape != out_shape {
         return None;
     }
     let cvals = per_channel(

@@ -17,7 +17,9 @@ pub(crate) fn convert(im: &mut Importer, cx: &Ctx) -> Option<NodeResult> {
         "Add" | "Sub" | "Mul" | "Div" | "Pow" | "Max" | "Min" => binary(im, cx),
         "Sum" if cx.inputs.len() == 1 => cx.input(0).cloned().map(|v| vec![v]),
         "Softmax" | "LogSoftmax" => softmax(im, cx),
-        "ReduceMean" | "ReduceSum" | "ReduceMax" | "ReduceMin" => reduce(im, cx),
+        "ReduceMean" | "ReduceSum" | "ReduceMax" | "ReduceMin" | "ReduceSumSquare" => {
+            reduce(im, cx)
+        }
         op => match unary_kind(cx, op) {
             Some(Ok(act)) => unary(im, cx, act),
             Some(Err(e)) => Err(e),
@@ -853,11 +855,14 @@ pub(crate) fn emit_reduce(
 }
 
 fn reduce(im: &mut Importer, cx: &Ctx) -> NodeResult {
-    let x = act_input(cx, 0)?;
+    let mut x = act_input(cx, 0)?;
     let s = im.g.tensors[x].shape.clone();
+    if cx.op == "ReduceSumSquare" {
+        x = emit_binary(im, cx, BinaryKind::Mul, x, x, Dest::Temp("squared"))?;
+    }
     let kind = match cx.op {
         "ReduceMean" => ReduceKind::Mean,
-        "ReduceSum" => ReduceKind::Sum,
+        "ReduceSum" | "ReduceSumSquare" => ReduceKind::Sum,
         "ReduceMax" => ReduceKind::Max,
         _ => ReduceKind::Min,
     };

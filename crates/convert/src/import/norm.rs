@@ -1,6 +1,7 @@
 //! Normalizations: LayerNormalization (one LayerNorm op; its optional Mean and InvStdDev outputs are
 //! computed by a reduction chain only when used) and BatchNormalization (an affine per channel, which
-//! the folding pass merges into the conv or dense before it).
+//! the folding pass merges into the conv or dense before it; or, with its input's own statistics
+//! computed in the graph, as tf2onnx writes Keras' LayerNormalization, a LayerNorm).
 use rill_format::{
     ActKind, ActParams, BinaryKind, DType, LayerNormParams, Op, ReduceKind, UnaryParams,
 };
@@ -8,6 +9,7 @@ use rill_format::{
 use super::compute::{emit_binary, emit_reduce, Dest};
 use super::{invalid, unsupported, Ctx, Fail, Importer, NodeResult, Val};
 use crate::consts::{axis, HConst};
+use crate::ir::{Node, TId};
 
 pub(crate) fn convert(im: &mut Importer, cx: &Ctx) -> Option<NodeResult> {
     Some(match cx.op {
@@ -122,6 +124,9 @@ fn batch_norm(im: &mut Importer, cx: &Ctx) -> NodeResult {
     }
     let c = s[1];
     let eps = cx.attrs().float("epsilon", 1e-5) as f64;
+    if let (Ok(Val::Act(mean)), Ok(Val::Act(var))) = (cx.input(3), cx.input(4)) {
+        return own_statistics(im, cx, x, (*mean, *var), eps);
+    }
     let get = |k: usize, what: &str| -> Result<Vec<f64>, Fail> {
         let v = cx.const_input(k, what)?;
         if v.len() != c {
@@ -149,4 +154,141 @@ fn batch_norm(im: &mut Importer, cx: &Ctx) -> NodeResult {
     let scaled = emit_binary(im, cx, BinaryKind::Mul, x, mt, Dest::Temp("scaled"))?;
     let y = emit_binary(im, cx, BinaryKind::Add, scaled, at, Dest::Output(0))?;
     Ok(vec![Val::Act(y)])
+}
+
+/// A BatchNormalization whose mean and variance are its own input's, computed in the graph over
+/// every axis but the channels: tf2onnx's form of Keras' LayerNormalization (the rows reshaped
+/// into channels). With one sample each channel's values are contiguous, so it is a LayerNorm
+/// over them, then the per-channel scale and shift. Any other run-time statistics are refused.
+fn own_statistics(
+    im: &mut Importer,
+    cx: &Ctx,
+    x: TId,
+    (mean, var): (TId, TId),
+    eps: f64,
+) -> NodeResult {
+    let s = im.g.tensors[x].shape.clone();
+    let c = s[1];
+    let size: usize = s[2..].iter().product();
+    let mask = ((1u32 << s.len()) - 1) & !0b10;
+    if !(is_mean_of(im, mean, x, mask) && is_variance_of(im, var, x, mask, size * s[0])) {
+        return unsupported(
+            "mean and variance computed at run time other than its input's own over every \
+             axis but the channels",
+        );
+    }
+    if s[0] != 1 {
+        return unsupported("statistics over a batch of more than one sample");
+    }
+    let per_channel = |k: usize, what: &str| -> Result<Vec<f32>, Fail> {
+        let v = cx.const_input(k, what)?;
+        if v.len() != c {
+            return invalid(format!("{what} has {} values for {c} channels", v.len()));
+        }
+        Ok(v.f32s())
+    };
+    let (scale, bias) = (per_channel(1, "scale")?, per_channel(2, "bias")?);
+    let ones =
+        im.g.const_f32(format!("{}/ones", cx.name), vec![size], vec![1.0; size]);
+    let trivial = scale.iter().all(|&v| v == 1.0) && bias.iter().all(|&v| v == 0.0);
+    let normed = if trivial {
+        im.out(cx, 0, s.clone(), DType::F32)
+    } else {
+        im.temp(cx, "normalized", s.clone())
+    };
+    let p = LayerNormParams {
+        outer: c as u32,
+        size: size as u32,
+        epsilon: eps as f32,
+    };
+    im.push(
+        cx,
+        Op::LayerNorm(p),
+        vec![Some(x), Some(ones), None],
+        vec![Some(normed)],
+        None,
+    );
+    if trivial {
+        return Ok(vec![Val::Act(normed)]);
+    }
+    let mut cshape = vec![c];
+    cshape.extend(std::iter::repeat_n(1, s.len() - 2));
+    let mt =
+        im.g.const_f32(format!("{}/scale", cx.name), cshape.clone(), scale);
+    let at = im.g.const_f32(format!("{}/shift", cx.name), cshape, bias);
+    let scaled = emit_binary(im, cx, BinaryKind::Mul, normed, mt, Dest::Temp("scaled"))?;
+    let y = emit_binary(im, cx, BinaryKind::Add, scaled, at, Dest::Output(0))?;
+    Ok(vec![Val::Act(y)])
+}
+
+/// The node that writes `t` (or what `t` is a view of).
+fn producer(im: &Importer, t: TId) -> Option<&Node> {
+    let r = im.g.root(t);
+    im.g.nodes.iter().find(|n| n.outputs.contains(&Some(r)))
+}
+
+fn same(im: &Importer, a: Option<TId>, b: TId) -> bool {
+    a.is_some_and(|a| im.g.root(a) == im.g.root(b))
+}
+
+/// `t` is `x` reduced by `kind` over the axes of `mask`.
+fn is_reduce_of(im: &Importer, t: TId, x: TId, mask: u32, kind: ReduceKind) -> bool {
+    producer(im, t).is_some_and(|n| {
+        matches!(n.op, Op::Reduce(p) if p.kind == kind as u32 && p.axes_mask == mask)
+            && same(im, n.inputs.first().copied().flatten(), x)
+    })
+}
+
+fn is_mean_of(im: &Importer, t: TId, x: TId, mask: u32) -> bool {
+    is_reduce_of(im, t, x, mask, ReduceKind::Mean)
+}
+
+/// `t` is `(x - mean(x))^2` (one Sub, then a Mul of it by itself).
+fn is_squared_deviation(im: &Importer, t: TId, x: TId, mask: u32) -> bool {
+    let Some(sq) = producer(im, t) else {
+        return false;
+    };
+    let (Op::Binary(b), [Some(d), Some(d2)]) = (sq.op, sq.inputs.as_slice()) else {
+        return false;
+    };
+    if b.kind != BinaryKind::Mul as u32 || im.g.root(*d) != im.g.root(*d2) {
+        return false;
+    }
+    producer(im, *d).is_some_and(|sub| {
+        matches!(sub.op, Op::Binary(p) if p.kind == BinaryKind::Sub as u32)
+            && same(im, sub.inputs.first().copied().flatten(), x)
+            && sub
+                .inputs
+                .get(1)
+                .copied()
+                .flatten()
+                .is_some_and(|m| is_mean_of(im, m, x, mask))
+    })
+}
+
+/// `t` is the variance of `x` over the axes of `mask` (`count` values each): the mean of the
+/// squared deviations, or their sum divided by `count`.
+fn is_variance_of(im: &Importer, t: TId, x: TId, mask: u32, count: usize) -> bool {
+    let Some(n) = producer(im, t) else {
+        return false;
+    };
+    let squared_reduced = |t: TId, kind: ReduceKind| {
+        producer(im, t).is_some_and(|r| {
+            matches!(r.op, Op::Reduce(p) if p.kind == kind as u32 && p.axes_mask == mask)
+                && r.inputs
+                    .first()
+                    .copied()
+                    .flatten()
+                    .is_some_and(|sq| is_squared_deviation(im, sq, x, mask))
+        })
+    };
+    match (n.op, n.inputs.as_slice()) {
+        (Op::Reduce(_), _) => squared_reduced(t, ReduceKind::Mean),
+        (Op::Binary(b), [Some(sum), Some(k)]) if b.kind == BinaryKind::Div as u32 => {
+            im.g.const_f32_values(*k)
+                .is_some_and(|v| !v.is_empty() && v.iter().all(|&v| v == count as f32))
+                && squared_reduced(*sum, ReduceKind::Sum)
+        }
+        _ => false,
+    }
 }
