@@ -8,10 +8,10 @@
 use rill_convert::exec::run_samples;
 use rill_convert::exec_stream::run_stream_samples;
 use rill_convert::tensor::{self, HostData, HostTensor};
-use rill_convert::{convert_path, ConvertOptions, Precision, StreamStatus};
+use rill_convert::{convert_path, Precision, StreamStatus};
 use rill_format::writer::AlignedBytes;
 use rill_runtime::Model;
-use rill_testkit::{max_abs_err, workspace_root};
+use rill_testkit::{case_options, max_abs_err, workspace_root};
 
 struct Case {
     name: &'static str,
@@ -88,21 +88,7 @@ fn check(case: &Case, precision: Precision) {
     let name = case.name;
     let dir = workspace_root().join("tests/data/keras").join(name);
     let x = npy(&dir.join("input_0.npy"));
-    let calibration = if precision == Precision::F32 {
-        vec![]
-    } else {
-        let mut shape = vec![1];
-        shape.extend(&x.shape);
-        vec![HostTensor {
-            shape,
-            data: x.data.clone(),
-        }]
-    };
-    let opts = ConvertOptions {
-        precision,
-        calibration,
-        ..ConvertOptions::default()
-    };
+    let opts = case_options(&x, precision, None);
     let c = convert_path(&dir.join("model.onnx"), &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
     let what = format!("{name} {}", precision.name());
     if let Some(ops) = case.ops {

@@ -181,33 +181,12 @@ fn normalizing_by_the_windows_last_value_is_refused_by_name() {
     );
 }
 
-/// Conversion options for a test case in `precision`, fixed point calibrated on the case's own
-/// input `x` (as one sample).
-fn case_options(x: &HostTensor, precision: Precision, time_axis: Option<usize>) -> ConvertOptions {
-    let calibration = if precision == Precision::F32 {
-        vec![]
-    } else {
-        let mut shape = vec![1];
-        shape.extend(&x.shape);
-        vec![HostTensor {
-            shape,
-            data: x.data.clone(),
-        }]
-    };
-    ConvertOptions {
-        precision,
-        calibration,
-        time_axis,
-        ..ConvertOptions::default()
-    }
-}
-
 /// ONNX's own recurrent node cases (weights frozen into initializers): vanilla RNN, GRU, LSTM, with
 /// bias, peepholes, batch > 1 and the batch-first layout; both Y (per step) and Y_h (final) checked.
 fn check_node_case(case: &str, precision: Precision) {
     let dir = workspace_root().join("tests/data/onnx-node").join(case);
     let x = npy(&dir.join("input_0.npy"));
-    let opts = case_options(&x, precision, None);
+    let opts = rill_testkit::case_options(&x, precision, None);
     let c = convert_path(&dir.join("model.onnx"), &opts).unwrap_or_else(|e| panic!("{case}: {e}"));
     let aligned = AlignedBytes::from_slice(&c.bytes);
     let model = Model::from_bytes(aligned.as_slice()).unwrap();
@@ -356,7 +335,7 @@ fn a_streaming_only_session_needs_only_the_state_and_one_steps_buffers() {
 fn check_stream_case(case: &str, time_axis: Option<usize>, precision: Precision) {
     let dir = workspace_root().join("tests/data/stream").join(case);
     let x = npy(&dir.join("input_0.npy"));
-    let opts = case_options(&x, precision, time_axis);
+    let opts = rill_testkit::case_options(&x, precision, time_axis);
     let c = convert_path(&dir.join("model.onnx"), &opts).unwrap_or_else(|e| panic!("{case}: {e}"));
     assert!(
         matches!(c.report.stream, StreamStatus::Streams { state_bytes } if state_bytes > 0),

@@ -85,6 +85,31 @@ pub fn max_abs_err(actual: &[f32], expected: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
+/// Conversion options for a test case in `precision`, fixed point calibrated on the case's own
+/// input `x` (as one sample).
+pub fn case_options(
+    x: &HostTensor,
+    precision: rill_convert::Precision,
+    time_axis: Option<usize>,
+) -> rill_convert::ConvertOptions {
+    let calibration = if precision == rill_convert::Precision::F32 {
+        vec![]
+    } else {
+        let mut shape = vec![1];
+        shape.extend(&x.shape);
+        vec![HostTensor {
+            shape,
+            data: x.data.clone(),
+        }]
+    };
+    rill_convert::ConvertOptions {
+        precision,
+        calibration,
+        time_axis,
+        ..rill_convert::ConvertOptions::default()
+    }
+}
+
 /// Host tensor as f32 elements (error for integer data).
 pub fn as_f32(t: &HostTensor) -> Result<&[f32]> {
     match &t.data {

@@ -146,8 +146,15 @@ fn batch_norm(im: &mut Importer, cx: &Ctx) -> NodeResult {
     let add: Vec<f32> = (0..c)
         .map(|i| (bias[i] - mean[i] * scale[i] / (var[i] + eps).sqrt()) as f32)
         .collect();
-    let mut cshape = vec![c];
-    cshape.extend(std::iter::repeat_n(1, s.len() - 2));
+    scale_shift(im, cx, x, mul, add)
+}
+
+/// Output 0 as `x * mul[ch] + add[ch]` per channel (axis 1): two ops the folding pass merges into
+/// the layer before, when there is one.
+fn scale_shift(im: &mut Importer, cx: &Ctx, x: TId, mul: Vec<f32>, add: Vec<f32>) -> NodeResult {
+    let rank = im.g.tensors[x].shape.len();
+    let mut cshape = vec![mul.len()];
+    cshape.extend(std::iter::repeat_n(1, rank.saturating_sub(2)));
     let mt =
         im.g.const_f32(format!("{}/scale", cx.name), cshape.clone(), mul);
     let at = im.g.const_f32(format!("{}/shift", cx.name), cshape, add);
@@ -211,14 +218,7 @@ fn own_statistics(
     if trivial {
         return Ok(vec![Val::Act(normed)]);
     }
-    let mut cshape = vec![c];
-    cshape.extend(std::iter::repeat_n(1, s.len() - 2));
-    let mt =
-        im.g.const_f32(format!("{}/scale", cx.name), cshape.clone(), scale);
-    let at = im.g.const_f32(format!("{}/shift", cx.name), cshape, bias);
-    let scaled = emit_binary(im, cx, BinaryKind::Mul, normed, mt, Dest::Temp("scaled"))?;
-    let y = emit_binary(im, cx, BinaryKind::Add, scaled, at, Dest::Output(0))?;
-    Ok(vec![Val::Act(y)])
+    scale_shift(im, cx, normed, scale, bias)
 }
 
 /// The node that writes `t` (or what `t` is a view of).
