@@ -136,7 +136,9 @@ fn a_keras_3_recurrent_loop_is_refused_with_the_export_that_works() {
     let text = convert_err(&bytes, &ConvertOptions::default()).to_string();
     assert!(
         text.contains("Loop at node 'model/lstm/while_loop' (opset 17): Rill runs no ONNX loops")
-            && text.contains("export Keras 2 (tf_keras) LSTM/GRU layers"),
+            && text.contains(
+                "export Keras 2 (tf_keras) LSTM, or GRU with the default reset_after=True"
+            ),
         "{text}"
     );
 }

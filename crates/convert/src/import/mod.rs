@@ -569,8 +569,9 @@ fn convert_node(im: &mut Importer, cx: &Ctx) -> NodeResult {
     Err(Fail::Unsupported(match cx.op {
         // What tf2onnx writes for a recurrent layer it cannot map to an ONNX LSTM/GRU node.
         "Loop" | "Scan" => Some(
-            "Rill runs no ONNX loops; tf2onnx writes Keras 3's LSTM/GRU and SimpleRNN as one: \
-             export Keras 2 (tf_keras) LSTM/GRU layers, which become ONNX LSTM/GRU nodes"
+            "Rill runs no ONNX loops; tf2onnx writes Keras 3's LSTM/GRU, SimpleRNN and \
+             GRU(reset_after=False) as one: export Keras 2 (tf_keras) LSTM, or GRU with the \
+             default reset_after=True, which become ONNX LSTM/GRU nodes"
                 .into(),
         ),
         _ => None,
