@@ -227,8 +227,11 @@ fn producer(im: &Importer, t: TId) -> Option<&Node> {
     im.g.nodes.iter().find(|n| n.outputs.contains(&Some(r)))
 }
 
+/// `a` is `b`'s data under `b`'s shape (the axes of a reduction mean the same).
 fn same(im: &Importer, a: Option<TId>, b: TId) -> bool {
-    a.is_some_and(|a| im.g.root(a) == im.g.root(b))
+    a.is_some_and(|a| {
+        im.g.root(a) == im.g.root(b) && im.g.tensors[a].shape == im.g.tensors[b].shape
+    })
 }
 
 /// `t` is `x` reduced by `kind` over the axes of `mask`.

@@ -183,6 +183,7 @@ fn fold_elementwise(cx: &Ctx) -> Option<NodeResult> {
         "ReduceProd" | "ReduceSum" | "ReduceMax" | "ReduceMin" | "ReduceMean" => {
             Some(fold_reduce(cx, a))
         }
+        "ReduceSumSquare" => Some(fold_reduce(cx, &a.map(|x| x * x))),
         "Not" => un(|x| f64::from(u8::from(x == 0.0))),
         "Neg" => un(|x| -x),
         "Abs" => un(f64::abs),
