@@ -11,7 +11,8 @@ Small graphs built with onnx.helper, fixed seeded weights, one input sample each
 
 Cases: pools over time with causal padding (max, average counting or not counting the padding,
 1-D and 2-D with time on H or W), causal self-attention (one and two heads, a constant causal mask
-of -1e4 above the diagonal), and ones that stay refused (a stride over time, attention without a
+of -1e4 above the diagonal), a TCN block with PyTorch TCNs' padded-then-chomped convs, and ones that
+stay refused (a stride over time, attention without a
 mask or with a mask that hides nothing).
 The output is deterministic: running the script twice gives byte-identical files.
 """
@@ -146,6 +147,32 @@ def attention(rng, case, heads, d=8, mask_value=-1e4, mask=True):
     write(case, nodes, inits, x, [1, T, d])
 
 
+def chomp_tcn(rng):
+    """A TCN block as PyTorch TCNs write it (locuslab/TCN): each conv padded (k - 1) d on both
+    sides, then its last (k - 1) d steps sliced off ("Chomp1d"), ReLU, and a residual."""
+    c = 4
+    x = rng.standard_normal((1, 3, T)).astype(np.float32)
+    w1 = (rng.standard_normal((c, 3, 3)) * 0.5).astype(np.float32)
+    w2 = (rng.standard_normal((c, c, 3)) * 0.5).astype(np.float32)
+    b1, b2 = (rng.standard_normal(c).astype(np.float32) * 0.1 for _ in range(2))
+    ends = lambda e: numpy_helper.from_array(np.array([-e], np.int64), f"end_{e}")  # noqa: E731
+    inits = [const("w1", w1), const("b1", b1), const("w2", w2), const("b2", b2), ends(2), ends(4)]
+    inits.append(numpy_helper.from_array(np.array([0], np.int64), "start"))
+    inits.append(numpy_helper.from_array(np.array([2], np.int64), "time"))
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], kernel_shape=[3], pads=[2, 2], name="conv1"),
+        helper.make_node("Slice", ["c1", "start", "end_2", "time"], ["h1"], name="chomp1"),
+        helper.make_node("Relu", ["h1"], ["r1"], name="relu1"),
+        helper.make_node(
+            "Conv", ["r1", "w2", "b2"], ["c2"], kernel_shape=[3], dilations=[2], pads=[4, 4], name="conv2"
+        ),
+        helper.make_node("Slice", ["c2", "start", "end_4", "time"], ["h2"], name="chomp2"),
+        helper.make_node("Relu", ["h2"], ["r2"], name="relu2"),
+        helper.make_node("Add", ["r2", "r1"], ["y"], name="residual"),
+    ]
+    write("chomp_tcn", nodes, inits, x, [1, c, T])
+
+
 def main():
     if OUT.exists():
         shutil.rmtree(OUT)
@@ -159,6 +186,7 @@ def main():
     attention(rng, "refused_attention_unmasked", 1, mask=False)
     # A "mask" that leaves every key visible to every query: not causal.
     attention(rng, "refused_attention_weak_mask", 1, mask_value=-1.0)
+    chomp_tcn(rng)
 
 
 if __name__ == "__main__":

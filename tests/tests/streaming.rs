@@ -402,6 +402,16 @@ fn pools_over_time_stream_like_their_whole_window() {
     }
 }
 
+/// PyTorch TCNs' causal conv (`tests/data/stream/chomp_tcn`): padded on both sides, the outputs of
+/// the end padding sliced off. The converter computes only the outputs kept, so the convs are
+/// causal and stream.
+#[test]
+fn chomped_convs_stream_like_causal_ones() {
+    for p in [Precision::F32, Precision::Int8, Precision::Int16] {
+        check_stream_case("chomp_tcn", None, p);
+    }
+}
+
 /// Causal self-attention over the window (`tests/data/stream`): K and V rings of the window's
 /// length, the causal mask's row picked per step. The whole window is exactly the first T steps of
 /// the stream, each query attending to the keys up to it.

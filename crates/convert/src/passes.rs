@@ -253,6 +253,66 @@ pub fn fuse_activations(g: &mut Graph, log: &mut Log, clamps_only: bool) {
     }
 }
 
+/// Drops the last outputs of a convolution where a Slice right after it throws them away (the
+/// "chomp" of PyTorch TCNs: `Conv1d(padding=(k - 1) d)` then `x[:, :, :-(k - 1) d]`, a causal conv
+/// written as a symmetric one): the conv computes only the outputs kept, and the Slice goes.
+/// With the end padding's outputs gone, the conv is causal, and streams.
+pub fn trim_conv_tails(g: &mut Graph, log: &mut Log) {
+    let mut i = 0;
+    while i < g.nodes.len() {
+        let trimmed = (|| {
+            let Op::Copy(p) = g.nodes[i].op else {
+                return None;
+            };
+            let x = g.nodes[i].inputs.first().copied()??;
+            let y = g.nodes[i].outputs.first().copied()??;
+            let conv_out = g.root(x);
+            let c_idx = producer(g, conv_out)?;
+            let Op::Conv(c) = g.nodes[c_idx].op else {
+                return None;
+            };
+            if !only_feeds(g, x, i) || p.offset != 0 {
+                return None;
+            }
+            // A prefix of the last axis (the conv's W), everything else whole.
+            let xs = &g.tensors[x].shape;
+            let rank = p.rank as usize;
+            let last = xs.len().checked_sub(1)?;
+            let natural = crate::consts::strides(xs);
+            let keep = *p.out_shape.get(last)? as usize;
+            let whole = rank == xs.len()
+                && (0..rank).all(|a| {
+                    p.in_strides[a] as usize == natural[a]
+                        && (a == last || p.out_shape[a] as usize == xs[a])
+                });
+            if !whole || keep == 0 || keep >= xs[last] || xs[last] != c.out_w as usize {
+                return None;
+            }
+            Some((c_idx, conv_out, y, keep))
+        })();
+        match trimmed {
+            Some((c_idx, conv_out, y, keep)) => {
+                log.push(format!(
+                    "{} '{}' folded into {} '{}' (its last outputs not computed)",
+                    g.nodes[i].onnx_op,
+                    g.nodes[i].name,
+                    g.nodes[c_idx].onnx_op,
+                    g.nodes[c_idx].name
+                ));
+                if let Op::Conv(c) = &mut g.nodes[c_idx].op {
+                    c.out_w = keep as u32;
+                }
+                if let Some(w) = g.tensors[conv_out].shape.last_mut() {
+                    *w = keep;
+                }
+                g.tensors[y].data = Data::Alias(conv_out);
+                g.nodes.remove(i);
+            }
+            None => i += 1,
+        }
+    }
+}
+
 /// Merges copies of the same activation with the same strides (tf2onnx transposes a channels-last
 /// input once for each conv that reads it): the later ones' outputs become views of the first's.
 pub fn merge_copies(g: &mut Graph, log: &mut Log) {
