@@ -45,7 +45,7 @@ SUPPORTED_OPS = set(
     """LSTM GRU RNN Conv MaxPool AveragePool GlobalAveragePool GlobalMaxPool Gemm MatMul Gather Relu LeakyRelu
     Sigmoid HardSigmoid Tanh Gelu Softmax LogSoftmax Add Sub Mul Div Concat LayerNormalization ReduceMean ReduceSum
     ReduceMax Pow Sqrt Reciprocal Neg Cast Exp Log BatchNormalization Reshape Flatten Squeeze Unsqueeze Transpose
-    Slice Shape Constant ConstantOfShape Identity""".split()
+    Slice Shape Constant ConstantOfShape Identity Erf""".split()
 )
 
 # Node input positions that must be constants for Rill: they are frozen into initializers whenever they are
@@ -97,7 +97,7 @@ FAMILIES = [
     ("transpose", r"^test_transpose_(default$|all_permutations_)"),
     ("batchnorm", r"^test_batchnorm_"),
     ("reduce", r"^test_reduce_mean_"),
-    ("unary", r"^test_(sqrt|sqrt_example|reciprocal|reciprocal_example|neg|neg_example|cast_FLOAT_to_FLOAT)$"),
+    ("unary", r"^test_(sqrt|sqrt_example|reciprocal|reciprocal_example|neg|neg_example|erf|cast_FLOAT_to_FLOAT)$"),
     ("pow", r"^test_pow(_|$)"),
     ("slice", r"^test_slice"),
 ]

@@ -93,7 +93,7 @@ fn every_unsupported_node_is_listed_with_op_and_opset() {
         vec![
             node("Einsum", "/attn/Einsum", &["x", "x"], &["e"]),
             node("Relu", "/relu", &["x"], &["r"]),
-            node("Erf", "/gelu/Erf", &["r"], &["f"]),
+            node("Mish", "/act/Mish", &["r"], &["f"]),
             // Downstream of a failed node: not reported again.
             node("Add", "/add", &["e", "f"], &["y"]),
         ],
@@ -112,7 +112,7 @@ fn every_unsupported_node_is_listed_with_op_and_opset() {
         "{text}"
     );
     assert!(
-        text.contains("unsupported op 'Erf' at node '/gelu/Erf' (opset 17)"),
+        text.contains("unsupported op 'Mish' at node '/act/Mish' (opset 17)"),
         "{text}"
     );
     assert!(text.starts_with("2 nodes cannot be converted"), "{text}");
@@ -528,4 +528,34 @@ fn a_bias_over_heads_folds_into_the_dense_before_the_reshape() {
     let y = rill_testkit::run_model(&converted.bytes, &[&x]).unwrap();
     // x W = [1, 2, 2, 6], plus the bias.
     assert_eq!(y[0], vec![11.0, 22.0, 32.0, 46.0]);
+}
+
+#[test]
+fn an_exported_exact_gelu_becomes_one_gelu() {
+    // PyTorch's GELU below opset 20: x / sqrt(2), Erf, + 1, times x, times 0.5.
+    let bytes = model(
+        17,
+        vec![
+            node("Div", "/div", &["x", "sqrt2"], &["d"]),
+            node("Erf", "/erf", &["d"], &["e"]),
+            node("Add", "/add", &["e", "one"], &["a"]),
+            node("Mul", "/mul", &["x", "a"], &["m"]),
+            node("Mul", "/mul_1", &["m", "half"], &["y"]),
+        ],
+        vec![value("x", FLOAT, &[Ok(1), Ok(3)])],
+        vec![value("y", FLOAT, &[Ok(1), Ok(3)])],
+        vec![
+            floats("sqrt2", &[], &[std::f32::consts::SQRT_2]),
+            floats("one", &[], &[1.0]),
+            floats("half", &[], &[0.5]),
+        ],
+    );
+    let converted = convert_bytes(&bytes, &ConvertOptions::default()).unwrap();
+    assert_eq!(converted.report.ops_after, 1);
+    let x = rill_convert::tensor::HostTensor::f32(vec![1, 3], vec![-1.0, 0.0, 2.0]);
+    let y = rill_testkit::run_model(&converted.bytes, &[&x]).unwrap();
+    // GELU(x) = x Phi(x): Phi(-1) = 0.158655254, Phi(2) = 0.977249868.
+    for (got, want) in y[0].iter().zip([-0.158_655_25, 0.0, 1.954_499_7]) {
+        assert!((got - want).abs() < 1e-6, "{:?}", y[0]);
+    }
 }

@@ -221,28 +221,31 @@ fn detail(op: &Op) -> String {
 }
 
 fn act_name(kind: u32) -> &'static str {
-    const NAMES: [&str; 19] = [
-        "identity",
-        "relu",
-        "leaky_relu",
-        "sigmoid",
-        "hard_sigmoid",
-        "tanh",
-        "gelu",
-        "gelu_tanh",
-        "sqrt",
-        "reciprocal",
-        "neg",
-        "exp",
-        "abs",
-        "clip",
-        "elu",
-        "log",
-        "softplus",
-        "softsign",
-        "hard_swish",
-    ];
-    NAMES.get(kind as usize).copied().unwrap_or("?")
+    use rill_format::ActKind as A;
+    // Exhaustive: a new kind does not compile until it has a name here.
+    match A::from_u32(kind) {
+        Some(A::Identity) => "identity",
+        Some(A::Relu) => "relu",
+        Some(A::LeakyRelu) => "leaky_relu",
+        Some(A::Sigmoid) => "sigmoid",
+        Some(A::HardSigmoid) => "hard_sigmoid",
+        Some(A::Tanh) => "tanh",
+        Some(A::Gelu) => "gelu",
+        Some(A::GeluTanh) => "gelu_tanh",
+        Some(A::Sqrt) => "sqrt",
+        Some(A::Reciprocal) => "reciprocal",
+        Some(A::Neg) => "neg",
+        Some(A::Exp) => "exp",
+        Some(A::Abs) => "abs",
+        Some(A::Clip) => "clip",
+        Some(A::Elu) => "elu",
+        Some(A::Log) => "log",
+        Some(A::Softplus) => "softplus",
+        Some(A::Softsign) => "softsign",
+        Some(A::HardSwish) => "hard_swish",
+        Some(A::Erf) => "erf",
+        None => "?",
+    }
 }
 
 /// Receptive-field bookkeeping per tensor: (extent, jump) on the h and w axes.

@@ -224,6 +224,7 @@ fn convert_named(
     let imported = import::import(&model, opts)?;
     let mut g = imported.graph;
     let mut folded = Vec::new();
+    passes::fuse_gelu(&mut g, &mut folded);
     passes::trim_conv_tails(&mut g, &mut folded);
     if opts.fold_batchnorm {
         passes::fold_affine(&mut g, &mut folded);

@@ -1,6 +1,6 @@
 //! Graph rewrites after import: per-channel affines (BatchNormalization, bias adds, scalings) folded into
 //! the conv or dense before them, activations fused into it, and unused work removed.
-use rill_format::{ActKind, BinaryKind, Op};
+use rill_format::{ActKind, ActParams, BinaryKind, Op, UnaryParams};
 
 use crate::ir::{Data, Graph, TId};
 
@@ -251,6 +251,110 @@ pub fn fuse_activations(g: &mut Graph, log: &mut Log, clamps_only: bool) {
             i += 1;
         }
     }
+}
+
+/// Folds the exact GELU that exporters write out below opset 20, `x / sqrt(2)` (or `x * (1 /
+/// sqrt(2))`), Erf, `+ 1`, then times `x` and times 0.5 (in either order), into one Gelu: one
+/// table in fixed point instead of five ops and their rounding.
+pub fn fuse_gelu(g: &mut Graph, log: &mut Log) {
+    let mut i = 0;
+    while i < g.nodes.len() {
+        match gelu_at(g, i) {
+            Some((x, y, chain)) => {
+                log.push(format!(
+                    "{} ops of the GELU at '{}' fused into one Gelu",
+                    chain.len() + 1,
+                    g.nodes[i].name
+                ));
+                let len = g.tensors[y].numel() as u32;
+                let e = &mut g.nodes[i];
+                e.op = Op::Unary(UnaryParams {
+                    len,
+                    act: ActParams::new(ActKind::Gelu, 0.0, 0.0),
+                });
+                e.onnx_op = "Gelu".into();
+                e.inputs = vec![Some(x)];
+                e.outputs = vec![Some(y)];
+                let mut chain = chain;
+                chain.sort_unstable();
+                for &k in chain.iter().rev() {
+                    g.nodes.remove(k);
+                }
+                i = 0;
+            }
+            None => i += 1,
+        }
+    }
+}
+
+/// For an Erf at node `i` in the GELU pattern: its `x`, the pattern's output, and the indices of
+/// its other nodes.
+fn gelu_at(g: &Graph, i: usize) -> Option<(TId, TId, Vec<usize>)> {
+    let Op::Unary(u) = g.nodes[i].op else {
+        return None;
+    };
+    if u.act.kind != ActKind::Erf as u32 {
+        return None;
+    }
+    let close = |t: TId, v: f32| {
+        g.const_f32_values(t)
+            .is_some_and(|c| !c.is_empty() && c.iter().all(|&c| (c - v).abs() <= 1e-5 * v.abs()))
+    };
+    // The node reading `t` (alone), with `t` its input k and its other input.
+    let only_reader = |t: TId| -> Option<(usize, Option<TId>)> {
+        let (users, out) = g.consumers(t);
+        let [n] = users[..] else { return None };
+        if out {
+            return None;
+        }
+        let ins = &g.nodes[n].inputs;
+        let other = ins
+            .iter()
+            .flatten()
+            .copied()
+            .find(|&o| g.root(o) != g.root(t));
+        Some((n, other))
+    };
+    let binary =
+        |n: usize, k: BinaryKind| matches!(g.nodes[n].op, Op::Binary(p) if p.kind == k as u32);
+    // x / sqrt 2 or x * (1 / sqrt 2)
+    let d = g.nodes[i].inputs.first().copied()??;
+    let d_node = producer(g, d)?;
+    let (a, b) = (
+        g.nodes[d_node].inputs.first().copied()??,
+        g.nodes[d_node].inputs.get(1).copied()??,
+    );
+    let scaled_by_inv_sqrt2 = (binary(d_node, BinaryKind::Div)
+        && close(b, std::f32::consts::SQRT_2))
+        || (binary(d_node, BinaryKind::Mul) && close(b, std::f32::consts::FRAC_1_SQRT_2));
+    let x = if scaled_by_inv_sqrt2 {
+        a
+    } else if binary(d_node, BinaryKind::Mul) && close(a, std::f32::consts::FRAC_1_SQRT_2) {
+        b
+    } else {
+        return None;
+    };
+    if g.const_f32_values(x).is_some() || only_reader(d)?.0 != i {
+        return None;
+    }
+    let e = g.nodes[i].outputs.first().copied()??;
+    let (add, one) = only_reader(e)?;
+    if !binary(add, BinaryKind::Add) || !close(one?, 1.0) {
+        return None;
+    }
+    let a1 = g.nodes[add].outputs.first().copied()??;
+    let (m1, other) = only_reader(a1)?;
+    let m1_out = g.nodes[m1].outputs.first().copied()??;
+    let (m2, other2) = only_reader(m1_out)?;
+    if !binary(m1, BinaryKind::Mul) || !binary(m2, BinaryKind::Mul) {
+        return None;
+    }
+    let (other, other2) = (other?, other2?);
+    let same_x = |t: TId| g.root(t) == g.root(x);
+    // (x * (1 + erf)) * 0.5, or x * (0.5 * (1 + erf))
+    let ok = (same_x(other) && close(other2, 0.5)) || (close(other, 0.5) && same_x(other2));
+    let y = g.nodes[m2].outputs.first().copied()??;
+    (ok && g.tensors[y].shape == g.tensors[x].shape).then(|| (x, y, vec![d_node, add, m1, m2]))
 }
 
 /// Drops the last outputs of a convolution where a Slice right after it throws them away (the

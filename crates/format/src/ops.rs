@@ -152,6 +152,8 @@ pub enum ActKind {
     Softsign = 17,
     /// `x * hard_sigmoid(x)` with alpha = 1/6, beta = 0.5.
     HardSwish = 18,
+    /// The error function (PyTorch's exact GELU below opset 20 is `x / 2 * (1 + erf(x / sqrt 2))`).
+    Erf = 19,
 }
 
 impl ActKind {
@@ -176,6 +178,7 @@ impl ActKind {
             16 => ActKind::Softplus,
             17 => ActKind::Softsign,
             18 => ActKind::HardSwish,
+            19 => ActKind::Erf,
             _ => return None,
         })
     }

@@ -57,6 +57,7 @@ fn unary_kind(cx: &Ctx, op: &str) -> Option<Result<ActParams, Fail>> {
         "Elu" => p(ActKind::Elu, a.float("alpha", 1.0), 0.0),
         "Softplus" => p(ActKind::Softplus, 0.0, 0.0),
         "Softsign" => p(ActKind::Softsign, 0.0, 0.0),
+        "Erf" => p(ActKind::Erf, 0.0, 0.0),
         "Clip" => Some(clip_params(cx)),
         _ => None,
     }

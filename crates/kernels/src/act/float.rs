@@ -147,5 +147,6 @@ fn eval(kind: ActKind, alpha: f32, beta: f32, x: f32) -> f32 {
         }
         ActKind::Softsign => x / (1.0 + fabsf(x)),
         ActKind::HardSwish => x * clamp(x * (1.0 / 6.0) + 0.5, 0.0, 1.0),
+        ActKind::Erf => erff(x),
     }
 }

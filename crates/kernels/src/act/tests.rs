@@ -56,6 +56,8 @@ const CASES: &[(ActKind, f32, f32, f32, f32)] = &[
     (ActKind::Softplus, 0.0, 0.0, 200.0, 200.0),
     (ActKind::Softplus, 0.0, 0.0, -200.0, 0.0),
     (ActKind::Softsign, 0.0, 0.0, 3.0, 0.75),
+    (ActKind::Erf, 0.0, 0.0, 1.0, 0.842_700_8),
+    (ActKind::Erf, 0.0, 0.0, -0.5, -0.520_499_9),
     (ActKind::Softsign, 0.0, 0.0, -1.0, -0.5),
     // x * clamp(x / 6 + 0.5, 0, 1)
     (ActKind::HardSwish, 0.0, 0.0, 1.0, 0.666_666_7),
@@ -109,7 +111,7 @@ fn slices() {
 #[test]
 fn errors() {
     let bad = ActParams {
-        kind: 19,
+        kind: 20, // one past the last kind
         alpha: 0.0,
         beta: 0.0,
     };
