@@ -124,6 +124,14 @@ impl Graph {
         }
     }
 
+    /// The node writing `t`, or what `t` is a view of.
+    pub fn producer(&self, t: TId) -> Option<usize> {
+        let root = self.root(t);
+        self.nodes
+            .iter()
+            .position(|n| n.outputs.contains(&Some(root)))
+    }
+
     /// Nodes reading `t` or any alias of it, and whether a graph output is (an alias of) it.
     pub fn consumers(&self, t: TId) -> (Vec<usize>, bool) {
         let root = self.root(t);

@@ -45,11 +45,6 @@ fn per_channel(
     )
 }
 
-/// The node writing tensor `t`, if any.
-fn producer(g: &Graph, t: TId) -> Option<usize> {
-    g.nodes.iter().position(|n| n.outputs.contains(&Some(t)))
-}
-
 /// Whether `t` is read by node `user` only and is no graph output.
 fn only_feeds(g: &Graph, t: TId, user: usize) -> bool {
     let (users, is_out) = g.consumers(t);
@@ -105,7 +100,7 @@ fn take_output(g: &mut Graph, p_idx: usize, x: TId, out: Option<TId>) {
 /// with their stride.
 fn channel_layer(g: &Graph, act: TId) -> Option<(usize, std::ops::RangeInclusive<usize>, usize)> {
     let y = g.root(act);
-    let p_idx = producer(g, y)?;
+    let p_idx = g.producer(y)?;
     let ys = &g.tensors[y].shape;
     let (ax, rows) = match g.nodes[p_idx].op {
         Op::Conv(c) if c.act.kind == ActKind::Identity as u32 => (1, c.c_out as usize),
@@ -225,7 +220,7 @@ pub fn fuse_activations(g: &mut Graph, log: &mut Log, clamps_only: bool) {
                 return None;
             }
             let x = g.nodes[i].inputs[0]?;
-            let p_idx = producer(g, g.root(x))?;
+            let p_idx = g.producer(x)?;
             if !only_feeds(g, x, i) {
                 return None;
             }
@@ -319,7 +314,7 @@ fn gelu_at(g: &Graph, i: usize) -> Option<(TId, TId, Vec<usize>)> {
         |n: usize, k: BinaryKind| matches!(g.nodes[n].op, Op::Binary(p) if p.kind == k as u32);
     // x / sqrt 2 or x * (1 / sqrt 2)
     let d = g.nodes[i].inputs.first().copied()??;
-    let d_node = producer(g, d)?;
+    let d_node = g.producer(d)?;
     let (a, b) = (
         g.nodes[d_node].inputs.first().copied()??,
         g.nodes[d_node].inputs.get(1).copied()??,
@@ -371,7 +366,7 @@ pub fn trim_conv_tails(g: &mut Graph, log: &mut Log) {
             let x = g.nodes[i].inputs.first().copied()??;
             let y = g.nodes[i].outputs.first().copied()??;
             let conv_out = g.root(x);
-            let c_idx = producer(g, conv_out)?;
+            let c_idx = g.producer(conv_out)?;
             let Op::Conv(c) = g.nodes[c_idx].op else {
                 return None;
             };

@@ -223,8 +223,7 @@ fn own_statistics(
 
 /// The node that writes `t` (or what `t` is a view of).
 fn producer(im: &Importer, t: TId) -> Option<&Node> {
-    let r = im.g.root(t);
-    im.g.nodes.iter().find(|n| n.outputs.contains(&Some(r)))
+    im.g.producer(t).map(|i| &im.g.nodes[i])
 }
 
 /// `a` is `b`'s data under `b`'s shape (the axes of a reduction mean the same).
