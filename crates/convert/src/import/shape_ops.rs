@@ -5,6 +5,7 @@ use rill_format::{CopyParams, DType, GatherParams, Op, MAX_RANK};
 
 use super::{invalid, unsupported, Ctx, Fail, Importer, NodeResult, PadView, Val};
 use crate::consts::{self, axis, broadcast, CType, HConst};
+use crate::ir::{Data, TId};
 use crate::proto;
 
 pub(crate) fn copy_params(
@@ -494,39 +495,43 @@ fn transpose(im: &mut Importer, cx: &Ctx) -> NodeResult {
             s.len()
         ));
     }
-    if let Val::Act(t) = &v {
-        if let Some(p) = im.padded.get(t).cloned() {
-            return transpose_padded(im, cx, &p, &perm);
-        }
+    let Val::Act(t) = v else {
+        let (out, st) = consts::transpose_view(&s, &perm);
+        return strided(im, cx, &v, out, st, 0);
+    };
+    if let Some(p) = im.padded.get(&t).cloned() {
+        return transpose_padded(im, cx, &p, &perm);
     }
-    // Moving only size-1 axes keeps the element order: a view, not a copy.
-    let moved: Vec<usize> = perm.iter().copied().filter(|&p| s[p] != 1).collect();
+    let out = perm.iter().map(|&a| s[a]).collect();
+    let y = im.out(cx, 0, out, im.g.tensors[t].dtype);
+    permute_into(im, cx, t, &perm, y)?;
+    Ok(vec![Val::Act(y)])
+}
+
+/// Activation `t` transposed by `perm` into `y` (of the permuted shape): a view when only size-1
+/// axes move (the element order stays), else a Copy op.
+fn permute_into(im: &mut Importer, cx: &Ctx, t: TId, perm: &[usize], y: TId) -> Result<(), Fail> {
+    let s = im.g.tensors[t].shape.clone();
+    let moved: Vec<usize> = perm.iter().copied().filter(|&a| s[a] != 1).collect();
     if moved.windows(2).all(|w| w[0] < w[1]) {
-        let out = perm.iter().map(|&p| s[p]).collect();
-        return view(im, cx, &v, out);
+        im.g.tensors[y].data = Data::Alias(t);
+    } else {
+        let (out, st) = consts::transpose_view(&s, perm);
+        let params = copy_params(&out, &st, 0)?;
+        im.push(cx, Op::Copy(params), vec![Some(t)], vec![Some(y)], None);
     }
-    let (out, st) = consts::transpose_view(&s, &perm);
-    strided(im, cx, &v, out, st, 0)
+    Ok(())
 }
 
 /// Transpose of a zero-padded view (tf2onnx's channels-last 1-D conv: Pad, Unsqueeze, Transpose,
-/// Conv): the source is transposed (a view or a Copy) and the result is that, padded with the
-/// padding permuted the same way, for the Conv to absorb.
+/// Conv): the source is transposed and the result is that, padded with the padding permuted the
+/// same way, for the Conv to absorb.
 fn transpose_padded(im: &mut Importer, cx: &Ctx, p: &PadView, perm: &[usize]) -> NodeResult {
     let s = im.g.tensors[p.src].shape.clone();
     let dtype = im.g.tensors[p.src].dtype;
-    let (out, st) = consts::transpose_view(&s, perm);
-    let moved: Vec<usize> = perm.iter().copied().filter(|&a| s[a] != 1).collect();
-    let src = if moved.windows(2).all(|w| w[0] < w[1]) {
-        let name = format!("{}/view", im.g.tensors[p.src].name);
-        im.g.add(name, out, dtype, crate::ir::Data::Alias(p.src))
-    } else {
-        let params = copy_params(&out, &st, 0)?;
-        let y = im.temp(cx, "unpadded", out);
-        im.g.tensors[y].dtype = dtype;
-        im.push(cx, Op::Copy(params), vec![Some(p.src)], vec![Some(y)], None);
-        y
-    };
+    let src = im.temp(cx, "unpadded", perm.iter().map(|&a| s[a]).collect());
+    im.g.tensors[src].dtype = dtype;
+    permute_into(im, cx, p.src, perm, src)?;
     let view = PadView {
         src,
         begin: perm.iter().map(|&a| p.begin[a]).collect(),
