@@ -867,31 +867,7 @@ fn reduce(im: &mut Importer, cx: &Ctx) -> NodeResult {
         "ReduceMax" => ReduceKind::Max,
         _ => ReduceKind::Min,
     };
-    let axes_in = if let Some(a) = cx.attrs().ints("axes") {
-        Some(a.to_vec())
-    } else {
-        cx.opt_const_input(1, "axes")?.map(|c| c.ints())
-    };
-    let axes: Vec<usize> = match axes_in {
-        Some(a) if !a.is_empty() => a
-            .iter()
-            .map(|&v| axis(v, s.len()))
-            .collect::<Result<_, _>>()?,
-        _ if cx.attrs().int("noop_with_empty_axes", 0) != 0 => vec![],
-        _ => (0..s.len()).collect(),
-    };
-    let keep = cx.attrs().int("keepdims", 1) != 0;
-    let out: Vec<usize> = s
-        .iter()
-        .enumerate()
-        .filter_map(|(i, &d)| {
-            if axes.contains(&i) {
-                keep.then_some(1)
-            } else {
-                Some(d)
-            }
-        })
-        .collect();
+    let (axes, out) = super::shape_ops::reduce_axes(cx, &s)?;
     let y = im.out(cx, 0, out, DType::F32);
     emit_reduce(im, cx, kind, x, &axes, Some(y))?;
     Ok(vec![Val::Act(y)])

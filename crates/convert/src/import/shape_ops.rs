@@ -222,26 +222,39 @@ fn fold_elementwise(cx: &Ctx) -> Option<NodeResult> {
     }
 }
 
+/// A Reduce node's axes for an input of `shape` (the attribute in older opsets, input 1 in newer;
+/// none given: every axis, or none with `noop_with_empty_axes`) and its output shape.
+pub(crate) fn reduce_axes(cx: &Ctx, shape: &[usize]) -> Result<(Vec<usize>, Vec<usize>), Fail> {
+    let rank = shape.len();
+    let axes: Vec<usize> = match axes_of(cx, 1)? {
+        Some(v) if !v.is_empty() => v
+            .iter()
+            .map(|&x| axis(x, rank.max(1)))
+            .collect::<Result<_, _>>()?,
+        _ if cx.attrs().int("noop_with_empty_axes", 0) != 0 => vec![],
+        _ => (0..rank).collect(),
+    };
+    let keep = cx.attrs().int("keepdims", 1) != 0;
+    let out = (0..rank)
+        .filter_map(|i| {
+            if axes.contains(&i) {
+                keep.then_some(1)
+            } else {
+                Some(shape[i])
+            }
+        })
+        .collect();
+    Ok((axes, out))
+}
+
 /// A reduction of a constant (shape arithmetic: Keras' MultiHeadAttention multiplies a Shape's
 /// dimensions with ReduceProd).
 fn fold_reduce(cx: &Ctx, a: &HConst) -> NodeResult {
     let rank = a.shape.len();
-    let axes = match axes_of(cx, 1)? {
-        Some(v) => v
-            .iter()
-            .map(|&x| axis(x, rank.max(1)))
-            .collect::<Result<Vec<_>, _>>()?,
-        None => vec![],
-    };
-    let axes: Vec<usize> = if axes.is_empty() {
-        if cx.attrs().int("noop_with_empty_axes", 0) != 0 {
-            return Ok(vec![Val::Const(a.clone())]);
-        }
-        (0..rank).collect()
-    } else {
-        axes
-    };
-    let keep = cx.attrs().int("keepdims", 1) != 0;
+    let (axes, out) = reduce_axes(cx, &a.shape)?;
+    if axes.is_empty() {
+        return Ok(vec![Val::Const(a.clone())]);
+    }
     let reduced: Vec<usize> = (0..rank)
         .map(|i| if axes.contains(&i) { 1 } else { a.shape[i] })
         .collect();
@@ -264,14 +277,6 @@ fn fold_reduce(cx: &Ctx, a: &HConst) -> NodeResult {
         let n = (consts::numel(&a.shape) / consts::numel(&reduced).max(1)).max(1) as f64;
         acc.iter_mut().for_each(|v| *v /= n);
     }
-    let out = if keep {
-        reduced
-    } else {
-        (0..rank)
-            .filter(|d| !axes.contains(d))
-            .map(|d| a.shape[d])
-            .collect()
-    };
     Ok(vec![Val::Const(HConst::new(out, a.ty, acc))])
 }
 
