@@ -127,13 +127,7 @@ fn batch_norm(im: &mut Importer, cx: &Ctx) -> NodeResult {
     if let (Ok(Val::Act(mean)), Ok(Val::Act(var))) = (cx.input(3), cx.input(4)) {
         return own_statistics(im, cx, x, (*mean, *var), eps);
     }
-    let get = |k: usize, what: &str| -> Result<Vec<f64>, Fail> {
-        let v = cx.const_input(k, what)?;
-        if v.len() != c {
-            return invalid(format!("{what} has {} values for {c} channels", v.len()));
-        }
-        Ok(v.data.clone())
-    };
+    let get = |k: usize, what: &str| per_channel(cx, k, what, c).map(|v| v.data.clone());
     let (scale, bias, mean, var) = (
         get(1, "scale")?,
         get(2, "bias")?,
@@ -147,6 +141,15 @@ fn batch_norm(im: &mut Importer, cx: &Ctx) -> NodeResult {
         .map(|i| (bias[i] - mean[i] * scale[i] / (var[i] + eps).sqrt()) as f32)
         .collect();
     scale_shift(im, cx, x, mul, add)
+}
+
+/// Constant input `k` of a BatchNormalization, one value per channel of `c`.
+fn per_channel<'c>(cx: &'c Ctx, k: usize, what: &str, c: usize) -> Result<&'c HConst, Fail> {
+    let v = cx.const_input(k, what)?;
+    if v.len() != c {
+        return invalid(format!("{what} has {} values for {c} channels", v.len()));
+    }
+    Ok(v)
 }
 
 /// Output 0 as `x * mul[ch] + add[ch]` per channel (axis 1): two ops the folding pass merges into
@@ -187,14 +190,10 @@ fn own_statistics(
     if s[0] != 1 {
         return unsupported("statistics over a batch of more than one sample");
     }
-    let per_channel = |k: usize, what: &str| -> Result<Vec<f32>, Fail> {
-        let v = cx.const_input(k, what)?;
-        if v.len() != c {
-            return invalid(format!("{what} has {} values for {c} channels", v.len()));
-        }
-        Ok(v.f32s())
-    };
-    let (scale, bias) = (per_channel(1, "scale")?, per_channel(2, "bias")?);
+    let (scale, bias) = (
+        per_channel(cx, 1, "scale", c)?.f32s(),
+        per_channel(cx, 2, "bias", c)?.f32s(),
+    );
     let ones =
         im.g.const_f32(format!("{}/ones", cx.name), vec![size], vec![1.0; size]);
     let trivial = scale.iter().all(|&v| v == 1.0) && bias.iter().all(|&v| v == 0.0);
