@@ -358,6 +358,17 @@ fn a_causal_zero_pad_folds_into_the_conv() {
     );
 }
 
+/// `node` with an integer attribute.
+fn with_int(mut n: pb::NodeProto, name: &str, v: i64) -> pb::NodeProto {
+    n.attribute.push(pb::AttributeProto {
+        name: name.into(),
+        r#type: pb::attribute_proto::AttributeType::Int as i32,
+        i: v,
+        ..Default::default()
+    });
+    n
+}
+
 /// `node` with an integer-list attribute.
 fn with_ints(mut n: pb::NodeProto, name: &str, v: &[i64]) -> pb::NodeProto {
     n.attribute.push(pb::AttributeProto {
@@ -436,13 +447,11 @@ fn a_channels_last_causal_conv_as_tf2onnx_writes_it_folds_its_pad() {
 fn shape_arithmetic_with_reductions_resolves_at_convert_time() {
     // Keras' MultiHeadAttention computes reshape targets as ReduceProd of a Shape's dimensions:
     // [1, 2, 3] reshaped to [1, 2 * 3], then a ReLU: one op on the device.
-    let mut concat = node("Concat", "/cat", &["one", "prod"], &["shp"]);
-    concat.attribute.push(pb::AttributeProto {
-        name: "axis".into(),
-        r#type: pb::attribute_proto::AttributeType::Int as i32,
-        i: 0,
-        ..Default::default()
-    });
+    let concat = with_int(
+        node("Concat", "/cat", &["one", "prod"], &["shp"]),
+        "axis",
+        0,
+    );
     let bytes = model(
         17,
         vec![
@@ -468,13 +477,7 @@ fn shape_arithmetic_with_reductions_resolves_at_convert_time() {
 fn batch_norm_statistics_computed_in_the_graph_must_be_its_inputs_own() {
     // tf2onnx's LayerNormalization passes the input's mean and variance as run-time inputs; here
     // the "variance" is the mean again: not a normalization Rill can run as a LayerNorm.
-    let mut mean = node("ReduceMean", "/mean", &["x"], &["m"]);
-    mean.attribute.push(pb::AttributeProto {
-        name: "axes".into(),
-        r#type: pb::attribute_proto::AttributeType::Ints as i32,
-        ints: vec![0, 2],
-        ..Default::default()
-    });
+    let mean = with_ints(node("ReduceMean", "/mean", &["x"], &["m"]), "axes", &[0, 2]);
     let bytes = model(
         17,
         vec![

@@ -7,11 +7,10 @@
 //! extra nodes to folding, and the causal ones stream exactly like their whole window.
 use rill_convert::exec::run_samples;
 use rill_convert::exec_stream::run_stream_samples;
-use rill_convert::tensor::{self, HostData, HostTensor};
 use rill_convert::{convert_path, Precision, StreamStatus};
 use rill_format::writer::AlignedBytes;
 use rill_runtime::Model;
-use rill_testkit::{case_options, max_abs_err, workspace_root};
+use rill_testkit::{as_f32, case_options, max_abs_err, npy, workspace_root};
 
 struct Case {
     name: &'static str,
@@ -73,17 +72,6 @@ const CASES: [Case; 7] = [
     },
 ];
 
-fn npy(path: &std::path::Path) -> HostTensor {
-    tensor::read_npy(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn f32s(t: &HostTensor) -> &[f32] {
-    match &t.data {
-        HostData::F32(v) => v,
-        HostData::I64(_) => panic!("f32 tensor expected"),
-    }
-}
-
 fn check(case: &Case, precision: Precision) {
     let name = case.name;
     let dir = workspace_root().join("tests/data/keras").join(name);
@@ -101,7 +89,7 @@ fn check(case: &Case, precision: Precision) {
     // Against onnxruntime: float rounding in f32; quantization within 5% (int8) and 1% (int16)
     // of the output's range, the bounds of the other exported-model cases.
     let reference = npy(&dir.join("output_0.npy"));
-    let r = f32s(&reference);
+    let r = as_f32(&reference).unwrap();
     let range =
         r.iter().fold(f32::MIN, |m, &v| m.max(v)) - r.iter().fold(f32::MAX, |m, &v| m.min(v));
     let bound = match precision {

@@ -1,11 +1,11 @@
 //! The models in `models/`, exported from PyTorch the way users export them: converted and run in the
 //! float path, compared with onnxruntime's outputs (recorded by `tools/export_models.py`) and with
 //! tract's, within 1e-4 relative.
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rill_convert::tensor::{self, HostTensor};
 use rill_convert::{convert_path, ConvertOptions};
-use rill_testkit::{as_f32, check_close, run_model, workspace_root, Tolerance};
+use rill_testkit::{as_f32, check_close, npy, run_model, workspace_root, Tolerance};
 
 const FLOAT_PATH: Tolerance = Tolerance {
     rtol: 1e-4,
@@ -20,10 +20,6 @@ fn model_dirs() -> Vec<PathBuf> {
         .collect();
     dirs.sort();
     dirs
-}
-
-fn npy(path: &Path) -> HostTensor {
-    tensor::read_npy(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Splits `[N, ...]` into N tensors of the model's input shape.

@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use rill_convert::calibrate::Method;
-use rill_convert::tensor::{self, HostData, HostTensor};
+use rill_convert::tensor::{HostData, HostTensor};
 use rill_convert::verify::agreement;
 use rill_convert::{convert_path, exec, ConvertError, ConvertOptions, Precision};
 use rill_format::writer::AlignedBytes;
 use rill_runtime::{DType, Model};
-use rill_testkit::workspace_root;
+use rill_testkit::{npy, workspace_root};
 
 /// Models whose output is a value per step or sample rather than class scores.
 const REGRESSORS: &[&str] = &["tcn", "gru_regressor", "airline_lstm"];
@@ -30,10 +30,6 @@ fn model_dirs() -> Vec<PathBuf> {
         .collect();
     dirs.sort();
     dirs
-}
-
-fn npy(path: &Path) -> HostTensor {
-    tensor::read_npy(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn opts(precision: Precision, calibration: Vec<HostTensor>) -> ConvertOptions {

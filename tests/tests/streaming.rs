@@ -2,22 +2,17 @@
 //! program, gives the whole-window outputs — bit for bit in int8/int16 (the same codes, so the same
 //! dequantized values), within 1e-5 in f32 — and the models that cannot stream say which node
 //! prevents it.
-use std::path::Path;
 
 use rill_convert::exec::run_samples;
 use rill_convert::exec_stream::run_stream_samples;
-use rill_convert::tensor::{self, HostData, HostTensor};
+use rill_convert::tensor::{HostData, HostTensor};
 use rill_convert::{convert_path, ConvertOptions, Precision, StreamStatus};
 use rill_format::writer::AlignedBytes;
 use rill_runtime::{Error, Model, Session};
-use rill_testkit::{max_abs_err, workspace_root};
+use rill_testkit::{max_abs_err, npy, workspace_root};
 
 /// Samples of each model's test set streamed (each is a whole window of steps).
 const SAMPLES: usize = 3;
-
-fn npy(path: &Path) -> HostTensor {
-    tensor::read_npy(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 fn first(t: &HostTensor, n: usize) -> HostTensor {
     let per: usize = t.shape[1..].iter().product();

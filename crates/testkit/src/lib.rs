@@ -110,6 +110,11 @@ pub fn case_options(
     }
 }
 
+/// A `.npy` test file, read or the test fails naming it.
+pub fn npy(path: &std::path::Path) -> HostTensor {
+    rill_convert::tensor::read_npy(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Host tensor as f32 elements (error for integer data).
 pub fn as_f32(t: &HostTensor) -> Result<&[f32]> {
     match &t.data {
