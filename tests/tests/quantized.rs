@@ -114,7 +114,7 @@ fn fixed_point_files_hold_codes_with_their_scales() {
         let aligned = AlignedBytes::from_slice(&bytes);
         let model = Model::from_bytes(aligned.as_slice()).unwrap();
         for t in [model.input(0).unwrap(), model.output(0).unwrap()] {
-            assert_eq!(t.dtype, dtype, "{}", t.name);
+            assert_eq!(t.dtype, dtype, "{}", t.name());
             assert!(t.scale > 0.0 && t.scale.is_finite());
         }
         let file = model.file();

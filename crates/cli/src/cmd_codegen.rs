@@ -59,7 +59,9 @@ fn io_lines(model: &Model, comment: &str) -> Result<String> {
         let _ = writeln!(
             s,
             "{comment} {what} {i}: '{}' {} {:?}",
-            t.name, t.dtype, t.shape
+            t.name(),
+            t.dtype,
+            t.shape
         );
     }
     // What a runtime trimmed to this model needs (default-features = false, then these).

@@ -165,7 +165,7 @@ pub fn window_frames(model: &Model, n_mfcc: usize) -> Result<usize> {
     if !ok {
         bail!(
             "the model's input '{}' has shape {:?}, but the front end gives frames of {n_mfcc} MFCCs (n_mfcc): expected [1, ..., frames, {n_mfcc}]",
-            t.name,
+            t.name(),
             dims
         );
     }

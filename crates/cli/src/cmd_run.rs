@@ -134,7 +134,7 @@ pub fn run(a: Args) -> Result<()> {
             shape.insert(0, samples);
         }
         named.push((
-            info.name.to_owned(),
+            info.name().to_owned(),
             HostTensor {
                 shape,
                 data: HostData::F32(data),

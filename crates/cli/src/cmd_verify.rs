@@ -165,7 +165,7 @@ pub fn run(a: Args) -> Result<()> {
         if ours[k].len() != theirs[k].len() {
             bail!(
                 "output '{}': {} values from Rill, {} from the ONNX model: are they the same model?",
-                info.name,
+                info.name(),
                 ours[k].len(),
                 theirs[k].len()
             );
@@ -179,7 +179,7 @@ pub fn run(a: Args) -> Result<()> {
                     bail!(
                         "{} labels for {rows} predictions of output '{}'",
                         l.len(),
-                        info.name
+                        info.name()
                     );
                 }
                 (
@@ -196,7 +196,7 @@ pub fn run(a: Args) -> Result<()> {
                         "{} regression targets for {} values of output '{}'",
                         t.len(),
                         ours[k].len(),
-                        info.name
+                        info.name()
                     );
                 }
                 Some(t)
@@ -204,7 +204,7 @@ pub fn run(a: Args) -> Result<()> {
             _ => None,
         };
         reports.push(OutputReport {
-            name: info.name.to_owned(),
+            name: info.name().to_owned(),
             precision: info.dtype.to_string(),
             vs_onnx: agreement(&ours[k], &theirs[k], row),
             accuracy: acc,

@@ -353,7 +353,7 @@ fn io_list(model: &Model, ids: &[u32]) -> Vec<IoTensor> {
             let quant =
                 matches!(t.dtype, DType::I8 | DType::I16).then_some((t.scale, t.zero_point));
             (
-                t.name.to_owned(),
+                t.name().to_owned(),
                 t.dtype.to_string(),
                 t.shape.to_vec(),
                 quant,
@@ -386,7 +386,7 @@ impl Summary {
                 index: i,
                 kind: v.op.kind().name().to_owned(),
                 detail: detail(&v.op),
-                name: v.name.to_owned(),
+                name: v.name().to_owned(),
                 inputs: v
                     .inputs
                     .iter()

@@ -77,13 +77,13 @@ pub fn load_inputs(model: &Model, path: &Path) -> Result<(Vec<HostTensor>, usize
         let pos = if is_npz {
             named
                 .iter()
-                .position(|(n, _)| n == info.name)
+                .position(|(n, _)| n == info.name())
                 .with_context(|| {
                     let have: Vec<_> = named.iter().map(|(n, _)| n.as_str()).collect();
                     format!(
                         "'{}' has no array named '{}' (it has {:?})",
                         path.display(),
-                        info.name,
+                        info.name(),
                         have
                     )
                 })?
@@ -99,7 +99,7 @@ pub fn load_inputs(model: &Model, path: &Path) -> Result<(Vec<HostTensor>, usize
         } else {
             bail!(
                 "input '{}' has shape {:?}; the model takes {:?} (or [N, ...] for N samples)",
-                info.name,
+                info.name(),
                 t.shape,
                 want
             );
@@ -173,7 +173,7 @@ pub fn sample_of(model: &Model, i: usize, t: &HostTensor, sample: usize) -> Resu
 /// for a fixed-point model).
 pub fn feed(session: &mut Session, inputs: &[HostTensor], sample: usize) -> Result<()> {
     for (i, t) in inputs.iter().enumerate() {
-        let name = session.model().input(i).map(|t| t.name).unwrap_or("");
+        let name = session.model().input(i).map(|t| t.name()).unwrap_or("");
         set_input(session, i, t, sample, name)?;
     }
     Ok(())
@@ -187,7 +187,7 @@ pub fn raw_io(model: &Model, inputs: &[HostTensor], sample: usize) -> Result<(Ve
     let mut session = Session::new(model, &mut arena).map_err(|e| anyhow!("{e}"))?;
     let mut fed = Vec::new();
     for (i, t) in inputs.iter().enumerate() {
-        let name = model.input(i).map(|t| t.name).unwrap_or("");
+        let name = model.input(i).map(|t| t.name()).unwrap_or("");
         set_input(&mut session, i, t, sample, name)?;
         let index = model.file().inputs()[i] as usize;
         fed.extend_from_slice(session.tensor_bytes(index).map_err(|e| anyhow!("{e}"))?);
@@ -222,7 +222,7 @@ pub fn run_samples_observed(
     let bar = (samples > 1).then(|| indicatif::ProgressBar::new(samples as u64));
     for s in 0..samples {
         for (i, t) in inputs.iter().enumerate() {
-            let name = model.input(i).map(|t| t.name).unwrap_or("");
+            let name = model.input(i).map(|t| t.name()).unwrap_or("");
             set_input(&mut session, i, t, s, name)?;
         }
         let mut failed = None;

@@ -48,7 +48,7 @@ fn set_step(session: &mut Session, i: usize, step: &HostData) -> Result<()> {
         }
         (_, other) => bail!("input #{i}: cannot feed this data to a {other} step input"),
     };
-    r.map_err(|e| anyhow!("input '{}': {e}", info.name))
+    r.map_err(|e| anyhow!("input '{}': {e}", info.name()))
 }
 
 /// Per output: its stream over every sample. An output with a time axis comes back in the

@@ -153,7 +153,7 @@ pub fn layer_errors(
                 for &t in v.outputs.iter().filter(|&&t| t != rill_format::NONE) {
                     if let Some(info) = ffile.tensor(t as usize) {
                         values.insert(
-                            info.name.to_owned(),
+                            info.name().to_owned(),
                             exec::tensor_values(session, t as usize)?,
                         );
                     }
@@ -169,7 +169,7 @@ pub fn layer_errors(
             let Some(info) = file.tensor(t as usize) else {
                 return Ok(());
             };
-            if let Some(reference) = values.get(info.name) {
+            if let Some(reference) = values.get(info.name()) {
                 let ours = exec::tensor_values(session, t as usize)?;
                 if ours.len() == reference.len() {
                     matched[op] = true;
@@ -202,7 +202,7 @@ pub fn layer_errors(
                 index: i,
                 op: v.op.kind().name().to_owned(),
                 node: fixed.op_name(i).to_owned(),
-                tensor: file.tensor(t as usize)?.name.to_owned(),
+                tensor: file.tensor(t as usize)?.name().to_owned(),
                 sqnr_db: if noise == 0.0 {
                     f64::INFINITY
                 } else {

@@ -30,11 +30,12 @@ pub struct ModelFile<'a> {
     pub stream: Option<StreamRecord>,
 }
 
-/// A tensor record decoded into typed fields.
+/// A tensor record decoded into typed fields. The name is decoded only when asked for
+/// ([`TensorInfo::name`]): running a model fetches operands every step and has no use for it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TensorInfo<'a> {
     pub index: usize,
-    pub name: &'a str,
+    name: Name<'a>,
     pub dtype: DType,
     pub shape: &'a [u32],
     pub storage: Storage,
@@ -44,7 +45,29 @@ pub struct TensorInfo<'a> {
     pub zero_point: i32,
 }
 
-impl TensorInfo<'_> {
+/// A string of the strings section, decoded on use.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Name<'a> {
+    strings: &'a [u8],
+    offset: u32,
+}
+
+impl<'a> Name<'a> {
+    /// `""` for `NONE` (checked valid at load otherwise, see [`ModelFile::parse`]).
+    fn get(self) -> &'a str {
+        if self.offset == NONE {
+            return "";
+        }
+        read_string(self.strings, self.offset).unwrap_or("")
+    }
+}
+
+impl<'a> TensorInfo<'a> {
+    /// The tensor's name (the ONNX value it holds).
+    pub fn name(&self) -> &'a str {
+        self.name.get()
+    }
+
     /// Element count.
     pub fn len(&self) -> usize {
         self.size / self.dtype.size()
@@ -506,17 +529,21 @@ impl<'a> ModelFile<'a> {
 
     /// The string at `offset` of the strings section, `""` for `NONE` or anything invalid.
     pub fn string(&self, offset: u32) -> &'a str {
-        if offset == NONE {
-            return "";
+        self.name_at(offset).get()
+    }
+
+    fn name_at(&self, offset: u32) -> Name<'a> {
+        Name {
+            strings: self.strings,
+            offset,
         }
-        read_string(self.strings, offset).unwrap_or("")
     }
 
     pub fn tensor(&self, index: usize) -> Option<TensorInfo<'a>> {
         let t = self.tensors.get(index)?;
         Some(TensorInfo {
             index,
-            name: self.string(t.name),
+            name: self.name_at(t.name),
             dtype: DType::from_u8(t.dtype)?,
             shape: t.shape.get(..t.rank as usize)?,
             storage: Storage::from_u8(t.storage)?,
@@ -569,7 +596,7 @@ impl<'a> ModelFile<'a> {
             inputs,
             outputs,
             scratch: rec.scratch,
-            name: self.string(rec.name),
+            name: self.name_at(rec.name),
         })
     }
 
@@ -606,10 +633,15 @@ pub struct OpView<'a> {
     pub inputs: &'a [u32],
     pub outputs: &'a [u32],
     pub scratch: u32,
-    pub name: &'a str,
+    name: Name<'a>,
 }
 
-impl OpView<'_> {
+impl<'a> OpView<'a> {
+    /// The source node's name, decoded on use (running an op has no use for it).
+    pub fn name(&self) -> &'a str {
+        self.name.get()
+    }
+
     /// Tensor index of input `k`, `None` when absent or beyond the list.
     pub fn input(&self, k: usize) -> Option<usize> {
         self.inputs

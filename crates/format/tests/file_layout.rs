@@ -98,13 +98,13 @@ fn round_trip_keeps_every_field() {
     assert_eq!(f.ops.len(), 2);
     let w = f.tensor(1).unwrap();
     assert_eq!(
-        (w.name, w.dtype, w.shape, w.storage),
+        (w.name(), w.dtype, w.shape, w.storage),
         ("w", DType::F32, &[3u32, 4][..], Storage::Const)
     );
     let wb: &[f32] = bytemuck::cast_slice(f.const_bytes(1).unwrap());
     assert_eq!(wb[11], 11.0);
     let op = f.op(0).unwrap();
-    assert_eq!(op.name, "/fc/Gemm");
+    assert_eq!(op.name(), "/fc/Gemm");
     assert_eq!(op.input(2), None);
     match op.op {
         Op::Dense(p) => assert_eq!((p.m, p.k, p.n, p.act.kind), (1, 4, 3, ActKind::Relu as u32)),

@@ -707,6 +707,6 @@ impl<'a> Model<'a> {
 
     /// Source node name of op `i` (for error messages), `""` if unknown.
     pub fn op_name(&self, i: usize) -> &'a str {
-        self.file.op(i).map_or("", |v| v.name)
+        self.file.op(i).map_or("", |v| v.name())
     }
 }

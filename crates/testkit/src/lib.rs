@@ -146,7 +146,7 @@ pub fn run_model(bytes: &[u8], inputs: &[&HostTensor]) -> Result<Vec<Vec<f32>>> 
             }
             (_, dt) => bail!(
                 "input {i} ('{}'): model takes {dt}, data has another type",
-                info.name
+                info.name()
             ),
         };
         r.map_err(|e| anyhow!("input {i}: {e}"))?;

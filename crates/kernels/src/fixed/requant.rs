@@ -75,7 +75,17 @@ pub fn requantize(acc: i32, m: QMul) -> i32 {
         let v = prod + (1i64 << (bits - 1)) - (prod < 0) as i64;
         ((v >> 32) as i32) >> (bits - 32)
     } else {
-        rounding_shift(prod, bits).clamp(i32::MIN as i64, i32::MAX as i64) as i32
+        // Multipliers of 1/2 and more (bits 1..=31; a recurrent gate's input part over raw
+        // sensor values): as `rounding_shift` then saturation, on the product's two words, with
+        // neither a 64-bit variable shift nor a 64-bit clamp. The result fits i32 exactly when
+        // the bits of the high word from bit `bits - 1` up are all copies of the sign.
+        let v = prod + (1u32 << (bits - 1)) as i64 - (prod < 0) as i64;
+        let (lo, hi) = (v as u32, (v >> 32) as i32);
+        match hi >> (bits - 1) {
+            0 | -1 => ((lo >> bits) | ((hi as u32) << (32 - bits))) as i32,
+            _ if hi < 0 => i32::MIN,
+            _ => i32::MAX,
+        }
     }
 }
 

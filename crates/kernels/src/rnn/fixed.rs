@@ -369,10 +369,10 @@ impl<'a, W: QAct> Cell<'a, W> {
         });
     }
 
-    /// [`Self::gates`] for i8 weights and inputs of whole groups of eight codes: per quad of
-    /// rows, the input sums, then the recurrent sums with both parts requantized and combined at
-    /// once (no call per row); rows past the last whole quad take [`Self::gates`]'s loops. `false`
-    /// (nothing written) when the shapes do not fit.
+    /// [`Self::gates`] for i8 weights and a hidden state of whole groups of eight codes: per
+    /// quad of rows, the input sums, then the recurrent sums with both parts requantized and
+    /// combined at once (no call per row); rows past the last whole quad take [`Self::gates`]'s
+    /// loops. `false` when the shapes do not fit (`g` then written again by the general loops).
     #[cfg(not(feature = "small"))]
     #[inline(always)]
     fn gates_quads<T: QAct>(&self, first: usize, x: &[T], h: &[T], g: &mut [i32]) -> bool {
@@ -402,7 +402,9 @@ impl<'a, W: QAct> Cell<'a, W> {
         let part = |b: i32, m: QMul, dot: i32| -> i32 {
             if T::WIDE {
                 requantize_i64(b as i64 + dot as i64, m)
-            } else if fast {
+            } else if fast || FastRq::fits(m) {
+                // Per row when some other row's multiplier is 1/2 or more (the input part of
+                // raw sensor values): the recurrent parts still take the short form.
                 FastRq::apply_with(m, b.wrapping_add(dot))
             } else {
                 requantize(b.wrapping_add(dot), m)
@@ -412,7 +414,26 @@ impl<'a, W: QAct> Cell<'a, W> {
         // each block requantized and combined in its own loop.
         let (gq, _) = g.split_at_mut(quads);
         if sums(x, |s| s.rows(w, gq)).is_none() {
-            return false;
+            // An input of no whole groups of eight codes (a few sensor channels, MFCCs): its
+            // sums row by row (exact in i32 up to CHUNK codes), the recurrent part still by
+            // quads below, where most of the products are.
+            if x.len() > CHUNK {
+                return false;
+            }
+            if x.len() < 8 {
+                // Too few codes to pay for expanding them into halfword pairs.
+                for (gv, row) in gq.iter_mut().zip(w.chunks_exact(x.len().max(1))) {
+                    *gv = row.iter().zip(x).fold(0i32, |a, (&w, v)| {
+                        a.wrapping_add((w as i32).wrapping_mul(v.get()))
+                    });
+                }
+            } else {
+                dot_rows(x, w, quads, |j, dot| {
+                    if let Some(gv) = gq.get_mut(j) {
+                        *gv = dot as i32;
+                    }
+                });
+            }
         }
         let done = sums(h, |s| {
             let mut buf = [0i32; 32];
@@ -483,16 +504,31 @@ impl<'a, W: QAct> Cell<'a, W> {
                 *v = v64.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
             }
         }
-        for (j, cv) in cand.iter_mut().enumerate() {
-            let row = 2 * n + j;
-            let px = self.px(row, x);
-            let p = if self.lbr {
-                let ph = self.ph::<T>(row, h.iter().map(|v| v.get()));
-                px as i64 + rshift_round(r[j] as i64 * ph as i64, 15)
-            } else {
-                px as i64 + self.ph::<T>(row, rh.iter().copied()) as i64
-            };
-            *cv = tanh_q15(self.clip(sat16(p)));
+        if self.lbr {
+            // The candidate rows' input and recurrent parts (`px`, `ph`) through the dot-product
+            // loops, four rows per pass; `rh` holds `ph`.
+            let w = self.w.get(2 * n * self.input..).unwrap_or(&[]);
+            dot_rows(x, w, n, |j, dot| {
+                if let Some(cv) = cand.get_mut(j) {
+                    *cv = finish::<T, W>(self.w_bias, self.w_mul, 2 * n + j, dot);
+                }
+            });
+            let rr = self.r.get(2 * n * n..).unwrap_or(&[]);
+            dot_rows(h, rr, n, |j, dot| {
+                if let Some(v) = rh.get_mut(j) {
+                    *v = finish::<T, W>(self.r_bias, self.r_mul, 2 * n + j, dot);
+                }
+            });
+            for ((cv, &ph), &rv) in cand.iter_mut().zip(rh.iter()).zip(r) {
+                let p = *cv as i64 + rshift_round(rv as i64 * ph as i64, 15);
+                *cv = tanh_q15(self.clip(sat16(p)));
+            }
+        } else {
+            for (j, cv) in cand.iter_mut().enumerate() {
+                let row = 2 * n + j;
+                let p = self.px(row, x) as i64 + self.ph::<T>(row, rh.iter().copied()) as i64;
+                *cv = tanh_q15(self.clip(sat16(p)));
+            }
         }
         for ((hv, &zv), &c) in h.iter_mut().zip(z.iter()).zip(cand.iter()) {
             let hp = requantize(hv.get().saturating_sub(self.z_h), self.h_to_q15) as i64;

@@ -993,12 +993,20 @@ fn gates_vs_rows<T: QAct, W: QAct>(cell: u32, input: usize, hidden: usize, seed:
     let muls: Vec<QMul> = (0..rows)
         .map(|j| quantize_multiplier(1.0 / (1u64 << (8 + j % 20)) as f64).unwrap())
         .collect();
+    // Every third seed, input multipliers of 1/2 and more on some rows (raw sensor inputs):
+    // those rows take the long requantization, the others still the short one.
+    let w_muls: Vec<QMul> = (0..rows)
+        .map(|j| match (seed % 3, j % 3) {
+            (0, 0) => quantize_multiplier(0.5 * (1 + j % 7) as f64).unwrap(),
+            _ => muls[j],
+        })
+        .collect();
     let q = RnnQ {
         z_x: 0,
         z_h: 3,
         w_bias: &bias,
         r_bias: &bias,
-        w_mul: &muls,
+        w_mul: &w_muls,
         r_mul: &muls,
         h_mul: pow2(-23),
         h_to_q15: pow2(0),
@@ -1024,8 +1032,10 @@ fn gates_vs_rows<T: QAct, W: QAct>(cell: u32, input: usize, hidden: usize, seed:
 fn grouped_gate_rows_equal_the_row_at_a_time_loop() {
     let mut seed = 0;
     for cell in 0..3 {
-        for input in [1, 3, 4, 5, 17, 40] {
-            for hidden in [1, 3, 4, 5, 17, 64] {
+        // Inputs of no whole groups of eight (6: an IMU) with a hidden state of them (32, 64)
+        // take the quads for the recurrent part only.
+        for input in [1, 3, 4, 5, 6, 17, 40] {
+            for hidden in [1, 3, 4, 5, 17, 32, 64] {
                 seed += 1;
                 gates_vs_rows::<i8, i8>(cell, input, hidden, seed);
                 gates_vs_rows::<i16, i8>(cell, input, hidden, seed);
@@ -1033,6 +1043,9 @@ fn grouped_gate_rows_equal_the_row_at_a_time_loop() {
             }
         }
     }
-    // Past the i16 x i8 block of 256.
+    // Past the i16 x i8 block of 256, and an input longer than one block with a hidden state
+    // the quads would take.
     gates_vs_rows::<i16, i8>(2, 300, 5, 999);
+    gates_vs_rows::<i8, i8>(2, 300, 16, 1000);
+    gates_vs_rows::<i16, i8>(2, 300, 16, 1001);
 }
