@@ -758,6 +758,9 @@ impl<W: QAct> Conv<'_, W> {
         let ih0 = oh as i64 * i64::from(p.stride_h) - i64::from(p.pad_top);
         let iw0 = ow as i64 * i64::from(p.stride_w) - i64::from(p.pad_left);
         let (dh, dw) = (i64::from(p.dil_h), i64::from(p.dil_w));
+        if self.gather_inside(xg, ih0, iw0, col) {
+            return;
+        }
         for (ckh, cr) in col.chunks_exact_mut(g.k_w.max(1)).enumerate() {
             let (c, kh) = (ckh / k_h, ckh % k_h);
             let ih = ih0 + kh as i64 * dh;
@@ -771,6 +774,42 @@ impl<W: QAct> Conv<'_, W> {
                 *v = at.copied().unwrap_or(z);
             }
         }
+    }
+
+    /// [`Self::gather`] for a field wholly inside the input (every pixel of a streamed step's
+    /// conv over its window, most of a whole one's): rows read at the dilation's stride with no
+    /// test per tap. `false` (nothing written) for a field that reaches into the padding.
+    fn gather_inside<T: QAct>(&self, xg: &[T], ih0: i64, iw0: i64, col: &mut [T]) -> bool {
+        let g = &self.g;
+        let (dh, dw) = (g.p.dil_h as usize, (g.p.dil_w as usize).max(1));
+        let (Ok(ih0), Ok(iw0)) = (usize::try_from(ih0), usize::try_from(iw0)) else {
+            return false;
+        };
+        let last = |at: usize, k: usize, d: usize| {
+            k.checked_sub(1)
+                .and_then(|k| k.checked_mul(d))
+                .and_then(|v| v.checked_add(at))
+        };
+        let inside =
+            |at: usize, k: usize, d: usize, len: usize| last(at, k, d).is_some_and(|e| e < len);
+        if !inside(ih0, g.k_h, dh, g.in_h) || !inside(iw0, g.k_w, dw, g.in_w) {
+            return false;
+        }
+        let mut rows = col.chunks_exact_mut(g.k_w.max(1));
+        for c in 0..g.cin_g {
+            let plane = part(xg, c, g.in_plane);
+            for kh in 0..g.k_h {
+                let (Some(cr), Some(row)) =
+                    (rows.next(), plane.get((ih0 + kh * dh) * g.in_w + iw0..))
+                else {
+                    return false;
+                };
+                for (v, &x) in cr.iter_mut().zip(row.iter().step_by(dw)) {
+                    *v = x;
+                }
+            }
+        }
+        true
     }
 
     /// One batch row, any grouping: per output pixel, the valid taps, each summed over the group's

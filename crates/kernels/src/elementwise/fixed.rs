@@ -102,6 +102,16 @@ pub fn binary<T: QAct, U: QAct>(
         };
         q.out.apply(v)
     };
+    // Both operands laid out as the output (a residual Add, a gate product): one row of every
+    // element, with no offset arithmetic per row, which a streamed step's rows of one element
+    // would pay each.
+    let flat = [y.len()];
+    let (shape, outer, la, lb) = if dense(shape, sa) && dense(shape, sb) {
+        (&flat[..], &flat[..0], 1, 1)
+    } else {
+        (shape, outer, la, lb)
+    };
+    let last = shape.len() - 1;
     for (row, yr) in y.chunks_exact_mut(shape[last]).enumerate() {
         let (ao, bo) = (
             offset(row, outer, &sa[..last]),
@@ -112,4 +122,16 @@ pub fn binary<T: QAct, U: QAct>(
         }
     }
     Ok(())
+}
+
+/// Whether `strides` are the row-major strides of `shape` (the operand is laid out as the output).
+fn dense(shape: &[usize], strides: &[usize]) -> bool {
+    let mut want = 1usize;
+    for (&n, &st) in shape.iter().zip(strides).rev() {
+        if n > 1 && st != want {
+            return false;
+        }
+        want = want.saturating_mul(n);
+    }
+    true
 }

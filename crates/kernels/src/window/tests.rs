@@ -44,6 +44,8 @@ fn every_step_sees_the_frames_a_dilated_causal_window_covers() {
         (2, 5, 2, 3),
         (4, 2, 1, 1),
         (1, 1, 5, 2),
+        (2, 4, 3, 2),
+        (2, 3, 2, 1),
     ] {
         let p = params(outer, inner, taps, d);
         let frame = (outer * inner) as usize;
