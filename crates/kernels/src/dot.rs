@@ -26,10 +26,22 @@ pub(crate) fn dot_rows<T: QAct, W: QAct>(x: &[T], w: &[W], n: usize, f: impl FnM
     dot_rows_inline(x, w, n, f)
 }
 
+/// [`dot_rows`] not inlined, in every build: for the rows a kernel takes outside its hot loop
+/// (the short input part of a recurrent layer, a GRU's candidate rows), where a copy of the
+/// unrolled loops per call site would cost more flash than the call per row costs time.
+#[inline(always)]
+pub(crate) fn dot_rows_called<T: QAct, W: QAct>(
+    x: &[T],
+    w: &[W],
+    n: usize,
+    f: impl FnMut(usize, i64),
+) {
+    dot_rows_shared(x, w, n, &mut { f })
+}
+
 /// [`dot_rows`] compiled once per pair of code types, the row callback called through a pointer:
 /// the `small` feature trades a call per output row for not inlining the unrolled loops into every
 /// kernel that takes a dot product.
-#[cfg(feature = "small")]
 #[inline(never)]
 fn dot_rows_shared<T: QAct, W: QAct>(x: &[T], w: &[W], n: usize, f: &mut dyn Row) {
     dot_rows_inline(x, w, n, |j, v| f.row(j, v))
@@ -37,12 +49,10 @@ fn dot_rows_shared<T: QAct, W: QAct>(x: &[T], w: &[W], n: usize, f: &mut dyn Row
 
 /// The row callback of [`dot_rows_shared`]: a trait of one method, so that its vtable holds one
 /// copy of each closure (a `dyn FnMut`'s also holds `call_once`, a second copy).
-#[cfg(feature = "small")]
 trait Row {
     fn row(&mut self, j: usize, v: i64);
 }
 
-#[cfg(feature = "small")]
 impl<F: FnMut(usize, i64)> Row for F {
     #[inline(always)]
     fn row(&mut self, j: usize, v: i64) {
@@ -276,6 +286,29 @@ pub(crate) fn expand<'b, 'x, T: QAct>(x: &'x [T], buf: &'b mut [u32]) -> (&'b [u
         buf.get(..used).unwrap_or(&[]),
         x.get(2 * used..).unwrap_or(&[]),
     )
+}
+
+/// `out[j] = sum_i x[i] w[j k + i]` for an input of 3 to 7 codes (`k = x.len()`; a few sensor
+/// channels): the input padded with zero codes to one pair of groups and expanded once, so that
+/// each row takes two word loads and four dual MACs instead of a loop over its codes; the products
+/// of the padding are zero, whatever weights of the next row those reads reach. A row whose 8
+/// bytes would run past `w` (the last ones) sums its own codes. Wrapping i32 sums.
+#[cfg_attr(feature = "small", allow(dead_code))]
+pub(crate) fn short_rows<T: QAct>(x: &[T], w: &[i8], out: &mut [i32]) {
+    let k = x.len();
+    let mut padded = [T::default(); 8];
+    for (p, &v) in padded.iter_mut().zip(x) {
+        *p = v;
+    }
+    let mut buf = [0u32; 4];
+    let (xp, _) = expand(&padded, &mut buf);
+    for (j, o) in out.iter_mut().enumerate() {
+        let at = j * k;
+        *o = match w.get(at..).and_then(|r| r.get(..8)) {
+            Some(r) if k < 8 => one::<T>(xp, &[], r),
+            _ => tail(0, x, w.get(at..).unwrap_or(&[])),
+        };
+    }
 }
 
 /// One row from `w[0]`: the expanded groups `xp`, then the codes `xt`.

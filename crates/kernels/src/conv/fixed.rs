@@ -758,6 +758,7 @@ impl<W: QAct> Conv<'_, W> {
         let ih0 = oh as i64 * i64::from(p.stride_h) - i64::from(p.pad_top);
         let iw0 = ow as i64 * i64::from(p.stride_w) - i64::from(p.pad_left);
         let (dh, dw) = (i64::from(p.dil_h), i64::from(p.dil_w));
+        #[cfg(not(feature = "small"))]
         if self.gather_inside(xg, ih0, iw0, col) {
             return;
         }
@@ -779,6 +780,7 @@ impl<W: QAct> Conv<'_, W> {
     /// [`Self::gather`] for a field wholly inside the input (every pixel of a streamed step's
     /// conv over its window, most of a whole one's): rows read at the dilation's stride with no
     /// test per tap. `false` (nothing written) for a field that reaches into the padding.
+    #[cfg(not(feature = "small"))]
     fn gather_inside<T: QAct>(&self, xg: &[T], ih0: i64, iw0: i64, col: &mut [T]) -> bool {
         let g = &self.g;
         let (dh, dw) = (g.p.dil_h as usize, (g.p.dil_w as usize).max(1));

@@ -35,9 +35,9 @@ use rill_format::{ActKind, CellKind, RnnParams};
 
 use super::{gates, CellDims, Layer};
 use crate::dense::fixed::wide_weights;
+use crate::dot::{dot_rows, dot_rows_called, CHUNK};
 #[cfg(not(feature = "small"))]
-use crate::dot::sums;
-use crate::dot::{dot_rows, CHUNK};
+use crate::dot::{short_rows, sums};
 use crate::fixed::tables::{SIGMOID_Q12, TANH_Q12};
 use crate::fixed::{requantize, requantize_i64, FastRq, OutQ, QAct, QMul};
 use crate::util::{at_least, copy, exact, mul, seg, seg_mut};
@@ -420,15 +420,17 @@ impl<'a, W: QAct> Cell<'a, W> {
             if x.len() > CHUNK {
                 return false;
             }
-            if x.len() < 8 {
-                // Too few codes to pay for expanding them into halfword pairs.
+            if x.len() < 3 {
+                // One or two codes: their own products are fewer instructions than the words'.
                 for (gv, row) in gq.iter_mut().zip(w.chunks_exact(x.len().max(1))) {
                     *gv = row.iter().zip(x).fold(0i32, |a, (&w, v)| {
                         a.wrapping_add((w as i32).wrapping_mul(v.get()))
                     });
                 }
+            } else if x.len() < 8 {
+                short_rows(x, w, gq);
             } else {
-                dot_rows(x, w, quads, |j, dot| {
+                dot_rows_called(x, w, quads, |j, dot| {
                     if let Some(gv) = gq.get_mut(j) {
                         *gv = dot as i32;
                     }
@@ -508,13 +510,13 @@ impl<'a, W: QAct> Cell<'a, W> {
             // The candidate rows' input and recurrent parts (`px`, `ph`) through the dot-product
             // loops, four rows per pass; `rh` holds `ph`.
             let w = self.w.get(2 * n * self.input..).unwrap_or(&[]);
-            dot_rows(x, w, n, |j, dot| {
+            dot_rows_called(x, w, n, |j, dot| {
                 if let Some(cv) = cand.get_mut(j) {
                     *cv = finish::<T, W>(self.w_bias, self.w_mul, 2 * n + j, dot);
                 }
             });
             let rr = self.r.get(2 * n * n..).unwrap_or(&[]);
-            dot_rows(h, rr, n, |j, dot| {
+            dot_rows_called(h, rr, n, |j, dot| {
                 if let Some(v) = rh.get_mut(j) {
                     *v = finish::<T, W>(self.r_bias, self.r_mul, 2 * n + j, dot);
                 }

@@ -103,12 +103,16 @@ pub fn window<T: Copy>(
 }
 
 /// `dst = row` (equal lengths): rows of one to four elements (a channels-first frame has one
-/// element per row: `[N, C, T]` in int8) moved directly rather than through a `memcpy` call each.
+/// element per row: `[N, C, T]` in int8) moved directly rather than through a `memcpy` call each,
+/// except where flash counts more than a streamed step's time (`small`).
 #[inline(always)]
 fn put<T: Copy>(dst: &mut [T], row: &[T]) {
     match (dst, row) {
+        #[cfg(not(feature = "small"))]
         ([d], [s]) => *d = *s,
+        #[cfg(not(feature = "small"))]
         ([d0, d1], [s0, s1]) => (*d0, *d1) = (*s0, *s1),
+        #[cfg(not(feature = "small"))]
         ([d0, d1, d2, d3], [s0, s1, s2, s3]) => (*d0, *d1, *d2, *d3) = (*s0, *s1, *s2, *s3),
         (dst, row) => {
             if let Some(dst) = dst.get_mut(..row.len()) {
