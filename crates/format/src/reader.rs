@@ -46,10 +46,17 @@ pub struct TensorInfo<'a> {
 }
 
 /// A string of the strings section, decoded on use.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, PartialEq)]
 struct Name<'a> {
     strings: &'a [u8],
     offset: u32,
+}
+
+/// The decoded string, not the whole strings section it points into.
+impl core::fmt::Debug for Name<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(self.get(), f)
+    }
 }
 
 impl<'a> Name<'a> {

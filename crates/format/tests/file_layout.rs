@@ -103,8 +103,11 @@ fn round_trip_keeps_every_field() {
     );
     let wb: &[f32] = bytemuck::cast_slice(f.const_bytes(1).unwrap());
     assert_eq!(wb[11], 11.0);
+    // Names are decoded on use; debug output shows the name, not the strings section.
+    assert!(format!("{w:?}").contains(r#"name: "w""#), "{w:?}");
     let op = f.op(0).unwrap();
     assert_eq!(op.name(), "/fc/Gemm");
+    assert!(format!("{op:?}").contains(r#"name: "/fc/Gemm""#), "{op:?}");
     assert_eq!(op.input(2), None);
     match op.op {
         Op::Dense(p) => assert_eq!((p.m, p.k, p.n, p.act.kind), (1, 4, 3, ActKind::Relu as u32)),
