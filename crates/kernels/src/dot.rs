@@ -40,8 +40,8 @@ pub(crate) fn dot_rows_called<T: QAct, W: QAct>(
 }
 
 /// [`dot_rows`] compiled once per pair of code types, the row callback called through a pointer:
-/// the `small` feature trades a call per output row for not inlining the unrolled loops into every
-/// kernel that takes a dot product.
+/// a call per output row instead of the unrolled loops inlined at the call site. The `small`
+/// feature takes it for every dot product, other builds for [`dot_rows_called`]'s.
 #[inline(never)]
 fn dot_rows_shared<T: QAct, W: QAct>(x: &[T], w: &[W], n: usize, f: &mut dyn Row) {
     dot_rows_inline(x, w, n, |j, v| f.row(j, v))
