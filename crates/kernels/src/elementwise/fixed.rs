@@ -1,8 +1,7 @@
 //! Fixed-point binary ops with broadcasting, see `docs/numerics.md` (Add / Sub / Mul).
-use rill_format::{BinaryKind, BinaryParams, MAX_RANK};
+use rill_format::{BinaryKind, BinaryParams};
 
 use crate::fixed::{requant_acc, requantize, OutQ, QAct, QMul};
-use crate::util::{at_least, exact, extent, offset, product, rank, us};
 use crate::KernelError;
 
 /// The integer parameters of one binary op. Add, Sub, Max and Min bring both operands to a common
@@ -52,26 +51,6 @@ pub fn binary<T: QAct, U: QAct>(
             what: "binary left_shift too large for the code type",
         });
     }
-    let r = rank(p.rank, MAX_RANK, "binary rank")?;
-    let (shape, sa, sb) = if r == 0 {
-        ([1; MAX_RANK], [0; MAX_RANK], [0; MAX_RANK])
-    } else {
-        (
-            p.out_shape.map(us),
-            p.a_strides.map(us),
-            p.b_strides.map(us),
-        )
-    };
-    let r = r.max(1);
-    let (shape, sa, sb) = (&shape[..r], &sa[..r], &sb[..r]);
-    exact("binary y", product(shape, "binary y")?, y.len())?;
-    at_least("binary a", extent(shape, sa, 1, "binary a")?, a.len())?;
-    at_least("binary b", extent(shape, sb, 1, "binary b")?, b.len())?;
-    if y.is_empty() {
-        return Ok(());
-    }
-    let (last, outer) = (r - 1, &shape[..r - 1]);
-    let (la, lb) = (sa[last], sb[last]);
     let op = |x: T, w: U| -> T {
         let (va, vb) = (x.get() - q.z_a, w.get() - q.z_b);
         let v = match kind {
@@ -102,36 +81,9 @@ pub fn binary<T: QAct, U: QAct>(
         };
         q.out.apply(v)
     };
-    // Both operands laid out as the output (a residual Add, a gate product): one row of every
-    // element, with no offset arithmetic per row, which a streamed step's rows of one element
-    // would pay each.
-    let flat = [y.len()];
-    let (shape, outer, la, lb) = if dense(shape, sa) && dense(shape, sb) {
-        (&flat[..], &flat[..0], 1, 1)
-    } else {
-        (shape, outer, la, lb)
-    };
-    let last = shape.len() - 1;
-    for (row, yr) in y.chunks_exact_mut(shape[last]).enumerate() {
-        let (ao, bo) = (
-            offset(row, outer, &sa[..last]),
-            offset(row, outer, &sb[..last]),
-        );
+    super::rows(p, a.len(), b.len(), y, |yr, ao, bo, la, lb| {
         for (j, yv) in yr.iter_mut().enumerate() {
             *yv = op(a[ao + j * la], b[bo + j * lb]);
         }
-    }
-    Ok(())
-}
-
-/// Whether `strides` are the row-major strides of `shape` (the operand is laid out as the output).
-fn dense(shape: &[usize], strides: &[usize]) -> bool {
-    let mut want = 1usize;
-    for (&n, &st) in shape.iter().zip(strides).rev() {
-        if n > 1 && st != want {
-            return false;
-        }
-        want = want.saturating_mul(n);
-    }
-    true
+    })
 }
