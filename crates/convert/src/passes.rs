@@ -1,6 +1,6 @@
 //! Graph rewrites after import: per-channel affines (BatchNormalization, bias adds, scalings) folded into
 //! the conv or dense before them, activations fused into it, and unused work removed.
-use rill_format::{ActKind, ActParams, BinaryKind, Op, UnaryParams};
+use rill_format::{ActKind, ActParams, BinaryKind, CopyParams, Op, UnaryParams};
 
 use crate::ir::{Data, Graph, TId};
 
@@ -360,11 +360,7 @@ pub fn trim_conv_tails(g: &mut Graph, log: &mut Log) {
     let mut i = 0;
     while i < g.nodes.len() {
         let trimmed = (|| {
-            let Op::Copy(p) = g.nodes[i].op else {
-                return None;
-            };
-            let x = g.nodes[i].inputs.first().copied()??;
-            let y = g.nodes[i].outputs.first().copied()??;
+            let (p, x, y) = copy_io(g, i)?;
             let conv_out = g.root(x);
             let c_idx = g.producer(conv_out)?;
             let Op::Conv(c) = g.nodes[c_idx].op else {
@@ -412,32 +408,30 @@ pub fn trim_conv_tails(g: &mut Graph, log: &mut Log) {
     }
 }
 
+/// Node `i`'s copy parameters, input and output, if it is a Copy with both.
+fn copy_io(g: &Graph, i: usize) -> Option<(CopyParams, TId, TId)> {
+    let n = &g.nodes[i];
+    let Op::Copy(p) = n.op else {
+        return None;
+    };
+    Some((p, n.inputs.first().copied()??, n.outputs.first().copied()??))
+}
+
 /// Merges copies of the same activation with the same strides (tf2onnx transposes a channels-last
 /// input once for each conv that reads it): the later ones' outputs become views of the first's.
 pub fn merge_copies(g: &mut Graph, log: &mut Log) {
     let mut i = 0;
     while i < g.nodes.len() {
         let twin = (|| {
-            let Op::Copy(p) = g.nodes[i].op else {
-                return None;
-            };
-            let (x, y) = (
-                g.nodes[i].inputs.first().copied()??,
-                g.nodes[i].outputs.first().copied()??,
-            );
+            let (p, x, y) = copy_io(g, i)?;
             (0..i).find_map(|j| {
-                let n = &g.nodes[j];
-                let (Op::Copy(q), Some(Some(x2)), Some(Some(y2))) =
-                    (n.op, n.inputs.first(), n.outputs.first())
-                else {
-                    return None;
-                };
+                let (q, x2, y2) = copy_io(g, j)?;
                 let same = q == p
-                    && g.root(*x2) == g.root(x)
-                    && g.tensors[*y2].shape == g.tensors[y].shape
-                    && g.tensors[*y2].dtype == g.tensors[y].dtype;
+                    && g.root(x2) == g.root(x)
+                    && g.tensors[y2].shape == g.tensors[y].shape
+                    && g.tensors[y2].dtype == g.tensors[y].dtype;
                 // Every tensor is written once, by one op: the input is the same at both copies.
-                same.then_some((j, *y2, y))
+                same.then_some((j, y2, y))
             })
         })();
         match twin {
