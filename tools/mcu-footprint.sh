@@ -43,6 +43,8 @@ out_crc="out_crc32=$(crc "$gen/crnn.output.bin")"
 stream_crc="stream_crc32=$(crc "$gen/crnn.stream.bin")"
 # The kernels a whole-window application needs: streaming's window op left out.
 whole=$(tr ',' '\n' <<<"$needed" | grep -vx window | paste -sd, -)
+# "a,b" -> "rill-runtime/a,rill-runtime/b"
+runtime_features() { sed 's/\([^,]*\)/rill-runtime\/\1/g' <<<"$1"; }
 
 # code and .rodata bytes of an ELF
 sizes() {
@@ -69,11 +71,11 @@ for profile in release release-size; do
         want="$out_crc $stream_crc"
         case "$features" in
             full) args=(); list="all (\`full\`)" ;;
-            auto) args=(--no-default-features --features "$(sed 's/\([^,]*\)/rill-runtime\/\1/g' <<<"$needed")")
+            auto) args=(--no-default-features --features "$(runtime_features "$needed")")
                   list=${needed//,/, } ;;
-            small) args=(--no-default-features --features "$(sed 's/\([^,]*\)/rill-runtime\/\1/g' <<<"$needed,small")")
+            small) args=(--no-default-features --features "$(runtime_features "$needed,small")")
                    list="${needed//,/, }, small" ;;
-            whole) args=(--no-default-features --features "$(sed 's/\([^,]*\)/rill-runtime\/\1/g' <<<"$whole,small"),whole-window")
+            whole) args=(--no-default-features --features "$(runtime_features "$whole,small"),whole-window")
                    list="${whole//,/, }, small; whole windows only, no streaming"
                    want="$out_crc stream_crc32=none" ;;
         esac

@@ -133,17 +133,14 @@ fn main() -> ! {
     };
     match result {
         Ok((whole, stream)) => {
+            let _ = write!(
+                out,
+                "model={} out_crc32={whole:08x} stream_crc32=",
+                entry.name
+            );
             let _ = match stream {
-                Some(stream) => writeln!(
-                    out,
-                    "model={} out_crc32={whole:08x} stream_crc32={stream:08x}",
-                    entry.name
-                ),
-                None => writeln!(
-                    out,
-                    "model={} out_crc32={whole:08x} stream_crc32=none",
-                    entry.name
-                ),
+                Some(stream) => writeln!(out, "{stream:08x}"),
+                None => writeln!(out, "none"),
             };
             debug::exit(debug::EXIT_SUCCESS);
         }
