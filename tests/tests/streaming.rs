@@ -467,3 +467,34 @@ fn attention_a_query_could_see_later_keys_in_is_refused_by_name() {
         "other than causally",
     );
 }
+
+/// Streaming is a runtime feature of its own: every op of the step program needs `stream`, so a
+/// build with just the whole-window kernels runs the window and refuses to stream, naming the first
+/// step op and the feature (firmware/qemu-m4's `footprint --features whole-window` runs such a build).
+#[test]
+fn streaming_needs_the_stream_feature() {
+    use rill_runtime::{Features, OpError};
+    let bytes = convert("motion_lstm", Precision::Int8);
+    let aligned = AlignedBytes::from_slice(&bytes);
+    let model = Model::from_bytes(aligned.as_slice()).unwrap();
+    let whole = model.required_features(false);
+    let streaming = model.required_features(true);
+    assert!(!whole.contains(Features::STREAM), "{whole}");
+    assert_eq!(streaming, whole.union(Features::STREAM), "{streaming}");
+    assert_eq!(model.check_features(whole, false), Ok(()));
+    assert_eq!(model.check_features(streaming, true), Ok(()));
+    let first_step = model.file().window_ops();
+    let kind = model.file().op(first_step).unwrap().op.kind();
+    let err = model.check_features(whole, true).unwrap_err();
+    assert_eq!(
+        err,
+        Error::Op {
+            op: first_step,
+            kind,
+            error: OpError::NotCompiled {
+                needs: Features::STREAM
+            }
+        }
+    );
+    assert!(err.to_string().contains("stream"), "{err}");
+}

@@ -1150,11 +1150,11 @@ fn inspect_and_codegen_list_the_runtime_features_the_model_needs() {
         j["runtime_features"],
         serde_json::json!(["i8", "conv", "activation", "binary", "conv-pointwise"])
     );
-    assert_eq!(j["step_runtime_features"], serde_json::json!(["window"]));
+    assert_eq!(j["step_runtime_features"], serde_json::json!(["stream"]));
     let text = ok(&rill([OsStr::new("inspect"), m.as_os_str()]), "inspect");
     assert!(
         text.contains(
-            "runtime features: i8, conv, activation, binary, conv-pointwise (streaming adds window)"
+            "runtime features: i8, conv, activation, binary, conv-pointwise (streaming adds stream)"
         ),
         "{text}"
     );
@@ -1170,7 +1170,7 @@ fn inspect_and_codegen_list_the_runtime_features_the_model_needs() {
     );
     let src = fs::read_to_string(&rs).unwrap();
     assert!(
-        src.contains(r#"// rill-runtime features: "i8", "conv", "activation", "binary", "conv-pointwise" (streaming: "i8", "conv", "activation", "binary", "window", "conv-pointwise")"#),
+        src.contains(r#"// rill-runtime features: "i8", "conv", "activation", "binary", "conv-pointwise" (streaming: "i8", "conv", "activation", "binary", "stream", "conv-pointwise")"#),
         "{}",
         &src[..src.len().min(600)]
     );

@@ -111,6 +111,37 @@ fn read_string(strings: &[u8], offset: u32) -> Option<&str> {
 impl<'a> ModelFile<'a> {
     /// Validates `bytes` as a `.rill` file. `bytes` must start on a 16-byte boundary.
     pub fn parse(bytes: &'a [u8]) -> Result<ModelFile<'a>, FormatError> {
+        let file = ModelFile::parse_sections(bytes)?;
+        file.validate()?;
+        if let Some(s) = &file.stream {
+            file.validate_stream(s)?;
+        }
+        Ok(file)
+    }
+
+    /// [`ModelFile::parse`] for a reader that runs whole windows only: the view ends with the
+    /// whole-window program (`ops` holds only its ops, `stream` is `None`), and the step program
+    /// and the stream section's lists, which such a reader never touches, are left unchecked (the
+    /// checksum still covers every byte). A runtime built without streaming carries no code for
+    /// them. The flag says whether the file has a stream section, so the reader can tell "cannot
+    /// stream in this build" from "written without streaming information".
+    pub fn parse_window_program(bytes: &'a [u8]) -> Result<(ModelFile<'a>, bool), FormatError> {
+        let mut file = ModelFile::parse_sections(bytes)?;
+        let streams = file.stream.is_some();
+        if let Some(s) = file.stream.take() {
+            file.ops = file
+                .ops
+                .get(..s.window_ops as usize)
+                .ok_or(FormatError::BadStream {
+                    reason: "window program is longer than the op list",
+                })?;
+        }
+        file.validate()?;
+        Ok((file, streams))
+    }
+
+    /// The header, the checksum, the section table and each section's framing.
+    fn parse_sections(bytes: &'a [u8]) -> Result<ModelFile<'a>, FormatError> {
         let hsize = core::mem::size_of::<Header>();
         if bytes.len() < hsize {
             return Err(FormatError::Truncated {
@@ -256,7 +287,6 @@ impl<'a> ModelFile<'a> {
             meta,
             stream,
         };
-        file.validate()?;
         Ok(file)
     }
 
@@ -309,9 +339,6 @@ impl<'a> ModelFile<'a> {
                     })
                 }
             }
-        }
-        if let Some(s) = &self.stream {
-            self.validate_stream(s)?;
         }
         Ok(())
     }
@@ -546,6 +573,9 @@ impl<'a> ModelFile<'a> {
         }
     }
 
+    /// Tensor `index` decoded. Out of line: every operand fetch of every op calls it, and one
+    /// copy keeps a Cortex-M build small at the cost of a call.
+    #[inline(never)]
     pub fn tensor(&self, index: usize) -> Option<TensorInfo<'a>> {
         let t = self.tensors.get(index)?;
         Some(TensorInfo {

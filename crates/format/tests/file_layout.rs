@@ -5,6 +5,11 @@ use rill_format::*;
 
 /// A two-op model: y = relu(x W^T + b) then softmax.
 fn small_model() -> Vec<u8> {
+    small_model_with(|_| {})
+}
+
+/// [`small_model`] with `more` adding to it before the file is laid out (x is tensor 0, y 3).
+fn small_model_with(more: impl FnOnce(&mut FileBuilder)) -> Vec<u8> {
     let mut b = FileBuilder::new();
     let w: Vec<f32> = (0..12).map(|i| i as f32).collect();
     let x = b
@@ -75,7 +80,46 @@ fn small_model() -> Vec<u8> {
     })
     .unwrap();
     b.add_meta("labels", "a,b,c").unwrap();
+    more(&mut b);
     b.finish().unwrap()
+}
+
+/// [`small_model`] with a step program: the softmax once more, x to y (one time step is the
+/// whole window).
+fn small_streaming_model() -> Vec<u8> {
+    small_model_with(|b| {
+        b.set_stream(&writer::StreamSpec {
+            window_ops: 2,
+            inputs: &[0],
+            outputs: &[3],
+            state: &[],
+            window_len: 1,
+            latency: 0,
+            step_arena_bytes: 32,
+            input_axes: &[Some(0)],
+            output_axes: &[Some(0)],
+        })
+        .unwrap();
+        let sm = Op::Softmax(SoftmaxParams {
+            outer: 1,
+            axis_len: 3,
+            inner: 1,
+            log: 0,
+        });
+        b.add_op(&sm, &[Some(0)], &[Some(3)], None, "/step/Softmax")
+            .unwrap();
+    })
+}
+
+/// The byte offset of the stream record in `bytes`.
+fn stream_record_offset(bytes: &[u8]) -> usize {
+    let a = AlignedBytes::from_slice(bytes);
+    let rec = ModelFile::parse(a.as_slice()).unwrap().stream.unwrap();
+    let want = bytemuck::bytes_of(&rec);
+    bytes
+        .windows(want.len())
+        .position(|w| w == want)
+        .expect("the stream record is in the file")
 }
 
 /// Recomputes the checksum after a deliberate edit, so a test reaches the check behind it.
@@ -300,4 +344,63 @@ fn errors_say_what_and_where() {
         computed: 2,
     };
     assert!(e.to_string().contains("corrupt"));
+}
+
+/// A reader that runs whole windows only sees the whole-window program: the step program and the
+/// stream section's lists are out of its view and unchecked, while `parse` refuses them.
+#[test]
+fn the_whole_window_view_leaves_the_step_program_out() {
+    let bytes = small_streaming_model();
+    let a = AlignedBytes::from_slice(&bytes);
+    let full = ModelFile::parse(a.as_slice()).unwrap();
+    assert_eq!((full.ops.len(), full.window_ops()), (3, 2));
+    let (view, streams) = ModelFile::parse_window_program(a.as_slice()).unwrap();
+    assert!(streams);
+    assert_eq!((view.ops.len(), view.window_ops()), (2, 2));
+    assert!(view.stream.is_none() && view.state_tensors().is_empty());
+    assert!(view.op(2).is_none());
+
+    // No stream section: the same ops, and the flag says so.
+    let plain = AlignedBytes::from_slice(&small_model());
+    let (view, streams) = ModelFile::parse_window_program(plain.as_slice()).unwrap();
+    assert!(!streams);
+    assert_eq!(view.ops.len(), 2);
+
+    // A state list out of bounds (n_state is the record's sixth word).
+    let at = stream_record_offset(&bytes);
+    let mut bad = bytes.clone();
+    bad[at + 20..at + 24].copy_from_slice(&1000u32.to_le_bytes());
+    reseal(&mut bad);
+    assert_eq!(
+        parse(&bad),
+        Err(FormatError::BadStream {
+            reason: "state list out of bounds"
+        })
+    );
+    let a = AlignedBytes::from_slice(&bad);
+    let (view, streams) = ModelFile::parse_window_program(a.as_slice()).unwrap();
+    assert!(streams);
+    assert_eq!(view.ops.len(), 2);
+
+    // A window program longer than the op list is refused by both.
+    let mut bad = bytes.clone();
+    bad[at..at + 4].copy_from_slice(&4u32.to_le_bytes());
+    reseal(&mut bad);
+    let want = FormatError::BadStream {
+        reason: "window program is longer than the op list",
+    };
+    assert_eq!(parse(&bad), Err(want));
+    let a = AlignedBytes::from_slice(&bad);
+    assert_eq!(
+        ModelFile::parse_window_program(a.as_slice()).map(|_| ()),
+        Err(want)
+    );
+    // A checksum covers the step program all the same.
+    let mut flipped = bytes.clone();
+    flipped[at + 4] ^= 1;
+    let a = AlignedBytes::from_slice(&flipped);
+    assert!(matches!(
+        ModelFile::parse_window_program(a.as_slice()),
+        Err(FormatError::Checksum { .. })
+    ));
 }

@@ -136,7 +136,7 @@ pub fn run_op<'s>(
     let arena = ArenaViews::split(arena, &writes[..=n_out])?;
     let mut o = Operands { file, view, arena };
     match &view.op {
-        #[cfg(feature = "window")]
+        #[cfg(feature = "stream")]
         Op::Window(p) => return window(&mut o, p),
         #[cfg(all(feature = "requant", feature = "i8", feature = "i16"))]
         Op::Requant(p) => return crate::fixed::requant(&mut o, p),
@@ -200,7 +200,7 @@ fn float(o: &mut Operands<'_, '_>, view: &OpView<'_>) -> Result<(), OpError> {
             }
             rnn::<f32>(o, p)
         }
-        #[cfg(all(feature = "f32", feature = "rnn"))]
+        #[cfg(all(feature = "f32", feature = "rnn", feature = "stream"))]
         Op::RnnStep(p) => {
             #[cfg(feature = "f16")]
             if o.input_dtype(1) == Some(rill_format::DType::F16) {
@@ -290,7 +290,7 @@ fn concat<T: bytemuck::Pod>(
 
 /// Moves elements of whatever type x holds (validated at load: y and ring alike), as bytes: one
 /// kernel for every element type, a frame row of `inner` elements being `inner * size` bytes.
-#[cfg(feature = "window")]
+#[cfg(feature = "stream")]
 fn window(o: &mut Operands<'_, '_>, p: &rill_format::WindowParams) -> Result<(), OpError> {
     use rill_format::DType;
     let size = match o.input_dtype(0) {
@@ -341,7 +341,7 @@ fn rnn<W: k::Weight + bytemuck::Pod>(
 }
 
 /// One f32 step of a forward layer, state updated in place in y_h (and y_c).
-#[cfg(all(feature = "f32", feature = "rnn"))]
+#[cfg(all(feature = "f32", feature = "rnn", feature = "stream"))]
 fn rnn_step<W: k::Weight + bytemuck::Pod>(
     o: &mut Operands<'_, '_>,
     p: &rill_format::RnnParams,

@@ -49,6 +49,9 @@ pub enum Error {
     },
     /// The file carries no streaming information (written by a converter without it).
     NoStream,
+    /// The model streams, but this build of the runtime was compiled without streaming (its
+    /// cargo feature `stream`): it runs whole windows only.
+    StreamNotCompiled,
     /// The session was bound with [`Session::new_streaming`](crate::Session::new_streaming): its
     /// arena holds only the step program, so whole-window runs (and their tensors) are out of reach.
     StreamingOnly,
@@ -140,6 +143,7 @@ impl core::fmt::Display for Error {
                 Ok(())
             }
             Error::NoStream => f.write_str("the file has no step program (convert it again to stream)"),
+            Error::StreamNotCompiled => f.write_str("this build of rill-runtime runs whole windows only: enable its cargo feature `stream` to stream"),
             Error::StreamingOnly => f.write_str("this session's arena holds only the step program: bind it with Session::new for whole-window runs"),
         }
     }
@@ -183,6 +187,7 @@ impl defmt::Format for Error {
                 defmt::write!(f, "cannot stream: {=str}", block.message())
             }
             Error::NoStream => defmt::write!(f, "no step program"),
+            Error::StreamNotCompiled => defmt::write!(f, "streaming not compiled in"),
             Error::StreamingOnly => defmt::write!(f, "streaming-only session"),
         }
     }

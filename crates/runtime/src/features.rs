@@ -4,6 +4,8 @@
 //! firmware compiles in only what its models use: the linker drops every kernel the dispatch cannot
 //! reach. A model that needs a feature the build lacks is refused when it is loaded (or, for the
 //! step program, when streaming starts), naming the op and the feature, rather than failing mid-run.
+//! Streaming itself is one: every op of a step program needs `stream`, so an application that
+//! runs whole windows only leaves the step kernels (recurrent steps, windows) out.
 use rill_format::reader::OpView;
 use rill_format::{CellKind, DType, Op, OpKind};
 
@@ -40,7 +42,7 @@ features! {
     13 GATHER "gather";
     14 CONCAT "concat";
     15 COPY "copy";
-    16 WINDOW "window";
+    16 STREAM "stream";
     17 REQUANT "requant";
     18 MATMUL "matmul";
     19 LSTM "lstm";
@@ -86,14 +88,15 @@ impl Features {
             .map(|(_, name)| *name)
     }
 
-    /// The feature of an op kind's kernel.
+    /// The features of an op kind's kernel.
     pub const fn of_kind(kind: OpKind) -> Features {
         match kind {
             OpKind::Dense => Features::DENSE,
             OpKind::MatMul => Features::MATMUL,
             OpKind::Conv => Features::CONV,
             OpKind::Pool => Features::POOL,
-            OpKind::Rnn | OpKind::RnnStep => Features::RNN,
+            OpKind::Rnn => Features::RNN,
+            OpKind::RnnStep => Features::RNN.union(Features::STREAM),
             OpKind::Unary => Features::ACTIVATION,
             OpKind::Binary => Features::BINARY,
             OpKind::Softmax => Features::SOFTMAX,
@@ -102,7 +105,7 @@ impl Features {
             OpKind::Gather => Features::GATHER,
             OpKind::Concat => Features::CONCAT,
             OpKind::Copy => Features::COPY,
-            OpKind::Window => Features::WINDOW,
+            OpKind::Window => Features::STREAM,
             OpKind::Requant => Features::REQUANT,
         }
     }

@@ -191,7 +191,7 @@ pub(crate) fn run<T: QAct>(o: &mut Operands<'_, '_>) -> Result<(), OpError> {
         }
         #[cfg(feature = "rnn")]
         Op::Rnn(p) => rnn::<T>(o, p),
-        #[cfg(feature = "rnn")]
+        #[cfg(all(feature = "rnn", feature = "stream"))]
         Op::RnnStep(p) => rnn_step::<T>(o, p),
         #[cfg(feature = "layer-norm")]
         Op::LayerNorm(p) => {
@@ -317,7 +317,7 @@ fn view_has_output(o: &Operands<'_, '_>, w: usize) -> bool {
 }
 
 /// One step of a forward layer, state updated in place in y_h (and the LSTM's i16 cell state in y_c).
-#[cfg(feature = "rnn")]
+#[cfg(all(feature = "rnn", feature = "stream"))]
 fn rnn_step<T: QAct>(o: &mut Operands<'_, '_>, p: &rill_format::RnnParams) -> Result<(), OpError> {
     use rill_format::rnn_operand as at;
     let q = rnn_q(o, o.out_zero_point(at::Y_H))?;
@@ -331,7 +331,7 @@ fn rnn_step<T: QAct>(o: &mut Operands<'_, '_>, p: &rill_format::RnnParams) -> Re
     step_rows::<T, i8>(o, p, &q, x, w, r)
 }
 
-#[cfg(feature = "rnn")]
+#[cfg(all(feature = "rnn", feature = "stream"))]
 fn step_rows<T: QAct, W: QAct>(
     o: &mut Operands<'_, '_>,
     p: &rill_format::RnnParams,

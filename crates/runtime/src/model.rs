@@ -31,6 +31,9 @@ pub struct Model<'a> {
     /// The first step-program op whose kernel this build lacks: streaming is refused with it, while
     /// the whole window still runs.
     step_not_compiled: Option<(usize, OpKind, Features)>,
+    /// A build without `stream` reads the whole-window program only ([`ModelFile::parse_window_program`]):
+    /// whether the file has a stream section, to refuse streaming with the right error.
+    stream_section: bool,
 }
 
 /// The operand rules of an op kind, one descriptor per kind (see [`rules`]).
@@ -135,10 +138,14 @@ fn overlaps(a: (usize, usize), b: (usize, usize)) -> bool {
 impl<'a> Model<'a> {
     /// Validates `bytes` (which must start on a 16-byte boundary) as a runnable model.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Model<'a>, Error> {
-        let file = ModelFile::parse(bytes)?;
+        #[cfg(feature = "stream")]
+        let (file, stream_section) = (ModelFile::parse(bytes)?, false);
+        #[cfg(not(feature = "stream"))]
+        let (file, stream_section) = ModelFile::parse_window_program(bytes)?;
         let mut model = Model {
             file,
             step_not_compiled: None,
+            stream_section,
         };
         for i in 0..file.ops.len() {
             let view = file
@@ -175,6 +182,13 @@ impl<'a> Model<'a> {
     /// ([`Error::NotStreamable`] naming the op, [`Error::NoStream`] for a file written without
     /// streaming information).
     pub fn stream(&self) -> Result<StreamInfo, Error> {
+        if !cfg!(feature = "stream") {
+            return Err(if self.stream_section {
+                Error::StreamNotCompiled
+            } else {
+                Error::NoStream
+            });
+        }
         let s = self.file.stream.ok_or(Error::NoStream)?;
         if let Some(block) = rill_format::StreamBlock::from_u32(s.block) {
             return Err(Error::NotStreamable {
@@ -225,11 +239,17 @@ impl<'a> Model<'a> {
 
     /// The runtime features op `v` needs, with the [`Features::SPEED`] ones its shapes take when
     /// `speed` (a check of what must be compiled in leaves them out, and their shape tests unlinked).
+    /// Every op of the step program needs streaming too.
     #[inline(never)]
     fn needs(&self, v: &OpView<'a>, speed: bool) -> Features {
         let dtype = |t: usize| self.file.dtype(t);
         let zero_point = |t: usize| self.file.tensor(t).map_or(0, |t| t.zero_point);
-        Features::of_op(v, fixed_code_type(v, dtype), dtype, zero_point, speed)
+        let step = if v.index >= self.file.window_ops() {
+            Features::STREAM
+        } else {
+            Features::EMPTY
+        };
+        Features::of_op(v, fixed_code_type(v, dtype), dtype, zero_point, speed).union(step)
     }
 
     fn program_end(&self, streaming: bool) -> usize {
@@ -306,8 +326,13 @@ impl<'a> Model<'a> {
                     return Err(OpError::MissingOperand { output: true, k: 0 });
                 }
             }
+            #[cfg(feature = "stream")]
             Op::RnnStep(p) => self.check_rnn_step(v, p)?,
+            #[cfg(feature = "stream")]
             Op::Window(_) => self.check_window(v)?,
+            // Step kernels are not in this build: `check_features` refuses these ops.
+            #[cfg(not(feature = "stream"))]
+            Op::RnnStep(_) | Op::Window(_) => {}
             #[cfg(all(feature = "requant", feature = "i8", feature = "i16"))]
             Op::Requant(_) => self.check_requant(v)?,
             // No requant kernel in this build: `check_features` refuses the op (naming the

@@ -54,8 +54,10 @@ fn rounding_shift(v: i64, bits: u32) -> i64 {
     (v + half - (v < 0) as i64) >> bits
 }
 
-/// `acc * M`, rounded half away from zero and saturated to i32.
-#[inline(always)]
+/// `acc * M`, rounded half away from zero and saturated to i32. One copy under `small` (a call per
+/// output instead of the three forms inlined into every kernel).
+#[cfg_attr(not(feature = "small"), inline(always))]
+#[cfg_attr(feature = "small", inline(never))]
 pub fn requantize(acc: i32, m: QMul) -> i32 {
     let shift = m.shift.clamp(MIN_SHIFT, MAX_SHIFT);
     let prod = acc as i64 * m.m0 as i64;

@@ -8,7 +8,8 @@
 //! ```
 //!
 //! With `--features whole-window` the application stops after the whole window (an application
-//! that never streams, built without the `window` kernel): `stream_crc32=none`.
+//! that never streams, built without the runtime's `stream` feature): `stream_crc32=none`, printed
+//! only if the runtime refuses to stream, as such a build must.
 //!
 //! An error prints a number (which stage failed), not the runtime's error text: a deployed
 //! application reports errors through `defmt` or a status code, and the `Display` impls of the
@@ -63,7 +64,10 @@ fn run(entry: &Entry, arena: &mut [u8]) -> Result<(u32, Option<u32>), Stage> {
     let out = session.output_i8(0).map_err(|_| Stage::Output)?;
     let whole = !crc32_update(!0, bytemuck::cast_slice(out));
     if cfg!(feature = "whole-window") {
-        return Ok((whole, None));
+        return match model.stream() {
+            Err(rill_runtime::Error::StreamNotCompiled) => Ok((whole, None)),
+            _ => Err(Stage::Stream),
+        };
     }
 
     // The same input, one time step at a time.
