@@ -573,9 +573,8 @@ impl<'a> ModelFile<'a> {
         }
     }
 
-    /// Tensor `index` decoded. Out of line: every operand fetch of every op calls it, and one
-    /// copy keeps a Cortex-M build small at the cost of a call.
-    #[inline(never)]
+    /// Tensor `index` decoded.
+    #[cfg_attr(feature = "small", inline(never))]
     pub fn tensor(&self, index: usize) -> Option<TensorInfo<'a>> {
         let t = self.tensors.get(index)?;
         Some(TensorInfo {

@@ -248,12 +248,15 @@ fn rnn_q<'s>(o: &Operands<'_, 's>, z_h: i32) -> Result<k::rnn::fixed::RnnQ<'s>, 
         .split_at_checked(qaux::RNN_HEADER)
         .ok_or(bad("rnn aux operand is shorter than its header"))?;
     let rows = body.len() / 6;
+    let wrong = || bad("rnn aux operand has the wrong length");
     if body.len() != rows * 6 {
-        return Err(bad("rnn aux operand has the wrong length"));
+        return Err(wrong());
     }
-    let (w_bias, rest) = body.split_at(rows);
-    let (r_bias, rest) = rest.split_at(rows);
-    let (w_mul, r_mul) = rest.split_at(2 * rows);
+    // Checked splits, though the length test above makes them exact: an optimiser that cannot
+    // prove it would otherwise link a panic path.
+    let (w_bias, rest) = body.split_at_checked(rows).ok_or_else(wrong)?;
+    let (r_bias, rest) = rest.split_at_checked(rows).ok_or_else(wrong)?;
+    let (w_mul, r_mul) = rest.split_at_checked(2 * rows).ok_or_else(wrong)?;
     let pair = |a: i32, b: i32| QMul { m0: a, shift: b };
     Ok(k::rnn::fixed::RnnQ {
         z_x: o.zero_point(at::X),
