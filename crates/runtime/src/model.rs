@@ -180,7 +180,7 @@ impl<'a> Model<'a> {
 
     /// How the model streams: the window length, latency and state bytes, or why it cannot
     /// ([`Error::NotStreamable`] naming the op, [`Error::NoStream`] for a file written without
-    /// streaming information).
+    /// streaming information, [`Error::StreamNotCompiled`] in a build without `stream`).
     pub fn stream(&self) -> Result<StreamInfo, Error> {
         if !cfg!(feature = "stream") {
             return Err(if self.stream_section {
@@ -690,7 +690,8 @@ impl<'a> Model<'a> {
         Ok(())
     }
 
-    /// The validated file, for inspection.
+    /// The validated file, for inspection (in a build without `stream`, its whole-window program
+    /// only: see [`ModelFile::parse_window_program`]).
     pub fn file(&self) -> &ModelFile<'a> {
         &self.file
     }
