@@ -62,13 +62,7 @@ fn small_model_with(more: impl FnOnce(&mut FileBuilder)) -> Vec<u8> {
         "/fc/Gemm",
     )
     .unwrap();
-    let sm = Op::Softmax(SoftmaxParams {
-        outer: 1,
-        axis_len: 3,
-        inner: 1,
-        log: 0,
-    });
-    b.add_op(&sm, &[Some(h)], &[Some(y)], None, "/Softmax")
+    b.add_op(&softmax_of_3(), &[Some(h)], &[Some(y)], None, "/Softmax")
         .unwrap();
     b.set_io(&[x], &[y]).unwrap();
     b.set_graph(&GraphSpec {
@@ -100,14 +94,24 @@ fn small_streaming_model() -> Vec<u8> {
             output_axes: &[Some(0)],
         })
         .unwrap();
-        let sm = Op::Softmax(SoftmaxParams {
-            outer: 1,
-            axis_len: 3,
-            inner: 1,
-            log: 0,
-        });
-        b.add_op(&sm, &[Some(0)], &[Some(3)], None, "/step/Softmax")
-            .unwrap();
+        b.add_op(
+            &softmax_of_3(),
+            &[Some(0)],
+            &[Some(3)],
+            None,
+            "/step/Softmax",
+        )
+        .unwrap();
+    })
+}
+
+/// A softmax over 3 values.
+fn softmax_of_3() -> Op {
+    Op::Softmax(SoftmaxParams {
+        outer: 1,
+        axis_len: 3,
+        inner: 1,
+        log: 0,
     })
 }
 
