@@ -9,11 +9,12 @@
 # window, stream it step by step, print CRCs; errors as a stage number, no error text) is built
 # for opt-level 3 (`release`) and "s" (`release-size`), with every runtime kernel (full), with
 # only the kernels the model needs (auto: `rill inspect`'s "runtime features", streaming included),
-# and with those plus `small` (the dot-product loops compiled once instead of inlined per kernel),
-# and once more for an application that runs whole windows only (`--features whole-window`:
-# no streaming, so no `stream` feature and no step kernels), run under QEMU and checked against the host's bytes; and
-# built once more with `--features baseline` (the model runs compiled out). Runtime code = code of
-# the binary - code of the baseline, code being .vector_table + .text.
+# and with those plus `small` (the dot-product loops, the requantization and the tensor decoder
+# compiled once instead of inlined), and once more for an application that runs whole windows only
+# (`--features whole-window`: no `stream` feature, so no step kernels), run under QEMU and checked
+# against the host's bytes; and built once more with `--features baseline` (the model runs
+# compiled out). Runtime code = code of the binary - code of the baseline, code being
+# .vector_table + .text.
 # --budget: exit 1 if the trimmed, `small`, opt-level "s" runtime code of the whole-window
 # application exceeds BYTES (CI holds it to 24 KiB).
 set -euo pipefail
