@@ -288,14 +288,21 @@ pub(crate) fn expand<'b, 'x, T: QAct>(x: &'x [T], buf: &'b mut [u32]) -> (&'b [u
     )
 }
 
-/// `out[j] = sum_i x[i] w[j k + i]` for an input of 3 to 7 codes (`k = x.len()`; a few sensor
-/// channels): the input padded with zero codes to one pair of groups and expanded once, so that
-/// each row takes two word loads and four dual MACs instead of a loop over its codes; the products
-/// of the padding are zero, whatever weights of the next row those reads reach. A row whose 8
-/// bytes would run past `w` (the last ones) sums its own codes. Wrapping i32 sums.
+/// `out[j] = sum_i x[i] w[j k + i]` for an input of 1 to 7 codes (`k = x.len()`; a few sensor
+/// channels). From 3 codes the input is padded with zero codes to one pair of groups and expanded
+/// once, so that each row takes two word loads and four dual MACs instead of a loop over its
+/// codes; the products of the padding are zero, whatever weights of the next row those reads
+/// reach. A row whose 8 bytes would run past `w` (the last ones), and every row of one or two
+/// codes (fewer instructions than the words'), sums its own codes. Wrapping i32 sums.
 #[cfg_attr(feature = "small", allow(dead_code))]
 pub(crate) fn short_rows<T: QAct>(x: &[T], w: &[i8], out: &mut [i32]) {
     let k = x.len();
+    if k < 3 {
+        for (o, row) in out.iter_mut().zip(w.chunks_exact(k.max(1))) {
+            *o = tail(0, x, row);
+        }
+        return;
+    }
     let mut padded = [T::default(); 8];
     for (p, &v) in padded.iter_mut().zip(x) {
         *p = v;

@@ -420,14 +420,7 @@ impl<'a, W: QAct> Cell<'a, W> {
             if x.len() > CHUNK {
                 return false;
             }
-            if x.len() < 3 {
-                // One or two codes: their own products are fewer instructions than the words'.
-                for (gv, row) in gq.iter_mut().zip(w.chunks_exact(x.len().max(1))) {
-                    *gv = row.iter().zip(x).fold(0i32, |a, (&w, v)| {
-                        a.wrapping_add((w as i32).wrapping_mul(v.get()))
-                    });
-                }
-            } else if x.len() < 8 {
+            if x.len() < 8 {
                 short_rows(x, w, gq);
             } else {
                 dot_rows_called(x, w, quads, |j, dot| {
