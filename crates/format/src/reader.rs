@@ -409,6 +409,19 @@ impl<'a> ModelFile<'a> {
                 return Err(bad("input time axis out of range"));
             }
         }
+        for (k, &a) in s.output_axes.iter().enumerate() {
+            let ok = match self
+                .outputs()
+                .get(k)
+                .and_then(|&t| self.tensors.get(t as usize))
+            {
+                Some(r) => a < r.rank as u32 || a == NONE,
+                None => a == NONE,
+            };
+            if !ok {
+                return Err(bad("output time axis out of range"));
+            }
+        }
         Ok(())
     }
 
@@ -506,6 +519,21 @@ impl<'a> ModelFile<'a> {
         }
         if !(t.scale.is_finite() && t.scale > 0.0) {
             return Err(bad("quantization scale is not a positive finite number"));
+        }
+        // The kernels subtract zero points from codes in i32 and shift the differences up: a zero
+        // point outside its code type's range would wrap (silently, in a release build).
+        let (lo, hi) = match dtype {
+            DType::I8 => (i8::MIN as i32, i8::MAX as i32),
+            DType::I16 => (i16::MIN as i32, i16::MAX as i32),
+            DType::U8 => (0, u8::MAX as i32),
+            DType::F32 | DType::F16 | DType::I32 => (0, 0),
+        };
+        if !(lo..=hi).contains(&t.zero_point) {
+            return Err(bad(if lo == hi {
+                "zero point is not 0 for a tensor that holds no quantized codes"
+            } else {
+                "zero point lies outside the range of its code type"
+            }));
         }
         Ok(())
     }

@@ -364,6 +364,14 @@ fn rnn_step<W: k::Weight + bytemuck::Pod>(
     let mut c = o.opt_out::<f32>(at::Y_C)?;
     let (n_in, n_h) = (p.input_size as usize, p.hidden as usize);
     let rows = p.batch as usize;
+    let len = |v: &Option<&mut [f32]>| v.as_deref().map(<[f32]>::len);
+    kernel(k::rnn::step_lengths(
+        p,
+        inputs.x.len(),
+        h.len(),
+        len(&c),
+        len(&y),
+    ))?;
     let short = |what| {
         OpError::Kernel(k::KernelError::Length {
             what,

@@ -351,6 +351,13 @@ fn step_rows<T: QAct, W: QAct>(
     let h = o.out::<T>(at::Y_H)?;
     let mut c = o.opt_out::<i16>(at::Y_C)?;
     let (n_in, n_h) = (p.input_size as usize, p.hidden as usize);
+    kernel(k::rnn::step_lengths(
+        p,
+        x.len(),
+        h.len(),
+        c.as_deref().map(<[i16]>::len),
+        y.as_deref().map(<[T]>::len),
+    ))?;
     for b in 0..p.batch as usize {
         let x = x
             .get(b * n_in..(b + 1) * n_in)

@@ -669,6 +669,20 @@ impl<'a> Model<'a> {
                         found: t.dtype,
                     });
                 }
+                // The kernel writes probabilities on a fixed grid (docs/numerics.md): a file that
+                // labels them otherwise would be read back as other values.
+                if matches!(v.op, Op::Softmax(p) if p.log == 0) {
+                    let grid = match code {
+                        DType::I8 => (1.0 / 256.0, -128),
+                        _ => (1.0 / 32768.0, 0),
+                    };
+                    if (t.scale, t.zero_point) != grid {
+                        return Err(OpError::Kernel(rill_kernels::KernelError::BadParam {
+                            what: "softmax output scale and zero point are not the kernel's \
+                                   (1/256 and -128 for i8, 1/32768 and 0 for i16)",
+                        }));
+                    }
+                }
             }
         }
         if v.scratch != rill_format::NONE {

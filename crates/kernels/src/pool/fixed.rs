@@ -43,7 +43,15 @@ pub fn pool_step<T: QAct>(
         return Ok(());
     }
     let (in_plane, out_plane) = (in_h * in_w, out_h * out_w);
-    let window = p.k_h as i64 * p.k_w as i64;
+    // The padded taps of an average add `(window - n) z` to a sum of at most `window` codes: both
+    // stay below 2^62 in magnitude for windows up to 2^47 taps (codes and zero points < 2^15).
+    let window = p.k_h as u64 * p.k_w as u64;
+    if window > 1 << 47 {
+        return Err(KernelError::BadParam {
+            what: "pool window above 2^47 taps",
+        });
+    }
+    let window = window as i64;
     for (c, y_plane) in y.chunks_exact_mut(out_plane).enumerate() {
         let xc = &x[c * in_plane..][..in_plane];
         for oh in 0..out_h {

@@ -179,6 +179,29 @@ fn direction(v: u32) -> Option<Direction> {
     }
 }
 
+/// Checks the operand lengths of one recurrent step over `p.batch` rows: the frame `x` holds
+/// `batch x input_size` values, the state `h` (and the LSTM cell `c`, the output `y` when present)
+/// `batch x hidden`, so that no row of a longer tensor is silently left out of the step.
+pub fn step_lengths(
+    p: &RnnParams,
+    x: usize,
+    h: usize,
+    c: Option<usize>,
+    y: Option<usize>,
+) -> Result<(), KernelError> {
+    let rows = |n: u32, what| mul(us(p.batch), us(n), what);
+    exact("rnn step x", rows(p.input_size, "rnn step x")?, x)?;
+    let state = rows(p.hidden, "rnn step state")?;
+    exact("rnn step y_h", state, h)?;
+    if let Some(c) = c {
+        exact("rnn step y_c", state, c)?;
+    }
+    if let Some(y) = y {
+        exact("rnn step y", state, y)?;
+    }
+    Ok(())
+}
+
 /// What one direction's cell needs, checked.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct CellDims {
