@@ -268,8 +268,16 @@ pub fn parse_wav(b: &[u8]) -> Result<Wav> {
                 if channels != 1 {
                     bail!("{channels} channels: mono is supported (mix down first, e.g. sox in.wav -c 1 out.wav)");
                 }
-                // A truncated final chunk (a recorder stopped early) still yields the samples present.
-                let data = &b[body.min(b.len())..end.min(b.len())];
+                // A data chunk that declares more bytes than the file holds is a cut-short file (or
+                // a stream whose size was never written): running on part of it would answer for
+                // audio the user did not give, so it is refused. A pad byte after it is fine.
+                if end > b.len() {
+                    bail!(
+                        "'data' chunk at byte {at} declares {size} bytes, but the file holds only {} after its header: the file is cut short",
+                        b.len().saturating_sub(body)
+                    );
+                }
+                let data = &b[body..end];
                 let samples = data
                     .chunks_exact(2)
                     .map(|c| i16::from_le_bytes([c[0], c[1]]))
@@ -329,6 +337,65 @@ mod tests {
         let e = FrontendSpec::parse(&Value::Object(m).to_string()).unwrap_err();
         assert!(e.to_string().contains("missing key 'n_mfcc'"), "{e}");
         assert!(FrontendSpec::parse("[1, 2]").is_err());
+    }
+
+    /// A 16 kHz mono 16-bit WAV: header, then a `data` chunk declaring `declared` bytes and holding
+    /// `data`, then `tail`.
+    fn wav_bytes(declared: u32, data: &[u8], tail: &[u8]) -> Vec<u8> {
+        let mut b = b"RIFF\0\0\0\0WAVEfmt ".to_vec();
+        b.extend_from_slice(&16u32.to_le_bytes());
+        for v in [1u16, 1] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.extend_from_slice(&16000u32.to_le_bytes());
+        b.extend_from_slice(&32000u32.to_le_bytes());
+        for v in [2u16, 16] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.extend_from_slice(b"data");
+        b.extend_from_slice(&declared.to_le_bytes());
+        b.extend_from_slice(data);
+        b.extend_from_slice(tail);
+        b
+    }
+
+    #[test]
+    fn a_data_chunk_longer_than_the_file_is_refused_by_offset_and_sizes() {
+        let e = parse_wav(&wav_bytes(100, &[0; 40], &[]))
+            .err()
+            .expect("a cut-short file must be refused")
+            .to_string();
+        assert!(
+            e.contains("byte 36") && e.contains("declares 100 bytes") && e.contains("only 40"),
+            "{e}"
+        );
+        // One byte short of the declared size: still cut short.
+        let e = parse_wav(&wav_bytes(4, &[0; 3], &[]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("declares 4 bytes") && e.contains("only 3"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn whole_data_chunks_are_read_pad_byte_and_empty_included() {
+        let w = parse_wav(&wav_bytes(4, &[1, 0, 0xff, 0xff], &[])).unwrap();
+        assert_eq!((w.sample_rate, w.samples), (16000, vec![1, -1]));
+        // A trailing chunk with a pad byte after the data chunk.
+        let w = parse_wav(&wav_bytes(2, &[2, 0], b"LIST\x01\0\0\0x\0")).unwrap();
+        assert_eq!(w.samples, [2]);
+        assert!(parse_wav(&wav_bytes(0, &[], &[]))
+            .unwrap()
+            .samples
+            .is_empty());
+        // The final pad byte after an odd-sized chunk, and one after an even-sized chunk.
+        let w = parse_wav(&wav_bytes(3, &[3, 0, 9], &[0])).unwrap();
+        assert_eq!(w.samples, [3]);
+        let w = parse_wav(&wav_bytes(2, &[4, 0], &[0])).unwrap();
+        assert_eq!(w.samples, [4]);
     }
 
     #[test]

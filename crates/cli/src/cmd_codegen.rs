@@ -2,7 +2,7 @@
 //! array plus the arena and state sizes as constants, so firmware needs no file system, no heap and no
 //! guessing about buffer sizes.
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use rill_runtime::Model;
@@ -135,24 +135,32 @@ fn c_source(model: &Model, bytes: &[u8], name: &str, source: &str) -> Result<Str
     Ok(s)
 }
 
-/// Writes `text` to `path` unless that would replace a file codegen did not write.
-fn write_generated(path: &Path, text: &str, model: &Path, force: bool) -> Result<()> {
-    if path.exists() && !force {
-        let head = std::fs::read(path)
-            .map(|b| String::from_utf8_lossy(&b[..b.len().min(200)]).into_owned());
-        if !head.is_ok_and(|h| h.lines().next().is_some_and(|l| l.contains(MARKER))) {
-            bail!(
-                "'{}' exists and was not written by rill codegen; refusing to overwrite it (pass --force to replace it)",
-                path.display()
-            );
-        }
-    }
-    files::write_atomic(path, text.as_bytes(), &[model])
+/// Whether `head` (a file's first bytes) is the start of a file codegen wrote.
+fn is_generated(head: &[u8]) -> bool {
+    String::from_utf8_lossy(&head[..head.len().min(200)])
+        .lines()
+        .next()
+        .is_some_and(|l| l.contains(MARKER))
 }
 
 pub fn run(a: Args) -> Result<()> {
     if a.rust.is_none() && a.c_header.is_none() {
         bail!("nothing to generate: give --rust FILE.rs and/or --c FILE.h");
+    }
+    // Both outputs checked before either is written: distinct, not the model, in a directory that
+    // exists, and replacing only what codegen wrote before.
+    files::check_distinct(&[
+        ("--rust", a.rust.as_deref()),
+        ("--c", a.c_header.as_deref()),
+    ])?;
+    for p in a.rust.iter().chain(&a.c_header) {
+        files::check_writable(p, &[&a.model])?;
+        files::check_replaceable(
+            p,
+            Some(a.force),
+            "was not written by rill codegen",
+            is_generated,
+        )?;
     }
     let bytes = files::read_model(&a.model)?;
     let model = Model::from_bytes(bytes.as_slice())
@@ -166,22 +174,15 @@ pub fn run(a: Args) -> Result<()> {
         .model
         .file_name()
         .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let mut generated = Vec::new();
     if let Some(p) = &a.rust {
-        write_generated(
-            p,
-            &rust_source(&model, bytes.as_slice(), &source)?,
-            &a.model,
-            a.force,
-        )?;
-        eprintln!("wrote '{}'", p.display());
+        generated.push((p, rust_source(&model, bytes.as_slice(), &source)?));
     }
     if let Some(p) = &a.c_header {
-        write_generated(
-            p,
-            &c_source(&model, bytes.as_slice(), &name, &source)?,
-            &a.model,
-            a.force,
-        )?;
+        generated.push((p, c_source(&model, bytes.as_slice(), &name, &source)?));
+    }
+    for (p, text) in generated {
+        files::write_atomic(p, text.as_bytes(), &[&a.model])?;
         eprintln!("wrote '{}'", p.display());
     }
     println!(

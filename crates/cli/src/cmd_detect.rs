@@ -172,6 +172,17 @@ pub fn window_frames(model: &Model, n_mfcc: usize) -> Result<usize> {
     Ok(dims[dims.len() - 2] as usize)
 }
 
+/// Refuses a stride longer than the window: the frames between two windows would never be
+/// examined, so a keyword there could not be found.
+fn check_stride(stride: usize, window: usize) -> Result<()> {
+    if stride > window {
+        bail!(
+            "--stride-frames {stride} is longer than the model's window of {window} frames: the audio between windows would never be examined (use at most {window})"
+        );
+    }
+    Ok(())
+}
+
 impl<'m, 'a> Scorer<'m, 'a> {
     /// `arenas` from [`arenas`] with the same `window` and `stride`.
     pub fn new(
@@ -184,6 +195,7 @@ impl<'m, 'a> Scorer<'m, 'a> {
         if stride == 0 {
             bail!("--stride-frames must be at least 1");
         }
+        check_stride(stride, window)?;
         let input = model.input(0).map_err(|e| anyhow!("{e}"))?;
         let err = |e: rill_runtime::Error| anyhow!("{e}");
         let engine = if streams_frames(model) {
@@ -404,6 +416,7 @@ pub fn run(a: Args) -> Result<()> {
 
     let window = window_frames(&model, cfg.n_mfcc)
         .with_context(|| format!("'{}' does not fit its front end", a.model.display()))?;
+    check_stride(a.stride_frames, window)?;
     let out = model.output(0).map_err(|e| anyhow!("{e}"))?;
     let n_classes = out.len();
     if let Some(l) = &labels {
@@ -454,6 +467,19 @@ pub fn run(a: Args) -> Result<()> {
         }
     }
 
+    // Too little audio for one window: nothing was scored, which "0 events" alone would hide.
+    let note = (frames < window).then(|| {
+        format!(
+            "'{}' holds {frames} frame{} ({} sample{}), fewer than the model's window of {window} frames, so no answer was computed",
+            a.audio.display(),
+            if frames == 1 { "" } else { "s" },
+            wav.samples.len(),
+            if wav.samples.len() == 1 { "" } else { "s" }
+        )
+    });
+    if let Some(n) = &note {
+        eprintln!("note: {n}");
+    }
     let name = |c: usize| match &labels {
         Some(l) => l[c].clone(),
         None => format!("class {c}"),
@@ -480,6 +506,7 @@ pub fn run(a: Args) -> Result<()> {
             "threshold": det_cfg.threshold as f64 / 256.0,
             "smooth": det_cfg.window,
             "suppress_answers": det_cfg.suppression,
+            "note": note,
             "events": events.iter().map(|(end, start, d)| serde_json::json!({
                 "time_s": (end * 1000.0).round() / 1000.0,
                 "window_start_s": (start * 1000.0).round() / 1000.0,

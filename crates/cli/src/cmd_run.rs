@@ -1,7 +1,7 @@
 //! `rill run`: feed `.npy`/`.npz` inputs through a model on the host.
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use rill_convert::exec;
 use rill_convert::tensor::{self, HostData, HostTensor};
 use rill_runtime::Model;
@@ -38,14 +38,58 @@ pub struct Args {
     pub rtol: f32,
     #[arg(long, default_value_t = 1e-5, requires = "compare")]
     pub atol: f32,
+    /// Replace an existing output file even if it is not a .npy (or, for an .npz output, an .npz).
+    #[arg(long)]
+    pub force: bool,
 }
 
-/// Prints how far `got` is from the reference and fails beyond the tolerance.
-fn compare(got: &[f32], path: &Path, rtol: f32, atol: f32) -> Result<()> {
+/// Whether `head` (a file's first bytes) starts an `.npy` file.
+fn is_npy(head: &[u8]) -> bool {
+    head.starts_with(b"\x93NUMPY")
+}
+
+/// Whether `head` starts an `.npz` archive: a zip whose first entry is an `.npy`.
+fn is_npz(head: &[u8]) -> bool {
+    if !head.starts_with(b"PK\x03\x04") || head.len() < 30 {
+        return false;
+    }
+    let len = u16::from_le_bytes([head[26], head[27]]) as usize;
+    head.get(30..30 + len).is_some_and(|n| n.ends_with(b".npy"))
+}
+
+/// The first sample and element of `inputs` that is NaN or infinite, named: a fixed-point model
+/// would quantize it to some code and answer with finite, meaningless values.
+fn check_finite(model: &Model, inputs: &[HostTensor], path: &Path) -> Result<()> {
+    for (i, t) in inputs.iter().enumerate() {
+        let HostData::F32(v) = &t.data else { continue };
+        if let Some(pos) = v.iter().position(|x| !x.is_finite()) {
+            let info = model.input(i).map_err(|e| anyhow!("{e}"))?;
+            let per = info.len().max(1);
+            bail!(
+                "'{}': input '{}' holds {} at sample {}, element {}: inputs must be finite",
+                path.display(),
+                info.name(),
+                v[pos],
+                pos / per,
+                pos % per
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Reads the `--compare` reference (before anything is written, so no output can replace it first).
+fn read_reference(path: &Path) -> Result<Vec<f32>> {
     let reference = tensor::read_npy(path).map_err(|e| anyhow!("{e}"))?;
-    let HostData::F32(want) = &reference.data else {
+    let HostData::F32(want) = reference.data else {
         bail!("'{}' is not float data", path.display())
     };
+    Ok(want)
+}
+
+/// Prints how far `got` is from the reference `want` (read from `path`) and fails beyond the
+/// tolerance.
+fn compare(got: &[f32], want: &[f32], path: &Path, rtol: f32, atol: f32) -> Result<()> {
     if want.len() != got.len() {
         bail!(
             "'{}' holds {} elements, the output has {}",
@@ -78,7 +122,6 @@ pub fn run(a: Args) -> Result<()> {
     let bytes = files::read_model(&a.model)?;
     let model =
         Model::from_bytes(bytes.as_slice()).map_err(|e| anyhow!("'{}': {e}", a.model.display()))?;
-    let (inputs, samples) = exec::load_inputs(&model, &a.input)?;
     let to_npz = a.output.extension().is_some_and(|e| e == "npz");
     if !to_npz && model.output_count() != 1 {
         bail!(
@@ -86,6 +129,48 @@ pub fn run(a: Args) -> Result<()> {
             model.output_count()
         );
     }
+    // Every file this command writes, checked before any work: none is an input (the reference is
+    // one too: writing over it would also make the comparison vacuous), no two are the same file, and
+    // -o replaces only what run itself could have written.
+    let mut protected = vec![a.model.as_path(), a.input.as_path()];
+    protected.extend(a.compare.as_deref());
+    let dumps: Vec<PathBuf> = match &a.dump_raw {
+        None => vec![],
+        Some(prefix) => {
+            let mut whats = vec!["input", "output"];
+            if model.stream().is_ok() {
+                whats.push("stream");
+            }
+            whats
+                .into_iter()
+                .map(|what| {
+                    let mut path = prefix.clone().into_os_string();
+                    path.push(format!(".{what}.bin"));
+                    PathBuf::from(path)
+                })
+                .collect()
+        }
+    };
+    let mut outputs = vec![("-o", Some(a.output.as_path()))];
+    outputs.extend(dumps.iter().map(|p| ("--dump-raw", Some(p.as_path()))));
+    files::check_distinct(&outputs)?;
+    for p in outputs.iter().filter_map(|(_, p)| *p) {
+        files::check_writable(p, &protected)?;
+    }
+    if to_npz {
+        files::check_replaceable(&a.output, Some(a.force), "is not an .npz file", is_npz)?;
+    } else {
+        files::check_replaceable(&a.output, Some(a.force), "is not a .npy file", is_npy)?;
+    }
+    let reference = match &a.compare {
+        Some(path) => Some(read_reference(path)?),
+        None => None,
+    };
+    let (inputs, samples) = exec::load_inputs(&model, &a.input)?;
+    if samples == 0 {
+        bail!("'{}' holds 0 samples: nothing to run", a.input.display());
+    }
+    check_finite(&model, &inputs, &a.input)?;
     let stream = if a.stream {
         Some(model.stream().map_err(|e| {
             anyhow!(
@@ -101,20 +186,14 @@ pub fn run(a: Args) -> Result<()> {
         Some(_) => rill_convert::exec_stream::run_stream_samples(&model, &inputs, samples)?,
         None => exec::run_samples(&model, &inputs, samples)?,
     };
-    if let Some(prefix) = &a.dump_raw {
+    if !dumps.is_empty() {
         let (fed, produced) = exec::raw_io(&model, &inputs, 0)?;
-        let mut dumps = vec![("input", fed), ("output", produced)];
-        if model.stream().is_ok() {
-            dumps.push((
-                "stream",
-                rill_convert::exec_stream::raw_stream(&model, &inputs, 0)?,
-            ));
+        let mut raw = vec![fed, produced];
+        if dumps.len() > 2 {
+            raw.push(rill_convert::exec_stream::raw_stream(&model, &inputs, 0)?);
         }
-        for (what, bytes) in dumps {
-            let mut path = prefix.clone().into_os_string();
-            path.push(format!(".{what}.bin"));
-            std::fs::write(&path, bytes)
-                .with_context(|| format!("cannot write '{}'", PathBuf::from(&path).display()))?;
+        for (path, bytes) in dumps.iter().zip(raw) {
+            files::write_atomic(path, &bytes, &protected)?;
         }
     }
     let mut named = Vec::new();
@@ -146,11 +225,8 @@ pub fn run(a: Args) -> Result<()> {
     } else {
         tensor::npy_bytes(&named[0].1).map_err(|e| anyhow!("{e}"))?
     };
-    // The reference is an input too: writing over it would also make the comparison vacuous.
-    let mut protected = vec![a.model.as_path(), a.input.as_path()];
-    protected.extend(a.compare.as_deref());
     files::write_atomic(&a.output, &bytes, &protected)?;
-    if let Some(reference) = &a.compare {
+    if let (Some(path), Some(want)) = (&a.compare, &reference) {
         if let Some((
             _,
             HostTensor {
@@ -159,7 +235,7 @@ pub fn run(a: Args) -> Result<()> {
             },
         )) = named.first()
         {
-            compare(y, reference, a.rtol, a.atol)?;
+            compare(y, want, path, a.rtol, a.atol)?;
         }
     }
     eprintln!("ran {} sample(s) -> '{}'", samples, a.output.display());

@@ -3,12 +3,12 @@
 //! Per output: max abs error, SQNR, cosine similarity, top-1 agreement, and accuracy against labels.
 //! A fixed-point model is also compared with Rill's float path (the ONNX model converted in f32 here),
 //! output by output and layer by layer (SQNR of each op's output, worst first).
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use rill_convert::exec;
 use rill_convert::reference::OnnxReference;
-use rill_convert::tensor::{self, HostData};
+use rill_convert::tensor::{self, HostData, HostTensor};
 use rill_convert::verify::{accuracy, agreement, Agreement};
 use rill_runtime::Model;
 
@@ -35,7 +35,8 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// Draw output 0 over the samples as a PNG: the targets (float --labels), the ONNX float model,
-    /// Rill's float path and this model, for time-series models.
+    /// Rill's float path and this model, for time-series models. Never one of the inputs above; an
+    /// existing file there is replaced only if it is a PNG.
     #[arg(long, value_name = "OUT.png")]
     pub plot: Option<PathBuf>,
 }
@@ -73,17 +74,124 @@ fn rmse(ours: &[f32], truth: &[f32]) -> f64 {
         .sqrt()
 }
 
+/// `flat` as an index into `shape` (C order), like `[0, 0, 3, 7]`.
+fn coords(flat: usize, shape: &[usize]) -> String {
+    let mut rest = flat;
+    let mut c = vec![0; shape.len()];
+    for (slot, &d) in c.iter_mut().zip(shape).rev() {
+        let d = d.max(1);
+        *slot = rest % d;
+        rest /= d;
+    }
+    format!("{c:?}")
+}
+
+/// Refuses `--data` that verify cannot judge: no samples at all, or a float value that is not
+/// finite (every agreement figure would come out NaN or meaningless).
+fn check_data(model: &Model, inputs: &[HostTensor], samples: usize, path: &Path) -> Result<()> {
+    if samples == 0 {
+        bail!(
+            "'{}' holds 0 samples: verify needs at least one",
+            path.display()
+        );
+    }
+    for (i, t) in inputs.iter().enumerate() {
+        let info = model.input(i).map_err(|e| anyhow!("{e}"))?;
+        if let HostData::F32(v) = &t.data {
+            if let Some(pos) = v.iter().position(|x| !x.is_finite()) {
+                let shape: Vec<usize> = info.shape.iter().map(|&d| d as usize).collect();
+                let per = info.len().max(1);
+                bail!(
+                    "'{}': input '{}' holds {} at sample {}, element {} {} (verify needs finite values)",
+                    path.display(),
+                    info.name(),
+                    v[pos],
+                    pos / per,
+                    pos % per,
+                    coords(pos % per, &shape)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads `--labels`: int64 values are class labels, float32 values regression targets (see
+/// [`Args::labels`]). Checked against every output before anything runs: the count, class labels
+/// in `[0, classes)` of an output that gives one score per class, targets finite.
+fn read_truth(model: &Model, path: &Path, samples: usize) -> Result<Truth> {
+    let file = path.display();
+    let t = tensor::read_npy(path).map_err(|e| anyhow!("{e}"))?;
+    let mut outputs = Vec::new();
+    for k in 0..model.output_count() {
+        let info = model.output(k).map_err(|e| anyhow!("{e}"))?;
+        let row = info.shape.last().map_or(1, |&d| d as usize).max(1);
+        outputs.push((info.name().to_owned(), info.len(), row));
+    }
+    match t.data {
+        HostData::I64(v) => {
+            for (name, len, row) in &outputs {
+                if *row == 1 {
+                    bail!(
+                        "'{file}' holds int64 values, read as class labels, but output '{name}' gives one value per row: \
+                         class labels need one score per class. For regression give float32 targets shaped like the output"
+                    );
+                }
+                let per_sample = len / row;
+                let rows = samples * per_sample;
+                if v.len() != rows {
+                    bail!(
+                        "{} labels for {rows} predictions of output '{name}' ('{file}')",
+                        v.len()
+                    );
+                }
+                if let Some(i) = v.iter().position(|&l| l < 0 || l as u64 >= *row as u64) {
+                    let at = if per_sample == 1 {
+                        format!("sample {i}")
+                    } else {
+                        format!("sample {}, row {}", i / per_sample, i % per_sample)
+                    };
+                    bail!(
+                        "'{file}': label {} at {at} is not a class of output '{name}': class labels lie in [0, {row})",
+                        v[i]
+                    );
+                }
+            }
+            Ok(Truth::Classes(v))
+        }
+        HostData::F32(v) => {
+            for (name, len, _) in &outputs {
+                if v.len() != samples * len {
+                    bail!(
+                        "{} regression targets for {} values of output '{name}' ('{file}')",
+                        v.len(),
+                        samples * len
+                    );
+                }
+            }
+            if let Some(pos) = v.iter().position(|x| !x.is_finite()) {
+                let per = (v.len() / samples.max(1)).max(1);
+                bail!(
+                    "'{file}': regression target {} at sample {}, element {} is not finite",
+                    v[pos],
+                    pos / per,
+                    pos % per
+                );
+            }
+            Ok(Truth::Targets(v))
+        }
+    }
+}
+
 pub fn run(a: Args) -> Result<()> {
     let bytes = files::read_model(&a.model)?;
     let model =
         Model::from_bytes(bytes.as_slice()).map_err(|e| anyhow!("'{}': {e}", a.model.display()))?;
     let (inputs, samples) = exec::load_inputs(&model, &a.data)?;
+    check_data(&model, &inputs, samples, &a.data)?;
     let labels = match &a.labels {
         None => None,
-        Some(p) => match tensor::read_npy(p).map_err(|e| anyhow!("{e}"))?.data {
-            HostData::I64(v) => Some(Truth::Classes(v)),
-            HostData::F32(v) => Some(Truth::Targets(v)),
-        },
+        Some(p) => Some(read_truth(&model, p, samples)?),
     };
 
     eprintln!("running '{}' on {samples} sample(s)", a.model.display());
@@ -256,10 +364,13 @@ pub fn run(a: Args) -> Result<()> {
             color: plotters::style::RGBColor(214, 39, 40),
         });
         let name = reports.first().map_or("", |r| r.name.as_str());
+        let mut protected = vec![a.model.as_path(), a.onnx.as_path(), a.data.as_path()];
+        protected.extend(a.labels.as_deref());
         crate::plot::write_png(
             path,
             &format!("output '{name}' on {samples} sample(s)"),
             &traces,
+            &protected,
         )?;
         eprintln!("plot written to '{}'", path.display());
     }

@@ -3,6 +3,8 @@
 use std::path::Path;
 
 use anyhow::{anyhow, Result};
+
+use crate::files;
 use plotters::prelude::*;
 use plotters::style::register_font;
 
@@ -12,13 +14,27 @@ const FONT: &[u8] = include_bytes!("../assets/DejaVuSansMono.ttf");
 /// At most this many points per trace: beyond it a trace is a solid band.
 const MAX_POINTS: usize = 2000;
 
+/// The first bytes of every PNG file.
+const PNG_SIGNATURE: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
+
 pub struct Trace<'a> {
     pub label: &'a str,
     pub values: &'a [f32],
     pub color: RGBColor,
 }
 
-pub fn write_png(path: &Path, title: &str, traces: &[Trace<'_>]) -> Result<()> {
+/// Draws `traces` into a PNG at `path`, written atomically. Refuses `path` if it is one of
+/// `protected` (the command's inputs) or an existing file that is not a PNG, before drawing.
+pub fn write_png(
+    path: &Path,
+    title: &str,
+    traces: &[Trace<'_>],
+    protected: &[&Path],
+) -> Result<()> {
+    files::check_writable(path, protected)?;
+    files::check_replaceable(path, None, "is not a PNG", |head| {
+        head.starts_with(PNG_SIGNATURE)
+    })?;
     register_font("sans-serif", FontStyle::Normal, FONT)
         .map_err(|_| anyhow!("the embedded plot font cannot be read"))?;
     let n = traces
@@ -37,7 +53,15 @@ pub fn write_png(path: &Path, title: &str, traces: &[Trace<'_>]) -> Result<()> {
         anyhow::bail!("nothing to plot: the output has no finite values");
     }
     let pad = ((hi - lo) * 0.05).max(1e-6);
-    let fail = |e: &dyn std::fmt::Display| anyhow!("cannot draw '{}': {e}", path.display());
+    files::write_atomic_with(path, protected, |tmp| {
+        draw(tmp, title, traces, n, lo - pad, hi + pad)
+            .map_err(|e| std::io::Error::other(format!("drawing the plot failed: {e}")))
+    })
+}
+
+/// Draws the chart into the PNG file `path`, x over `0..n`, y over `lo..hi`.
+fn draw(path: &Path, title: &str, traces: &[Trace<'_>], n: usize, lo: f32, hi: f32) -> Result<()> {
+    let fail = |e: &dyn std::fmt::Display| anyhow!("{e}");
     let root = BitMapBackend::new(path, (1200, 500)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| fail(&e))?;
     let mut chart = ChartBuilder::on(&root)
@@ -45,7 +69,7 @@ pub fn write_png(path: &Path, title: &str, traces: &[Trace<'_>]) -> Result<()> {
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(70)
-        .build_cartesian_2d(0f32..(n.max(2) - 1) as f32, (lo - pad)..(hi + pad))
+        .build_cartesian_2d(0f32..(n.max(2) - 1) as f32, lo..hi)
         .map_err(|e| fail(&e))?;
     chart
         .configure_mesh()

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{fails, models, ok, rill, TempDir};
+use common::{fails, models, ok, rill, write_f32, write_npy, TempDir};
 
 fn lstm(file: &str) -> PathBuf {
     models().join("lstm_classifier").join(file)
@@ -90,32 +90,6 @@ fn read_f32(path: &Path) -> (Vec<usize>, Vec<f32>) {
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
     (npy.shape, v)
-}
-
-/// An NPY v1.0 file: `descr` like "<f4", `shape` like [1, 49, 6], `payload` little-endian elements.
-fn write_npy(path: &Path, descr: &str, shape: &[usize], payload: &[u8]) {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape = match dims.len() {
-        1 => format!("({},)", dims[0]),
-        _ => format!("({})", dims.join(", ")),
-    };
-    let mut header =
-        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}").into_bytes();
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(b' ');
-    }
-    header.push(b'\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(&header);
-    out.extend_from_slice(payload);
-    fs::write(path, out).unwrap();
-}
-
-fn write_f32(path: &Path, shape: &[usize], v: &[f32]) {
-    assert_eq!(shape.iter().product::<usize>(), v.len());
-    let payload: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-    write_npy(path, "<f4", shape, &payload);
 }
 
 /// Every element within `1e-4 * |want| + 1e-5` (the CLI's default --compare tolerance).
@@ -1200,4 +1174,471 @@ fn a_gru_model_needs_the_gru_cell_and_no_other() {
     for unwanted in ["lstm", "simple-rnn", "i8", "conv"] {
         assert!(!names.contains(&unwanted), "{unwanted} in {names:?}");
     }
+}
+
+// ---- outputs: every file a command writes is checked against its inputs and its other outputs ----
+
+/// `rill run` with `args` after the subcommand.
+fn run_rill(args: &[&OsStr]) -> std::process::Output {
+    let mut v = vec![OsStr::new("run")];
+    v.extend(args);
+    rill(v)
+}
+
+/// `path` as the CLI quotes it in messages.
+fn quoted(path: &Path) -> String {
+    format!("'{}'", path.display())
+}
+
+/// The lstm classifier converted to int8 with its calibration data.
+fn int8_lstm(out: &Path) {
+    let o = rill([
+        OsStr::new("convert"),
+        lstm("model.onnx").as_os_str(),
+        OsStr::new("-o"),
+        out.as_os_str(),
+        OsStr::new("--precision"),
+        OsStr::new("int8"),
+        OsStr::new("--calibration"),
+        lstm("calib.npy").as_os_str(),
+    ]);
+    ok(&o, "convert int8");
+}
+
+#[test]
+fn run_on_zero_samples_is_refused_before_anything_is_written() {
+    let dir = TempDir::new("zero");
+    let (f32_model, i8_model) = (dir.path("m.rill"), dir.path("m8.rill"));
+    convert(&lstm("model.onnx"), &f32_model);
+    int8_lstm(&i8_model);
+    let z = dir.path("z.npy");
+    write_f32(&z, &[0, 1, 50, 6], &[]);
+    let (y, prefix) = (dir.path("y.npy"), dir.path("d"));
+    for model in [&f32_model, &i8_model] {
+        for extra in [&[][..], &[OsStr::new("--stream")][..]] {
+            let mut args = vec![
+                model.as_os_str(),
+                OsStr::new("-i"),
+                z.as_os_str(),
+                OsStr::new("-o"),
+                y.as_os_str(),
+                OsStr::new("--dump-raw"),
+                prefix.as_os_str(),
+            ];
+            args.extend(extra);
+            let what = format!("run {} on 0 samples {extra:?}", model.display());
+            let err = fails(&run_rill(&args), &what);
+            assert!(
+                err.contains(&format!("{} holds 0 samples: nothing to run", quoted(&z))),
+                "{what}: {err}"
+            );
+            for p in [&y, &dir.path("d.input.bin"), &dir.path("d.output.bin")] {
+                assert!(!p.exists(), "{what}: '{}' was written", p.display());
+            }
+            assert!(!dir.path("d.stream.bin").exists(), "{what}");
+        }
+    }
+}
+
+#[test]
+fn dump_raw_never_writes_over_an_input_or_another_output() {
+    let dir = TempDir::new("dump");
+    let model = dir.path("m.rill");
+    convert(&lstm("model.onnx"), &model);
+    let x = lstm("input.npy");
+    let y = dir.path("y.npy");
+
+    // The input is PREFIX.input.bin.
+    let input = dir.path("d.input.bin");
+    fs::copy(&x, &input).unwrap();
+    let input_bytes = fs::read(&input).unwrap();
+    let d = dir.path("d");
+    let out = run_rill(&[
+        model.as_os_str(),
+        OsStr::new("-i"),
+        input.as_os_str(),
+        OsStr::new("-o"),
+        y.as_os_str(),
+        OsStr::new("--dump-raw"),
+        d.as_os_str(),
+    ]);
+    let err = fails(&out, "--dump-raw over the input");
+    assert!(
+        err.contains("refusing") && err.contains(&quoted(&input)),
+        "{err}"
+    );
+    assert_eq!(fs::read(&input).unwrap(), input_bytes, "the input changed");
+    assert!(!y.exists() && !dir.path("d.output.bin").exists());
+
+    // The model is PREFIX.input.bin.
+    let m = dir.path("m.input.bin");
+    fs::copy(&model, &m).unwrap();
+    let model_bytes = fs::read(&m).unwrap();
+    let out = run_rill(&[
+        m.as_os_str(),
+        OsStr::new("-i"),
+        x.as_os_str(),
+        OsStr::new("-o"),
+        y.as_os_str(),
+        OsStr::new("--dump-raw"),
+        dir.path("m").as_os_str(),
+    ]);
+    let err = fails(&out, "--dump-raw over the model");
+    assert!(
+        err.contains("refusing") && err.contains(&quoted(&m)),
+        "{err}"
+    );
+    assert_eq!(fs::read(&m).unwrap(), model_bytes, "the model changed");
+    assert!(!y.exists() && !dir.path("m.output.bin").exists());
+
+    // The --compare reference is PREFIX.output.bin.
+    let reference = dir.path("c.output.bin");
+    fs::copy(lstm("reference_output.npy"), &reference).unwrap();
+    let ref_bytes = fs::read(&reference).unwrap();
+    let out = run_rill(&[
+        model.as_os_str(),
+        OsStr::new("-i"),
+        x.as_os_str(),
+        OsStr::new("-o"),
+        y.as_os_str(),
+        OsStr::new("--compare"),
+        reference.as_os_str(),
+        OsStr::new("--dump-raw"),
+        dir.path("c").as_os_str(),
+    ]);
+    let err = fails(&out, "--dump-raw over the reference");
+    assert!(
+        err.contains("refusing") && err.contains(&quoted(&reference)),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read(&reference).unwrap(),
+        ref_bytes,
+        "the reference changed"
+    );
+    assert!(!y.exists() && !dir.path("c.input.bin").exists());
+
+    // -o is PREFIX.input.bin: two outputs, one file. Nothing is written.
+    let o = dir.path("p.input.bin");
+    let out = run_rill(&[
+        model.as_os_str(),
+        OsStr::new("-i"),
+        x.as_os_str(),
+        OsStr::new("-o"),
+        o.as_os_str(),
+        OsStr::new("--dump-raw"),
+        dir.path("p").as_os_str(),
+    ]);
+    let err = fails(&out, "-o PREFIX.input.bin");
+    assert!(
+        err.contains("are the same file") && err.contains(&quoted(&o)),
+        "{err}"
+    );
+    for f in ["p.input.bin", "p.output.bin", "p.stream.bin"] {
+        assert!(!dir.path(f).exists(), "{f} was written");
+    }
+
+    // Distinct files: all written, the raw bytes as large as the model's input and output.
+    let out = run_rill(&[
+        model.as_os_str(),
+        OsStr::new("-i"),
+        x.as_os_str(),
+        OsStr::new("-o"),
+        y.as_os_str(),
+        OsStr::new("--dump-raw"),
+        dir.path("ok").as_os_str(),
+    ]);
+    ok(&out, "--dump-raw");
+    assert_eq!(
+        fs::read(dir.path("ok.input.bin")).unwrap().len(),
+        50 * 6 * 4
+    );
+    assert_eq!(fs::read(dir.path("ok.output.bin")).unwrap().len(), 4 * 4);
+    assert!(dir.path("ok.stream.bin").exists());
+    assert!(y.exists());
+}
+
+#[test]
+fn run_replaces_only_npy_or_npz_files_unless_forced() {
+    let dir = TempDir::new("run-force");
+    let model = dir.path("m.rill");
+    convert(&lstm("model.onnx"), &model);
+    let x = lstm("input.npy");
+    let run_to = |o: &Path, force: bool| {
+        let mut args = vec![
+            model.as_os_str(),
+            OsStr::new("-i"),
+            x.as_os_str(),
+            OsStr::new("-o"),
+            o.as_os_str(),
+        ];
+        if force {
+            args.push(OsStr::new("--force"));
+        }
+        run_rill(&args)
+    };
+
+    let notes = dir.path("notes.txt");
+    fs::write(&notes, "keep me\n").unwrap();
+    let other = dir.path("other.rill");
+    fs::copy(&model, &other).unwrap();
+    let onnx = dir.path("mymodel.onnx");
+    fs::copy(lstm("model.onnx"), &onnx).unwrap();
+    let text_npz = dir.path("y.npz");
+    fs::write(&text_npz, "not an archive").unwrap();
+    for p in [&notes, &other, &onnx, &text_npz] {
+        let before = fs::read(p).unwrap();
+        let err = fails(&run_to(p, false), &format!("run -o {}", p.display()));
+        let kind = if p == &text_npz { ".npz" } else { ".npy" };
+        assert!(
+            err.contains(&format!("{} exists and is not a", quoted(p)))
+                && err.contains(kind)
+                && err.contains("--force"),
+            "{err}"
+        );
+        assert_eq!(fs::read(p).unwrap(), before, "'{}' changed", p.display());
+    }
+
+    // What run wrote before, it replaces: .npy and .npz alike.
+    let y = dir.path("y.npy");
+    ok(&run_to(&y, false), "run -o y.npy");
+    ok(&run_to(&y, false), "run -o y.npy again");
+    let z = dir.path("z.npz");
+    ok(&run_to(&z, false), "run -o z.npz");
+    ok(&run_to(&z, false), "run -o z.npz again");
+    // An .npy where an .npz goes is not an .npz.
+    let y_bytes = fs::read(&y).unwrap();
+    let renamed = dir.path("was-npy.npz");
+    fs::write(&renamed, &y_bytes).unwrap();
+    fails(&run_to(&renamed, false), "run -o <npy named .npz>");
+    assert_eq!(fs::read(&renamed).unwrap(), y_bytes);
+
+    // --force replaces it.
+    ok(&run_to(&notes, true), "run -o notes.txt --force");
+    assert!(fs::read(&notes).unwrap().starts_with(b"\x93NUMPY"));
+}
+
+#[test]
+fn run_refuses_nan_and_inf_inputs_by_file_sample_and_element() {
+    let dir = TempDir::new("nan");
+    let (f32_model, i8_model) = (dir.path("m.rill"), dir.path("m8.rill"));
+    convert(&lstm("model.onnx"), &f32_model);
+    int8_lstm(&i8_model);
+    let x = dir.path("x.npy");
+    let y = dir.path("y.npy");
+    for (model, bad, sample, element, shown) in [
+        (&i8_model, f32::NAN, 1, 7, "NaN"),
+        (&i8_model, f32::INFINITY, 2, 299, "inf"),
+        (&f32_model, f32::NEG_INFINITY, 0, 0, "-inf"),
+    ] {
+        let mut v = vec![0.1f32; 3 * 300];
+        v[sample * 300 + element] = bad;
+        write_f32(&x, &[3, 1, 50, 6], &v);
+        let out = run_rill(&[
+            model.as_os_str(),
+            OsStr::new("-i"),
+            x.as_os_str(),
+            OsStr::new("-o"),
+            y.as_os_str(),
+        ]);
+        let err = fails(&out, &format!("run on {shown}"));
+        assert!(
+            err.contains(&quoted(&x))
+                && err.contains(&format!(
+                    "holds {shown} at sample {sample}, element {element}"
+                )),
+            "{err}"
+        );
+        assert!(!y.exists(), "an output was written for {shown} input");
+    }
+}
+
+#[test]
+fn codegen_refuses_one_file_for_both_outputs() {
+    let dir = TempDir::new("codegen-same");
+    let model = dir.path("m.rill");
+    convert(&lstm("model.onnx"), &model);
+    let same = dir.path("same.rs");
+    let codegen = |rust: &Path, c: &Path| {
+        rill([
+            OsStr::new("codegen"),
+            model.as_os_str(),
+            OsStr::new("--rust"),
+            rust.as_os_str(),
+            OsStr::new("--c"),
+            c.as_os_str(),
+        ])
+    };
+    let err = fails(&codegen(&same, &same), "codegen --rust X --c X");
+    assert!(err.contains("same file"), "{err}");
+    assert!(!same.exists(), "something was written");
+    // Another spelling of the same (not yet existing) path.
+    let other = dir.0.join(".").join("same.rs");
+    let err = fails(&codegen(&same, &other), "codegen --rust X --c ./X");
+    assert!(err.contains("same file"), "{err}");
+    assert!(!same.exists(), "something was written");
+    // An earlier module at that path is kept as it was.
+    ok(
+        &rill([
+            OsStr::new("codegen"),
+            model.as_os_str(),
+            OsStr::new("--rust"),
+            same.as_os_str(),
+        ]),
+        "codegen --rust",
+    );
+    let before = fs::read(&same).unwrap();
+    fails(&codegen(&same, &same), "codegen --rust X --c X over X");
+    assert_eq!(fs::read(&same).unwrap(), before);
+    // A foreign --c file stops the command before the --rust file is written.
+    let header = dir.path("mine.h");
+    fs::write(&header, "/* mine */\n").unwrap();
+    let fresh = dir.path("fresh.rs");
+    let err = fails(&codegen(&fresh, &header), "codegen --c <foreign>");
+    assert!(err.contains("not written by rill codegen"), "{err}");
+    assert!(!fresh.exists(), "--rust was written before --c was refused");
+    assert_eq!(fs::read(&header).unwrap(), b"/* mine */\n");
+}
+
+#[test]
+fn an_output_in_a_missing_directory_names_the_path_and_the_reason() {
+    let dir = TempDir::new("nodir");
+    let model = dir.path("m.rill");
+    convert(&lstm("model.onnx"), &model);
+    let nodir = dir.path("nodir");
+    let check = |out: std::process::Output, target: &Path, what: &str| {
+        let err = fails(&out, what);
+        assert!(
+            err.contains(&format!(
+                "cannot write {}: directory {} does not exist",
+                quoted(target),
+                quoted(&nodir)
+            )),
+            "{what}: {err}"
+        );
+        assert!(
+            !err.contains(".tmp"),
+            "{what} names the temporary file: {err}"
+        );
+        assert!(!nodir.exists());
+    };
+    let y = nodir.join("out.npy");
+    check(
+        run_rill(&[
+            model.as_os_str(),
+            OsStr::new("-i"),
+            lstm("input.npy").as_os_str(),
+            OsStr::new("-o"),
+            y.as_os_str(),
+        ]),
+        &y,
+        "run -o nodir/out.npy",
+    );
+    let ok_y = dir.path("y.npy");
+    check(
+        run_rill(&[
+            model.as_os_str(),
+            OsStr::new("-i"),
+            lstm("input.npy").as_os_str(),
+            OsStr::new("-o"),
+            ok_y.as_os_str(),
+            OsStr::new("--dump-raw"),
+            nodir.join("d").as_os_str(),
+        ]),
+        &nodir.join("d.input.bin"),
+        "run --dump-raw nodir/d",
+    );
+    assert!(!ok_y.exists(), "-o was written though --dump-raw cannot be");
+    let m = nodir.join("m.rill");
+    check(
+        rill([
+            OsStr::new("convert"),
+            lstm("model.onnx").as_os_str(),
+            OsStr::new("-o"),
+            m.as_os_str(),
+        ]),
+        &m,
+        "convert -o nodir/m.rill",
+    );
+    let rs = nodir.join("m.rs");
+    check(
+        rill([
+            OsStr::new("codegen"),
+            model.as_os_str(),
+            OsStr::new("--rust"),
+            rs.as_os_str(),
+        ]),
+        &rs,
+        "codegen --rust nodir/m.rs",
+    );
+}
+
+#[test]
+fn verify_plot_never_replaces_an_input_or_a_file_that_is_not_a_png() {
+    let dir = TempDir::new("plot-protect");
+    let model = dir.path("m.rill");
+    convert(&lstm("model.onnx"), &model);
+    let onnx = lstm("model.onnx");
+    // Eight samples of the test set, and their labels, under names ending in .png.
+    let (shape, v) = read_f32(&lstm("test.npy"));
+    let per: usize = shape[1..].iter().product();
+    let data = dir.path("d.png");
+    write_f32(&data, &[8, 1, 50, 6], &v[..8 * per]);
+    let labels = dir.path("l.png");
+    let payload: Vec<u8> = (0..8i64).flat_map(|i| (i % 4).to_le_bytes()).collect();
+    write_npy(&labels, "<i8", &[8], &payload);
+    let verify = |plot: &Path| {
+        rill([
+            OsStr::new("verify"),
+            model.as_os_str(),
+            OsStr::new("--onnx"),
+            onnx.as_os_str(),
+            OsStr::new("--data"),
+            data.as_os_str(),
+            OsStr::new("--labels"),
+            labels.as_os_str(),
+            OsStr::new("--plot"),
+            plot.as_os_str(),
+        ])
+    };
+    for input in [&data, &labels] {
+        let before = fs::read(input).unwrap();
+        let err = fails(&verify(input), &format!("--plot {}", input.display()));
+        assert!(
+            err.contains("refusing") && err.contains(&quoted(input)),
+            "{err}"
+        );
+        assert_eq!(
+            fs::read(input).unwrap(),
+            before,
+            "'{}' changed",
+            input.display()
+        );
+    }
+    // A file that is not a PNG is kept.
+    let notes = dir.path("notes.png");
+    fs::write(&notes, "keep me\n").unwrap();
+    let err = fails(&verify(&notes), "--plot <text file>");
+    assert!(
+        err.contains(&format!("{} exists and is not a PNG", quoted(&notes))),
+        "{err}"
+    );
+    assert_eq!(fs::read(&notes).unwrap(), b"keep me\n");
+    // A missing directory: the path and the reason, no debug dump.
+    let nodir = dir.path("nodir").join("p.png");
+    let err = fails(&verify(&nodir), "--plot nodir/p.png");
+    assert!(
+        err.contains(&format!(
+            "cannot write {}: directory {} does not exist",
+            quoted(&nodir),
+            quoted(&dir.path("nodir"))
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("Error(") && !err.contains("Os {"), "{err}");
+    // A PNG (an earlier plot) is replaced.
+    let png = dir.path("p.png");
+    ok(&verify(&png), "--plot p.png");
+    ok(&verify(&png), "--plot p.png again");
+    assert!(fs::read(&png).unwrap().starts_with(b"\x89PNG\r\n\x1a\n"));
 }

@@ -86,3 +86,29 @@ pub fn fails(out: &Output, what: &str) -> String {
     );
     stderr
 }
+
+/// An NPY v1.0 file: `descr` like "<f4", `shape` like [1, 49, 6], `payload` little-endian elements.
+pub fn write_npy(path: &Path, descr: &str, shape: &[usize], payload: &[u8]) {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}").into_bytes();
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(b' ');
+    }
+    header.push(b'\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(payload);
+    fs::write(path, out).unwrap();
+}
+
+pub fn write_f32(path: &Path, shape: &[usize], v: &[f32]) {
+    assert_eq!(shape.iter().product::<usize>(), v.len());
+    let payload: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    write_npy(path, "<f4", shape, &payload);
+}
