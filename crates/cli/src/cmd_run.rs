@@ -59,23 +59,37 @@ fn is_npz(head: &[u8]) -> bool {
 
 /// The first sample and element of `inputs` that is NaN or infinite, named: a fixed-point model
 /// would quantize it to some code and answer with finite, meaningless values.
-fn check_finite(model: &Model, inputs: &[HostTensor], path: &Path) -> Result<()> {
+pub fn check_finite(model: &Model, inputs: &[HostTensor], path: &Path) -> Result<()> {
     for (i, t) in inputs.iter().enumerate() {
         let HostData::F32(v) = &t.data else { continue };
         if let Some(pos) = v.iter().position(|x| !x.is_finite()) {
             let info = model.input(i).map_err(|e| anyhow!("{e}"))?;
+            let shape: Vec<usize> = info.shape.iter().map(|&d| d as usize).collect();
             let per = info.len().max(1);
             bail!(
-                "'{}': input '{}' holds {} at sample {}, element {}: inputs must be finite",
+                "'{}': input '{}' holds {} at sample {}, element {} {}: inputs must be finite",
                 path.display(),
                 info.name(),
                 v[pos],
                 pos / per,
-                pos % per
+                pos % per,
+                coords(pos % per, &shape)
             );
         }
     }
     Ok(())
+}
+
+/// `flat` as an index into `shape` (C order), like `[0, 0, 3, 7]`.
+fn coords(flat: usize, shape: &[usize]) -> String {
+    let mut rest = flat;
+    let mut c = vec![0; shape.len()];
+    for (slot, &d) in c.iter_mut().zip(shape).rev() {
+        let d = d.max(1);
+        *slot = rest % d;
+        rest /= d;
+    }
+    format!("{c:?}")
 }
 
 /// Reads the `--compare` reference (before anything is written, so no output can replace it first).

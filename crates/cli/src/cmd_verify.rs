@@ -74,18 +74,6 @@ fn rmse(ours: &[f32], truth: &[f32]) -> f64 {
         .sqrt()
 }
 
-/// `flat` as an index into `shape` (C order), like `[0, 0, 3, 7]`.
-fn coords(flat: usize, shape: &[usize]) -> String {
-    let mut rest = flat;
-    let mut c = vec![0; shape.len()];
-    for (slot, &d) in c.iter_mut().zip(shape).rev() {
-        let d = d.max(1);
-        *slot = rest % d;
-        rest /= d;
-    }
-    format!("{c:?}")
-}
-
 /// Refuses `--data` that verify cannot judge: no samples at all, or a float value that is not
 /// finite (every agreement figure would come out NaN or meaningless).
 fn check_data(model: &Model, inputs: &[HostTensor], samples: usize, path: &Path) -> Result<()> {
@@ -95,25 +83,7 @@ fn check_data(model: &Model, inputs: &[HostTensor], samples: usize, path: &Path)
             path.display()
         );
     }
-    for (i, t) in inputs.iter().enumerate() {
-        let info = model.input(i).map_err(|e| anyhow!("{e}"))?;
-        if let HostData::F32(v) = &t.data {
-            if let Some(pos) = v.iter().position(|x| !x.is_finite()) {
-                let shape: Vec<usize> = info.shape.iter().map(|&d| d as usize).collect();
-                let per = info.len().max(1);
-                bail!(
-                    "'{}': input '{}' holds {} at sample {}, element {} {} (verify needs finite values)",
-                    path.display(),
-                    info.name(),
-                    v[pos],
-                    pos / per,
-                    pos % per,
-                    coords(pos % per, &shape)
-                );
-            }
-        }
-    }
-    Ok(())
+    crate::cmd_run::check_finite(model, inputs, path)
 }
 
 /// Reads `--labels`: int64 values are class labels, float32 values regression targets (see
