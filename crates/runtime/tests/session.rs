@@ -882,8 +882,6 @@ fn a_conv_field_over_the_column_buffer_needs_conv_generic() {
     let (fits, y) = int8_conv(200, 202, -1);
     assert!(!fits.contains(Features::CONV_GENERIC), "{fits}");
     assert_eq!(y, vec![100; 3]);
-    // A zero point that is no i8 code cannot pad the column buffer.
-    let (odd_zero, y) = int8_conv(3, 8, 200);
-    assert!(odd_zero.contains(Features::CONV_GENERIC), "{odd_zero}");
-    assert_eq!(y, vec![2; 6]);
+    // (A zero point that is no i8 code, which could not pad the column buffer, is refused at
+    // load: tests/crafted_files.rs.)
 }
