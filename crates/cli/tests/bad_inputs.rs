@@ -8,7 +8,7 @@ use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{fails, models, ok, rill, text, write_f32, write_npy, TempDir};
+use common::{demo_wav, fails, models, ok, rill, text, wav, write_f32, write_npy, TempDir};
 use serde_json::Value;
 
 fn write_i64(path: &Path, v: &[i64]) {
@@ -191,10 +191,6 @@ fn verify_refuses_class_labels_for_a_one_value_output() {
 
 // ---- detect ----
 
-fn demo_wav() -> PathBuf {
-    models().join("kws_dscnn/demo.wav")
-}
-
 /// kws_gru in f32 with the KWS front end and labels (a 49-frame window).
 fn kws_model(dir: &TempDir) -> PathBuf {
     let m = models().join("kws_gru");
@@ -213,26 +209,6 @@ fn kws_model(dir: &TempDir) -> PathBuf {
         "convert kws_gru",
     );
     out
-}
-
-/// A 16 kHz mono 16-bit WAV holding `data`, its data chunk at byte 36.
-fn wav(data: &[u8]) -> Vec<u8> {
-    let mut b = b"RIFF".to_vec();
-    b.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    for v in [1u16, 1] {
-        b.extend_from_slice(&v.to_le_bytes());
-    }
-    b.extend_from_slice(&16000u32.to_le_bytes());
-    b.extend_from_slice(&32000u32.to_le_bytes());
-    for v in [2u16, 16] {
-        b.extend_from_slice(&v.to_le_bytes());
-    }
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    b.extend_from_slice(data);
-    b
 }
 
 fn detect(model: &Path, audio: &Path, extra: &[&str]) -> std::process::Output {
@@ -283,12 +259,12 @@ fn detect_refuses_a_wav_cut_short_naming_offset_and_sizes() {
     );
     // Valid files are still read: one with a pad byte after its data, and the odd-sized chunk
     // followed by its pad byte.
-    let mut padded = wav(&vec![0u8; 32000]);
+    let mut padded = wav(1, 1, 16000, 16, &vec![0u8; 32000]);
     padded.push(0);
     let p = dir.path("padded.wav");
     fs::write(&p, &padded).unwrap();
     ok(&detect(&m, &p, &[]), "a WAV with a final pad byte");
-    let mut odd = wav(&vec![0u8; 32001]);
+    let mut odd = wav(1, 1, 16000, 16, &vec![0u8; 32001]);
     odd.push(0);
     fs::write(&p, &odd).unwrap();
     ok(&detect(&m, &p, &[]), "an odd data chunk and its pad byte");
@@ -301,7 +277,7 @@ fn detect_notes_audio_shorter_than_one_window() {
     // 0.5 s (24 frames of hop 320, frame 480), one sample, and an empty data chunk.
     for (samples, frames) in [(8000usize, 24usize), (1, 0), (0, 0)] {
         let p = dir.path("short.wav");
-        fs::write(&p, wav(&vec![0u8; 2 * samples])).unwrap();
+        fs::write(&p, wav(1, 1, 16000, 16, &vec![0u8; 2 * samples])).unwrap();
         let out = detect(&m, &p, &[]);
         let stdout = ok(&out, &format!("{samples} samples"));
         assert!(stdout.contains("0 events"), "{stdout}");

@@ -1185,6 +1185,19 @@ fn run_rill(args: &[&OsStr]) -> std::process::Output {
     rill(v)
 }
 
+/// `rill run MODEL -i INPUT -o OUTPUT` and the further arguments `rest`.
+fn run_io(model: &Path, input: &Path, output: &Path, rest: &[&OsStr]) -> std::process::Output {
+    let mut v = vec![
+        model.as_os_str(),
+        OsStr::new("-i"),
+        input.as_os_str(),
+        OsStr::new("-o"),
+        output.as_os_str(),
+    ];
+    v.extend(rest);
+    run_rill(&v)
+}
+
 /// `path` as the CLI quotes it in messages.
 fn quoted(path: &Path) -> String {
     format!("'{}'", path.display())
@@ -1253,15 +1266,12 @@ fn dump_raw_never_writes_over_an_input_or_another_output() {
     fs::copy(&x, &input).unwrap();
     let input_bytes = fs::read(&input).unwrap();
     let d = dir.path("d");
-    let out = run_rill(&[
-        model.as_os_str(),
-        OsStr::new("-i"),
-        input.as_os_str(),
-        OsStr::new("-o"),
-        y.as_os_str(),
-        OsStr::new("--dump-raw"),
-        d.as_os_str(),
-    ]);
+    let out = run_io(
+        &model,
+        &input,
+        &y,
+        &[OsStr::new("--dump-raw"), d.as_os_str()],
+    );
     let err = fails(&out, "--dump-raw over the input");
     assert!(
         err.contains("refusing") && err.contains(&quoted(&input)),
@@ -1274,15 +1284,12 @@ fn dump_raw_never_writes_over_an_input_or_another_output() {
     let m = dir.path("m.input.bin");
     fs::copy(&model, &m).unwrap();
     let model_bytes = fs::read(&m).unwrap();
-    let out = run_rill(&[
-        m.as_os_str(),
-        OsStr::new("-i"),
-        x.as_os_str(),
-        OsStr::new("-o"),
-        y.as_os_str(),
-        OsStr::new("--dump-raw"),
-        dir.path("m").as_os_str(),
-    ]);
+    let out = run_io(
+        &m,
+        &x,
+        &y,
+        &[OsStr::new("--dump-raw"), dir.path("m").as_os_str()],
+    );
     let err = fails(&out, "--dump-raw over the model");
     assert!(
         err.contains("refusing") && err.contains(&quoted(&m)),
@@ -1295,17 +1302,17 @@ fn dump_raw_never_writes_over_an_input_or_another_output() {
     let reference = dir.path("c.output.bin");
     fs::copy(lstm("reference_output.npy"), &reference).unwrap();
     let ref_bytes = fs::read(&reference).unwrap();
-    let out = run_rill(&[
-        model.as_os_str(),
-        OsStr::new("-i"),
-        x.as_os_str(),
-        OsStr::new("-o"),
-        y.as_os_str(),
-        OsStr::new("--compare"),
-        reference.as_os_str(),
-        OsStr::new("--dump-raw"),
-        dir.path("c").as_os_str(),
-    ]);
+    let out = run_io(
+        &model,
+        &x,
+        &y,
+        &[
+            OsStr::new("--compare"),
+            reference.as_os_str(),
+            OsStr::new("--dump-raw"),
+            dir.path("c").as_os_str(),
+        ],
+    );
     let err = fails(&out, "--dump-raw over the reference");
     assert!(
         err.contains("refusing") && err.contains(&quoted(&reference)),
@@ -1320,15 +1327,12 @@ fn dump_raw_never_writes_over_an_input_or_another_output() {
 
     // -o is PREFIX.input.bin: two outputs, one file. Nothing is written.
     let o = dir.path("p.input.bin");
-    let out = run_rill(&[
-        model.as_os_str(),
-        OsStr::new("-i"),
-        x.as_os_str(),
-        OsStr::new("-o"),
-        o.as_os_str(),
-        OsStr::new("--dump-raw"),
-        dir.path("p").as_os_str(),
-    ]);
+    let out = run_io(
+        &model,
+        &x,
+        &o,
+        &[OsStr::new("--dump-raw"), dir.path("p").as_os_str()],
+    );
     let err = fails(&out, "-o PREFIX.input.bin");
     assert!(
         err.contains("are the same file") && err.contains(&quoted(&o)),
@@ -1339,15 +1343,12 @@ fn dump_raw_never_writes_over_an_input_or_another_output() {
     }
 
     // Distinct files: all written, the raw bytes as large as the model's input and output.
-    let out = run_rill(&[
-        model.as_os_str(),
-        OsStr::new("-i"),
-        x.as_os_str(),
-        OsStr::new("-o"),
-        y.as_os_str(),
-        OsStr::new("--dump-raw"),
-        dir.path("ok").as_os_str(),
-    ]);
+    let out = run_io(
+        &model,
+        &x,
+        &y,
+        &[OsStr::new("--dump-raw"), dir.path("ok").as_os_str()],
+    );
     ok(&out, "--dump-raw");
     assert_eq!(
         fs::read(dir.path("ok.input.bin")).unwrap().len(),
@@ -1434,13 +1435,7 @@ fn run_refuses_nan_and_inf_inputs_by_file_sample_and_element() {
         let mut v = vec![0.1f32; 3 * 300];
         v[sample * 300 + element] = bad;
         write_f32(&x, &[3, 1, 50, 6], &v);
-        let out = run_rill(&[
-            model.as_os_str(),
-            OsStr::new("-i"),
-            x.as_os_str(),
-            OsStr::new("-o"),
-            y.as_os_str(),
-        ]);
+        let out = run_io(model, &x, &y, &[]);
         let err = fails(&out, &format!("run on {shown}"));
         assert!(
             err.contains(&quoted(&x))
@@ -1524,27 +1519,18 @@ fn an_output_in_a_missing_directory_names_the_path_and_the_reason() {
     };
     let y = nodir.join("out.npy");
     check(
-        run_rill(&[
-            model.as_os_str(),
-            OsStr::new("-i"),
-            lstm("input.npy").as_os_str(),
-            OsStr::new("-o"),
-            y.as_os_str(),
-        ]),
+        run_io(&model, &lstm("input.npy"), &y, &[]),
         &y,
         "run -o nodir/out.npy",
     );
     let ok_y = dir.path("y.npy");
     check(
-        run_rill(&[
-            model.as_os_str(),
-            OsStr::new("-i"),
-            lstm("input.npy").as_os_str(),
-            OsStr::new("-o"),
-            ok_y.as_os_str(),
-            OsStr::new("--dump-raw"),
-            nodir.join("d").as_os_str(),
-        ]),
+        run_io(
+            &model,
+            &lstm("input.npy"),
+            &ok_y,
+            &[OsStr::new("--dump-raw"), nodir.join("d").as_os_str()],
+        ),
         &nodir.join("d.input.bin"),
         "run --dump-raw nodir/d",
     );

@@ -8,16 +8,12 @@ use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{fails, models, ok, rill, TempDir};
+use common::{demo_wav, fails, models, ok, rill, wav, TempDir};
 
 use serde_json::Value;
 
 fn frontend_json() -> PathBuf {
     models().join("kws_dscnn/frontend.json")
-}
-
-fn demo_wav() -> PathBuf {
-    models().join("kws_dscnn/demo.wav")
 }
 
 /// Converts `models/<name>` with the KWS front end and its labels.
@@ -42,26 +38,6 @@ fn convert_kws(dir: &TempDir, name: &str, precision: &str) -> PathBuf {
     }
     ok(&rill(&args), "convert");
     out
-}
-
-/// A WAV file with the given header fields and `data` bytes.
-fn wav(format: u16, channels: u16, rate: u32, bits: u16, data: &[u8]) -> Vec<u8> {
-    let block = channels * bits / 8;
-    let mut b = Vec::new();
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&format.to_le_bytes());
-    b.extend_from_slice(&channels.to_le_bytes());
-    b.extend_from_slice(&rate.to_le_bytes());
-    b.extend_from_slice(&(rate * block as u32).to_le_bytes());
-    b.extend_from_slice(&block.to_le_bytes());
-    b.extend_from_slice(&bits.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    b.extend_from_slice(data);
-    b
 }
 
 struct Truth {

@@ -112,3 +112,27 @@ pub fn write_f32(path: &Path, shape: &[usize], v: &[f32]) {
     let payload: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
     write_npy(path, "<f4", shape, &payload);
 }
+
+pub fn demo_wav() -> PathBuf {
+    models().join("kws_dscnn/demo.wav")
+}
+
+/// A WAV file with the given header fields and `data` bytes.
+pub fn wav(format: u16, channels: u16, rate: u32, bits: u16, data: &[u8]) -> Vec<u8> {
+    let block = channels * bits / 8;
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&format.to_le_bytes());
+    b.extend_from_slice(&channels.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * block as u32).to_le_bytes());
+    b.extend_from_slice(&block.to_le_bytes());
+    b.extend_from_slice(&bits.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    b.extend_from_slice(data);
+    b
+}
