@@ -172,9 +172,12 @@ pub fn window_frames(model: &Model, n_mfcc: usize) -> Result<usize> {
     Ok(dims[dims.len() - 2] as usize)
 }
 
-/// Refuses a stride longer than the window: the frames between two windows would never be
+/// Refuses a stride of 0 or longer than the window: the frames between two windows would never be
 /// examined, so a keyword there could not be found.
 fn check_stride(stride: usize, window: usize) -> Result<()> {
+    if stride == 0 {
+        bail!("--stride-frames must be at least 1");
+    }
     if stride > window {
         bail!(
             "--stride-frames {stride} is longer than the model's window of {window} frames: the audio between windows would never be examined (use at most {window})"
@@ -192,9 +195,6 @@ impl<'m, 'a> Scorer<'m, 'a> {
         stride: usize,
     ) -> Result<Scorer<'m, 'a>> {
         let window = window_frames(model, n_mfcc)?;
-        if stride == 0 {
-            bail!("--stride-frames must be at least 1");
-        }
         check_stride(stride, window)?;
         let input = model.input(0).map_err(|e| anyhow!("{e}"))?;
         let err = |e: rill_runtime::Error| anyhow!("{e}");

@@ -8,7 +8,9 @@ use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{demo_wav, fails, models, ok, rill, text, wav, write_f32, write_npy, TempDir};
+use common::{
+    convert_kws, demo_wav, fails, models, ok, rill, text, wav, write_f32, write_npy, TempDir,
+};
 use serde_json::Value;
 
 fn write_i64(path: &Path, v: &[i64]) {
@@ -191,26 +193,6 @@ fn verify_refuses_class_labels_for_a_one_value_output() {
 
 // ---- detect ----
 
-/// kws_gru in f32 with the KWS front end and labels (a 49-frame window).
-fn kws_model(dir: &TempDir) -> PathBuf {
-    let m = models().join("kws_gru");
-    let out = dir.path("kws.rill");
-    ok(
-        &rill([
-            OsStr::new("convert"),
-            m.join("model.onnx").as_os_str(),
-            OsStr::new("-o"),
-            out.as_os_str(),
-            OsStr::new("--frontend"),
-            models().join("kws_dscnn/frontend.json").as_os_str(),
-            OsStr::new("--labels"),
-            m.join("classes.json").as_os_str(),
-        ]),
-        "convert kws_gru",
-    );
-    out
-}
-
 fn detect(model: &Path, audio: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec![OsStr::new("detect"), model.as_os_str(), audio.as_os_str()];
     args.extend(extra.iter().map(OsStr::new));
@@ -220,7 +202,7 @@ fn detect(model: &Path, audio: &Path, extra: &[&str]) -> std::process::Output {
 #[test]
 fn detect_refuses_a_stride_longer_than_the_window_naming_both() {
     let dir = TempDir::new("stride");
-    let m = kws_model(&dir);
+    let m = convert_kws(&dir, "kws_gru", "f32");
     for stride in ["50", "18446744073709551615"] {
         let e = fails(
             &detect(&m, &demo_wav(), &["--stride-frames", stride]),
@@ -242,7 +224,7 @@ fn detect_refuses_a_stride_longer_than_the_window_naming_both() {
 #[test]
 fn detect_refuses_a_wav_cut_short_naming_offset_and_sizes() {
     let dir = TempDir::new("cut-wav");
-    let m = kws_model(&dir);
+    let m = convert_kws(&dir, "kws_gru", "f32");
     let whole = fs::read(demo_wav()).unwrap();
     assert_eq!(&whole[36..40], b"data", "demo.wav layout");
     let declared = u32::from_le_bytes(whole[40..44].try_into().unwrap()) as usize;
@@ -273,7 +255,7 @@ fn detect_refuses_a_wav_cut_short_naming_offset_and_sizes() {
 #[test]
 fn detect_notes_audio_shorter_than_one_window() {
     let dir = TempDir::new("short-audio");
-    let m = kws_model(&dir);
+    let m = convert_kws(&dir, "kws_gru", "f32");
     // 0.5 s (24 frames of hop 320, frame 480), one sample, and an empty data chunk.
     for (samples, frames) in [(8000usize, 24usize), (1, 0), (0, 0)] {
         let p = dir.path("short.wav");

@@ -6,39 +6,11 @@ mod common;
 
 use std::ffi::OsStr;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{demo_wav, fails, models, ok, rill, wav, TempDir};
+use common::{convert_kws, demo_wav, fails, frontend_json, models, ok, rill, wav, TempDir};
 
 use serde_json::Value;
-
-fn frontend_json() -> PathBuf {
-    models().join("kws_dscnn/frontend.json")
-}
-
-/// Converts `models/<name>` with the KWS front end and its labels.
-fn convert_kws(dir: &TempDir, name: &str, precision: &str) -> PathBuf {
-    let m = models().join(name);
-    let out = dir.path(&format!("{name}.{precision}.rill"));
-    let mut args: Vec<PathBuf> = vec![
-        "convert".into(),
-        m.join("model.onnx"),
-        "-o".into(),
-        out.clone(),
-        "--precision".into(),
-        precision.into(),
-        "--frontend".into(),
-        frontend_json(),
-        "--labels".into(),
-        m.join("classes.json"),
-    ];
-    if precision != "f32" {
-        args.push("--calibration".into());
-        args.push(m.join("calib.npy"));
-    }
-    ok(&rill(&args), "convert");
-    out
-}
 
 struct Truth {
     keyword: String,

@@ -136,3 +136,31 @@ pub fn wav(format: u16, channels: u16, rate: u32, bits: u16, data: &[u8]) -> Vec
     b.extend_from_slice(data);
     b
 }
+
+pub fn frontend_json() -> PathBuf {
+    models().join("kws_dscnn/frontend.json")
+}
+
+/// Converts `models/<name>` with the KWS front end and its labels.
+pub fn convert_kws(dir: &TempDir, name: &str, precision: &str) -> PathBuf {
+    let m = models().join(name);
+    let out = dir.path(&format!("{name}.{precision}.rill"));
+    let mut args: Vec<PathBuf> = vec![
+        "convert".into(),
+        m.join("model.onnx"),
+        "-o".into(),
+        out.clone(),
+        "--precision".into(),
+        precision.into(),
+        "--frontend".into(),
+        frontend_json(),
+        "--labels".into(),
+        m.join("classes.json"),
+    ];
+    if precision != "f32" {
+        args.push("--calibration".into());
+        args.push(m.join("calib.npy"));
+    }
+    ok(&rill(&args), "convert");
+    out
+}
