@@ -178,20 +178,28 @@ impl FrontendSpec {
     }
 }
 
-/// Parses a class-label file: a JSON array of non-empty strings.
+/// Parses a class-label file: a JSON array of distinct non-empty strings without commas. `detect`
+/// picks classes by name (`--background yes,no` splits on commas) and reports events by name, so a
+/// name that repeats or holds a comma would pick or report the wrong class.
 pub fn parse_labels(text: &str) -> Result<Vec<String>> {
     let v: Value = serde_json::from_str(text).context("not valid JSON")?;
     let Value::Array(items) = v else {
         bail!("expected a JSON array of class names like [\"yes\", \"no\"], found {v}");
     };
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| match item.as_str() {
-            Some(s) if !s.is_empty() => Ok(s.to_owned()),
-            _ => bail!("entry {i}: expected a non-empty string, found {item}"),
-        })
-        .collect()
+    let mut labels: Vec<String> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let Some(s) = item.as_str().filter(|s| !s.is_empty()) else {
+            bail!("entry {i}: expected a non-empty string, found {item}");
+        };
+        if s.contains(',') {
+            bail!("entry {i}: label '{s}' contains a comma: class names are given comma-separated (rill detect --background), so a name cannot hold one");
+        }
+        if let Some(first) = labels.iter().position(|l| l == s) {
+            bail!("entry {i}: label '{s}' repeats entry {first}: each class needs its own name");
+        }
+        labels.push(s.to_owned());
+    }
+    Ok(labels)
 }
 
 pub fn read_labels(path: &Path) -> Result<Vec<String>> {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use rill_convert::calibrate::Method;
-use rill_convert::tensor::{self, HostTensor};
+use rill_convert::tensor::{self, HostData, HostTensor};
 use rill_convert::ConvertOptions;
 
 use crate::files;
@@ -53,21 +53,22 @@ pub struct Args {
     /// input name when the model has several inputs).
     #[arg(long, value_name = "FILE")]
     pub calibration: Option<PathBuf>,
-    /// How observed activation values become quantization ranges.
-    #[arg(long, value_enum, default_value = "minmax")]
-    pub calibration_method: CalibrationMethod,
-    /// Percentage of values kept by --calibration-method percentile.
-    #[arg(long, default_value_t = 99.99)]
-    pub percentile: f64,
+    /// How observed activation values become quantization ranges (with --calibration; default
+    /// minmax).
+    #[arg(long, value_enum)]
+    pub calibration_method: Option<CalibrationMethod>,
+    /// Percentage of values kept by --calibration-method percentile (default 99.99).
+    #[arg(long, value_name = "PCT")]
+    pub percentile: Option<f64>,
     /// --precision auto: the largest relative RMS error of the outputs against float (on the
-    /// calibration data) that int8 or int16 may have.
-    #[arg(long, default_value_t = 0.01)]
-    pub max_error: f64,
+    /// calibration data) that int8 or int16 may have (default 0.01).
+    #[arg(long, value_name = "E")]
+    pub max_error: Option<f64>,
 
-    /// Bits of Dense, Conv and recurrent weights in int16 models: 16 (most accurate) or 8 (half the
-    /// weight flash, "16x8"). int8 models always use 8.
-    #[arg(long, value_parser = ["8", "16"], default_value = "16")]
-    pub weight_bits: String,
+    /// Bits of Dense, Conv and recurrent weights in int16 models (and auto's int16 layers): 16 (most
+    /// accurate, the default) or 8 (half the weight flash, "16x8"). int8 models always use 8.
+    #[arg(long, value_parser = ["8", "16"])]
+    pub weight_bits: Option<String>,
 
     /// Fixed point: remove each Conv/Dense layer's mean output error on the calibration data from
     /// its bias (raises the SQNR of deep conv stacks; needs a calibration set that represents the data).
@@ -119,31 +120,86 @@ fn parse_shape(s: &str) -> Result<(String, Vec<usize>)> {
     Ok((name.to_owned(), dims))
 }
 
-pub fn run(a: Args) -> Result<()> {
-    if matches!(a.precision, Precision::F32) && a.calibration.is_some() {
-        bail!("--calibration is only used with --precision int8, int16 or auto");
-    }
-    if a.int8_input && !matches!(a.precision, Precision::Int8 | Precision::Auto) {
-        bail!("--int8-input is only used with --precision int8 or auto");
-    }
-    if !(a.percentile > 0.0 && a.percentile <= 100.0) {
-        bail!("--percentile {} is not in (0, 100]", a.percentile);
-    }
-    if !(a.max_error.is_finite() && a.max_error >= 0.0) {
-        bail!("--max-error {} is not a non-negative number", a.max_error);
-    }
-    if a.output.exists() && !a.force {
-        let head = std::fs::read(&a.output)
-            .map(|b| b.get(..4).map(|m| m == rill_format::MAGIC))
-            .ok()
-            .flatten();
-        if head != Some(true) {
-            bail!(
-                "'{}' exists and is not a .rill file; refusing to overwrite it (pass --force to replace it)",
-                a.output.display()
-            );
+/// `--percentile` when not given.
+const DEFAULT_PERCENTILE: f64 = 99.99;
+
+/// Refuses every flag that would have no effect with the other options given, and values out of
+/// range, all at once. A flag that is silently ignored lets the user believe its setting is in the
+/// file when it is not, so each one names itself and what it needs.
+fn check_args(a: &Args) -> Result<()> {
+    let p = a.precision;
+    let calibrated = a.calibration.is_some();
+    let mut wrong: Vec<String> = Vec::new();
+    let mut needs = |given: bool, applies: bool, why: &str| {
+        if given && !applies {
+            wrong.push(why.to_owned());
         }
+    };
+    needs(
+        calibrated,
+        !matches!(p, Precision::F32),
+        "--calibration applies to --precision int8, int16 or auto only",
+    );
+    needs(
+        a.calibration_method.is_some(),
+        calibrated,
+        "--calibration-method applies to calibrated conversions only (--calibration with --precision int8, int16 or auto)",
+    );
+    needs(
+        a.percentile.is_some(),
+        matches!(a.calibration_method, Some(CalibrationMethod::Percentile)),
+        "--percentile applies to --calibration-method percentile only",
+    );
+    needs(
+        a.max_error.is_some(),
+        matches!(p, Precision::Auto),
+        "--max-error applies to --precision auto only",
+    );
+    needs(
+        a.weight_bits.is_some(),
+        matches!(p, Precision::Int16 | Precision::Auto),
+        "--weight-bits applies to --precision int16 or auto only (int8 models always use 8-bit weights)",
+    );
+    needs(
+        a.bias_correction,
+        calibrated,
+        "--bias-correction applies to calibrated conversions only (--calibration with --precision int8, int16 or auto)",
+    );
+    needs(
+        a.int8_input,
+        matches!(p, Precision::Int8 | Precision::Auto),
+        "--int8-input applies to --precision int8 or auto only",
+    );
+    needs(
+        a.f16_weights,
+        matches!(p, Precision::F32 | Precision::Auto),
+        "--f16-weights applies to --precision f32 or auto only (fixed-point layers have no float weights)",
+    );
+    if let Some(pct) = a.percentile.filter(|v| !(*v > 0.0 && *v <= 100.0)) {
+        wrong.push(format!("--percentile {pct} is not in (0, 100]"));
     }
+    if let Some(e) = a.max_error.filter(|v| !(v.is_finite() && *v >= 0.0)) {
+        wrong.push(format!("--max-error {e} is not a non-negative number"));
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        bail!("{}", wrong.join("; "))
+    }
+}
+
+pub fn run(a: Args) -> Result<()> {
+    check_args(&a)?;
+    // The output is checked before any work, so a conversion that takes minutes is not thrown away
+    // at the end; `write_atomic` checks again against a file that appeared meanwhile.
+    let mut protected = vec![a.model.as_path()];
+    protected.extend(a.calibration.as_deref());
+    protected.extend(a.frontend.as_deref());
+    protected.extend(a.labels.as_deref());
+    files::check_writable(&a.output, &protected)?;
+    files::check_replaceable(&a.output, Some(a.force), "is not a .rill file", |head| {
+        head.starts_with(&rill_format::MAGIC)
+    })?;
     let mut metadata = Vec::new();
     let mut n_mfcc = None;
     if let Some(path) = &a.frontend {
@@ -165,6 +221,14 @@ pub fn run(a: Args) -> Result<()> {
         }
         None => None,
     };
+    let (calibration, calibration_warnings) = match &a.calibration {
+        Some(path) => load_calibration(&a.model, path)?,
+        None => (vec![], vec![]),
+    };
+    for w in &calibration_warnings {
+        eprintln!("warning: {w}");
+    }
+    let max_error = a.max_error.unwrap_or(ConvertOptions::default().max_error);
     let opts = ConvertOptions {
         metadata,
         input_shapes: a
@@ -173,17 +237,20 @@ pub fn run(a: Args) -> Result<()> {
             .map(|s| parse_shape(s))
             .collect::<Result<_>>()?,
         precision: a.precision.into(),
-        calibration: match &a.calibration {
-            Some(path) => load_calibration(&a.model, path, &a.input_shapes)?,
-            None => vec![],
-        },
-        calibration_method: match a.calibration_method {
+        calibration,
+        calibration_method: match a.calibration_method.unwrap_or(CalibrationMethod::Minmax) {
             CalibrationMethod::Minmax => Method::MinMax,
-            CalibrationMethod::Percentile => Method::Percentile(a.percentile / 100.0),
+            CalibrationMethod::Percentile => {
+                Method::Percentile(a.percentile.unwrap_or(DEFAULT_PERCENTILE) / 100.0)
+            }
             CalibrationMethod::Mse => Method::Mse,
         },
-        max_error: a.max_error,
-        weight_bits: Some(if a.weight_bits == "8" { 8 } else { 16 }),
+        max_error,
+        // None leaves the converter's default (16).
+        weight_bits: a
+            .weight_bits
+            .as_deref()
+            .map(|b| if b == "8" { 8 } else { 16 }),
         bias_correction: a.bias_correction,
         int8_input: a.int8_input,
         time_axis: a.time_axis,
@@ -229,9 +296,6 @@ pub fn run(a: Args) -> Result<()> {
             ));
         }
     }
-    let mut protected = vec![a.model.as_path()];
-    protected.extend(a.frontend.as_deref());
-    protected.extend(a.labels.as_deref());
     files::write_atomic(&a.output, &converted.bytes, &protected)?;
     let r = &converted.report;
     if a.json {
@@ -240,7 +304,7 @@ pub fn run(a: Args) -> Result<()> {
             "onnx_nodes": r.ops_before,
             "ops": r.ops_after,
             "folded": r.folded,
-            "warnings": r.warnings.iter().chain(&frontend_warning).collect::<Vec<_>>(),
+            "warnings": r.warnings.iter().chain(&frontend_warning).chain(&calibration_warnings).collect::<Vec<_>>(),
             "precision": r.precision.name(),
             "errors": r.errors.iter().map(|(p, e)| serde_json::json!({"precision": p.name(), "relative_rms": e})).collect::<Vec<_>>(),
             "int16_input_normalisation": r.input_normalisation,
@@ -261,7 +325,7 @@ pub fn run(a: Args) -> Result<()> {
                 "  {}: output error {:.4} (relative RMS vs float on the calibration data){}",
                 p.name(),
                 e,
-                if *e <= a.max_error {
+                if *e <= max_error {
                     ""
                 } else {
                     " > --max-error"
@@ -302,15 +366,14 @@ pub fn run(a: Args) -> Result<()> {
 }
 
 /// Calibration arrays in graph-input order: the .npy for a one-input model, or the .npz entries by
-/// input name (read from the ONNX graph).
+/// input name (read from the ONNX graph); with a warning for each input that is zero throughout.
 fn load_calibration(
     model: &std::path::Path,
     path: &std::path::Path,
-    _shapes: &[String],
-) -> Result<Vec<HostTensor>> {
+) -> Result<(Vec<HostTensor>, Vec<String>)> {
     let names = rill_convert::input_names(model).map_err(|e| anyhow::anyhow!("{e}"))?;
     let err = |e: tensor::TensorError| anyhow::anyhow!("calibration data: {e}");
-    if path.extension().is_some_and(|e| e == "npz") {
+    let tensors = if path.extension().is_some_and(|e| e == "npz") {
         let mut named = tensor::read_npz(path).map_err(err)?;
         names
             .iter()
@@ -323,7 +386,7 @@ fn load_calibration(
                 })?;
                 Ok(named.swap_remove(pos).1)
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?
     } else {
         if names.len() != 1 {
             bail!(
@@ -332,6 +395,28 @@ fn load_calibration(
                 names.join(", ")
             );
         }
-        Ok(vec![tensor::read_npy(path).map_err(err)?])
+        vec![tensor::read_npy(path).map_err(err)?]
+    };
+    let warnings = names
+        .iter()
+        .zip(&tensors)
+        .filter(|(_, t)| all_zero(t))
+        .map(|(n, _)| {
+            format!(
+                "calibration data '{}': input '{n}' is 0 in every sample and element: its range is degenerate (0 to 0), so it quantizes to a zero range (give calibration data that exercises this input)",
+                path.display()
+            )
+        })
+        .collect();
+    Ok((tensors, warnings))
+}
+
+/// Whether float calibration data holds only zeros. Such data is legal (an input a test set never
+/// drives) but gives the input a zero quantization range, which the user must hear about. Integer
+/// inputs (embedding indices) are not quantized, so zeros there are just index 0.
+fn all_zero(t: &HostTensor) -> bool {
+    match &t.data {
+        HostData::F32(v) => !v.is_empty() && v.iter().all(|&x| x == 0.0),
+        HostData::I64(_) => false,
     }
 }

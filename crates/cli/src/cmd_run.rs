@@ -132,6 +132,36 @@ fn compare(got: &[f32], want: &[f32], path: &Path, rtol: f32, atol: f32) -> Resu
     Ok(())
 }
 
+/// Why `--stream` is refused. The runtime words a block as what an op or "the model" does ("op #3
+/// reduces over the time axis"); a missing time axis is nothing the model does, so that wording
+/// comes out garbled, and the user needs to hear which input lacks the axis and how to give it.
+fn cannot_stream(model: &Model, path: &Path, e: rill_runtime::Error) -> anyhow::Error {
+    if let rill_runtime::Error::NotStreamable {
+        block: rill_format::StreamBlock::NoTimeAxis,
+        ..
+    } = e
+    {
+        let inputs: Vec<String> = (0..model.input_count())
+            .filter_map(|i| model.input(i).ok())
+            .map(|t| format!("'{}' {:?}", t.name(), t.shape))
+            .collect();
+        // With several inputs the axis must also be one length in all of them.
+        let (where_, inputs) = match inputs.len() {
+            1 => ("in its input", inputs.concat()),
+            _ => ("common to its inputs", inputs.join(", ")),
+        };
+        return anyhow!(
+            "'{}' cannot stream because the converter found no time axis {where_} {inputs} (convert it again with --time-axis AXIS to name the axis to step along)",
+            path.display()
+        );
+    }
+    anyhow!(
+        "'{}': {}",
+        path.display(),
+        rill_convert::exec_stream::describe(model, e)
+    )
+}
+
 pub fn run(a: Args) -> Result<()> {
     let bytes = files::read_model(&a.model)?;
     let model =
@@ -186,13 +216,11 @@ pub fn run(a: Args) -> Result<()> {
     }
     check_finite(&model, &inputs, &a.input)?;
     let stream = if a.stream {
-        Some(model.stream().map_err(|e| {
-            anyhow!(
-                "'{}': {}",
-                a.model.display(),
-                rill_convert::exec_stream::describe(&model, e)
-            )
-        })?)
+        Some(
+            model
+                .stream()
+                .map_err(|e| cannot_stream(&model, &a.model, e))?,
+        )
     } else {
         None
     };

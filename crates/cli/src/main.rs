@@ -61,9 +61,48 @@ fn quiet_on_closed_stdout() {
     }));
 }
 
+impl Command {
+    /// Whether the user asked for JSON on stdout (the commands that have `--json`).
+    fn json(&self) -> bool {
+        match self {
+            Command::Convert(a) => a.json,
+            Command::Inspect(a) => a.json,
+            Command::Verify(a) => a.json,
+            Command::Detect(a) => a.json,
+            Command::Run(_) | Command::Codegen(_) => false,
+        }
+    }
+}
+
+/// A failure as JSON for a script that asked for `--json` and parses stdout: one object, so stdout
+/// is valid JSON whether the command succeeded or not. The human text still goes to stderr.
+fn print_json_error(message: &str) {
+    println!("{}", serde_json::json!({ "error": message }));
+}
+
+/// Whether `--json` is among the arguments, for errors found before the arguments could be parsed
+/// (they never reach a parsed `Command` to ask). Arguments after `--` are operands, not flags.
+fn json_in_raw_args() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
+}
+
 fn main() -> ExitCode {
     quiet_on_closed_stdout();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version are not failures; a usage error is, and it is reported like the
+            // others when JSON was asked for.
+            if e.use_stderr() && json_in_raw_args() {
+                print_json_error(e.render().to_string().trim_end());
+            }
+            e.exit()
+        }
+    };
+    let json = cli.command.json();
     let result = match cli.command {
         Command::Convert(a) => cmd_convert::run(a),
         Command::Inspect(a) => cmd_inspect::run(a),
@@ -75,7 +114,11 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let message = format!("{e:#}");
+            eprintln!("error: {message}");
+            if json {
+                print_json_error(&message);
+            }
             ExitCode::FAILURE
         }
     }

@@ -293,3 +293,44 @@ fn detect_notes_audio_shorter_than_one_window() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn convert_warns_about_an_input_that_is_zero_in_all_calibration_data() {
+    let dir = TempDir::new("zero-calib");
+    let onnx = models().join("lstm_classifier/model.onnx");
+    let calib = dir.path("zeros.npy");
+    write_f32(&calib, &[4, 1, 50, 6], &[0.0; 4 * 50 * 6]);
+    let out = dir.path("m.rill");
+    let convert = |calib: &Path| {
+        rill([
+            OsStr::new("convert"),
+            onnx.as_os_str(),
+            OsStr::new("-o"),
+            out.as_os_str(),
+            OsStr::new("--precision"),
+            OsStr::new("int8"),
+            OsStr::new("--calibration"),
+            calib.as_os_str(),
+        ])
+    };
+    let o = convert(&calib);
+    // Allowed, so it converts; but not silently.
+    ok(&o, "convert with all-zero calibration data");
+    let stderr = text(&o.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "warning: calibration data '{}': input 'x' is 0 in every sample and element: its range is degenerate",
+            calib.display()
+        )) && stderr.contains("zero range"),
+        "{stderr}"
+    );
+    assert!(out.exists());
+    // Data that moves gives no such warning.
+    let o = convert(&models().join("lstm_classifier/calib.npy"));
+    ok(&o, "convert with the shipped calibration data");
+    assert!(
+        !text(&o.stderr).contains("degenerate"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -254,6 +254,47 @@ fn convert_refuses_to_overwrite_a_file_that_is_not_rill() {
 }
 
 #[test]
+fn convert_replaces_outputs_by_the_rule_run_and_codegen_use() {
+    let dir = TempDir::new("replace-rule");
+    let convert_to = |target: &Path| {
+        rill([
+            OsStr::new("convert"),
+            lstm("model.onnx").as_os_str(),
+            OsStr::new("-o"),
+            target.as_os_str(),
+        ])
+    };
+    // An empty file holds nothing to lose: run and codegen replace it, so convert does too.
+    let empty = dir.path("empty.bin");
+    fs::write(&empty, b"").unwrap();
+    ok(&convert_to(&empty), "convert over an empty file");
+    assert_eq!(&fs::read(&empty).unwrap()[..4], b"RILL");
+    // A directory is named as one (not as "not a .rill file"), before any work.
+    let sub = dir.path("sub");
+    fs::create_dir(&sub).unwrap();
+    let stderr = fails(&convert_to(&sub), "convert -o a directory");
+    assert!(
+        stderr.contains(&format!(
+            "cannot write '{}': it is a directory",
+            sub.display()
+        )),
+        "{stderr}"
+    );
+    // A foreign file: the shared message, naming the file and --force.
+    let notes = dir.path("notes.txt");
+    fs::write(&notes, b"keep me\n").unwrap();
+    let stderr = fails(&convert_to(&notes), "convert over notes.txt");
+    assert!(
+        stderr.contains(&format!(
+            "'{}' exists and is not a .rill file; refusing to overwrite it (pass --force to replace it)",
+            notes.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(fs::read(&notes).unwrap(), b"keep me\n");
+}
+
+#[test]
 fn convert_overwrites_an_existing_rill_file() {
     let dir = TempDir::new("rerun");
     let target = dir.path("m.rill");
@@ -358,7 +399,7 @@ fn int8_input_is_refused_outside_int8_and_named_in_the_report() {
         }
         let stderr = fails(&rill(args), &format!("--int8-input with --precision {p}"));
         assert!(
-            stderr.contains("--int8-input is only used with --precision int8 or auto"),
+            stderr.contains("--int8-input applies to --precision int8 or auto only"),
             "{stderr}"
         );
         assert!(
@@ -393,6 +434,252 @@ fn int8_input_is_refused_outside_int8_and_named_in_the_report() {
         let input = &v["summary"]["inputs"][0]["dtype"];
         assert_eq!(input, if wide { "i16" } else { "i8" }, "{flag:?}");
     }
+}
+
+/// `rill convert` with `extra` after `lstm_classifier/model.onnx -o target`.
+fn convert_with(target: &Path, extra: &[&OsStr]) -> std::process::Output {
+    let onnx = lstm("model.onnx");
+    let mut args = vec![
+        OsStr::new("convert"),
+        onnx.as_os_str(),
+        OsStr::new("-o"),
+        target.as_os_str(),
+    ];
+    args.extend_from_slice(extra);
+    rill(args)
+}
+
+#[test]
+fn convert_refuses_flags_that_do_not_apply_naming_the_flag_and_what_it_needs() {
+    let dir = TempDir::new("flags");
+    let target = dir.path("out.rill");
+    let calib = lstm("calib.npy");
+    let c = calib.as_os_str();
+    let s = OsStr::new;
+    let cases: Vec<(Vec<&OsStr>, &str)> = vec![
+        (
+            vec![s("--max-error"), s("0.05")],
+            "--max-error applies to --precision auto only",
+        ),
+        (
+            vec![
+                s("--precision"),
+                s("int8"),
+                s("--calibration"),
+                c,
+                s("--max-error"),
+                s("0.05"),
+            ],
+            "--max-error applies to --precision auto only",
+        ),
+        (
+            vec![s("--weight-bits"), s("8")],
+            "--weight-bits applies to --precision int16 or auto only",
+        ),
+        (
+            vec![
+                s("--precision"),
+                s("int8"),
+                s("--calibration"),
+                c,
+                s("--weight-bits"),
+                s("16"),
+            ],
+            "--weight-bits applies to --precision int16 or auto only",
+        ),
+        (
+            vec![s("--calibration-method"), s("mse")],
+            "--calibration-method applies to calibrated conversions only",
+        ),
+        (
+            vec![
+                s("--precision"),
+                s("int16"),
+                s("--calibration-method"),
+                s("minmax"),
+            ],
+            "--calibration-method applies to calibrated conversions only",
+        ),
+        (
+            vec![s("--percentile"), s("99.9")],
+            "--percentile applies to --calibration-method percentile only",
+        ),
+        (
+            vec![
+                s("--precision"),
+                s("int8"),
+                s("--calibration"),
+                c,
+                s("--calibration-method"),
+                s("mse"),
+                s("--percentile"),
+                s("99.9"),
+            ],
+            "--percentile applies to --calibration-method percentile only",
+        ),
+        (
+            vec![s("--bias-correction")],
+            "--bias-correction applies to calibrated conversions only",
+        ),
+        (
+            vec![
+                s("--precision"),
+                s("int16"),
+                s("--calibration"),
+                c,
+                s("--f16-weights"),
+            ],
+            "--f16-weights applies to --precision f32 or auto only",
+        ),
+        (
+            vec![s("--calibration"), c],
+            "--calibration applies to --precision int8, int16 or auto only",
+        ),
+    ];
+    for (extra, want) in &cases {
+        let what = format!("convert {extra:?}");
+        let stderr = fails(&convert_with(&target, extra), &what);
+        assert!(stderr.contains(want), "{what}: {stderr}");
+        assert!(!target.exists(), "{what} wrote an output");
+    }
+    // Every flag that does not apply is named at once.
+    let stderr = fails(
+        &convert_with(
+            &target,
+            &[s("--max-error"), s("0.05"), s("--weight-bits"), s("8")],
+        ),
+        "two flags for f32",
+    );
+    assert!(
+        stderr.contains("--max-error applies") && stderr.contains("--weight-bits applies"),
+        "{stderr}"
+    );
+    // The same flags where they apply still convert.
+    ok(
+        &convert_with(
+            &target,
+            &[
+                s("--precision"),
+                s("int16"),
+                s("--calibration"),
+                c,
+                s("--weight-bits"),
+                s("8"),
+                s("--calibration-method"),
+                s("percentile"),
+                s("--percentile"),
+                s("99.9"),
+                s("--bias-correction"),
+            ],
+        ),
+        "int16 with its calibration flags",
+    );
+    ok(
+        &convert_with(
+            &target,
+            &[
+                s("--precision"),
+                s("auto"),
+                s("--calibration"),
+                c,
+                s("--max-error"),
+                s("0.05"),
+            ],
+        ),
+        "auto --max-error",
+    );
+}
+
+/// A failure under `--json`: the clean failure `fails` checks, plus stdout holding exactly one JSON
+/// object whose `error` is the message stderr shows. Returns that message.
+fn fails_json(out: &std::process::Output, what: &str) -> String {
+    let stderr = fails(out, what);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{what}: stdout is not one JSON value ({e}): {stdout:?}"));
+    let message = v["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{what}: no \"error\" string in {v}"));
+    assert_eq!(v.as_object().map(|o| o.len()), Some(1), "{what}: {v}");
+    assert!(
+        stderr.contains(&format!("error: {message}")),
+        "{what}: stderr and JSON differ:\n{stderr}\n{message}"
+    );
+    message.to_owned()
+}
+
+#[test]
+fn failures_under_json_also_print_an_error_object_on_stdout() {
+    let dir = TempDir::new("json-errors");
+    let missing = dir.path("absent.rill");
+    let s = OsStr::new;
+
+    let e = fails_json(
+        &rill([s("inspect"), missing.as_os_str(), s("--json")]),
+        "inspect --json",
+    );
+    assert!(e.contains("absent.rill"), "{e}");
+    // Without --json stdout stays empty: the object is only for those who asked for JSON.
+    let out = rill([s("inspect"), missing.as_os_str()]);
+    fails(&out, "inspect");
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let target = dir.path("out.rill");
+    let e = fails_json(
+        &convert_with(&target, &[s("--json"), s("--max-error"), s("0.05")]),
+        "convert --json",
+    );
+    assert!(
+        e.contains("--max-error applies to --precision auto only"),
+        "{e}"
+    );
+
+    let model = dir.path("m.rill");
+    convert(&lstm("model.onnx"), &model);
+    let no_data = dir.path("no_data.npy");
+    let onnx = lstm("model.onnx");
+    let e = fails_json(
+        &rill([
+            s("verify"),
+            model.as_os_str(),
+            s("--onnx"),
+            onnx.as_os_str(),
+            s("--data"),
+            no_data.as_os_str(),
+            s("--json"),
+        ]),
+        "verify --json",
+    );
+    assert!(e.contains("no_data.npy"), "{e}");
+
+    let no_wav = dir.path("no.wav");
+    let e = fails_json(
+        &rill([
+            s("detect"),
+            model.as_os_str(),
+            no_wav.as_os_str(),
+            s("--json"),
+        ]),
+        "detect --json",
+    );
+    assert!(e.contains("m.rill") || e.contains("no.wav"), "{e}");
+
+    // A usage error, found before the command runs: clap's exit status, and still the object.
+    let out = rill([s("inspect"), s("--json")]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "usage error: stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    let e = v["error"].as_str().unwrap_or_default();
+    assert!(e.contains("<MODEL>"), "{v}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("<MODEL>"));
 }
 
 fn airline(file: &str) -> PathBuf {
@@ -1042,6 +1329,36 @@ fn run_stream_on_a_model_that_cannot_stream_names_the_node_and_writes_nothing() 
         err.contains("node 'node_mean'") && err.contains("cannot stream"),
         "{err}"
     );
+    assert!(!y.exists(), "nothing written");
+}
+
+#[test]
+fn run_stream_on_a_model_without_a_time_axis_names_its_input_and_the_fix() {
+    let dir = TempDir::new("notime");
+    // ONNX's own conformance case for Relu: y = Relu(x), x [3, 4, 5]. Nothing in it walks an axis,
+    // so the converter finds no time axis to stream along.
+    let case = models().join("../tests/data/onnx-node/test_relu");
+    let model = dir.path("relu.rill");
+    convert(&case.join("model.onnx"), &model);
+    let y = dir.path("y.npy");
+    let out = rill([
+        OsStr::new("run"),
+        model.as_os_str(),
+        OsStr::new("--input"),
+        case.join("input_0.npy").as_os_str(),
+        OsStr::new("--output"),
+        y.as_os_str(),
+        OsStr::new("--stream"),
+    ]);
+    let err = fails(&out, "run --stream on Relu");
+    assert!(
+        err.contains(&format!(
+            "'{}' cannot stream because the converter found no time axis in its input 'x' [3, 4, 5] (convert it again with --time-axis AXIS",
+            model.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "one sentence: {err}");
     assert!(!y.exists(), "nothing written");
 }
 

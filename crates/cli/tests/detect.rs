@@ -327,3 +327,45 @@ fn convert_refuses_bad_frontends_and_labels_naming_the_key() {
     assert!(e.contains("2 classes") && e.contains("12 values"), "{e}");
     assert!(!out.exists(), "a refused conversion wrote its output");
 }
+
+#[test]
+fn convert_refuses_repeated_labels_and_labels_with_a_comma_naming_them() {
+    let dir = TempDir::new("labels-names");
+    let out = dir.path("m.rill");
+    let m = models().join("kws_gru");
+    let classes: Vec<String> =
+        serde_json::from_str(&fs::read_to_string(m.join("classes.json")).unwrap()).unwrap();
+    let labels = dir.path("classes.json");
+    let convert = || {
+        rill([
+            OsStr::new("convert"),
+            m.join("model.onnx").as_os_str(),
+            OsStr::new("-o"),
+            out.as_os_str(),
+            OsStr::new("--labels"),
+            labels.as_os_str(),
+        ])
+    };
+    // As many names as the model has classes, so only the names themselves are wrong.
+    let mut repeated = classes.clone();
+    repeated[3] = repeated[1].clone();
+    fs::write(&labels, serde_json::to_string(&repeated).unwrap()).unwrap();
+    let e = fails(&convert(), "a repeated label");
+    assert!(
+        e.contains(&format!("label '{}' repeats entry 1", classes[1]))
+            && e.contains("classes.json"),
+        "{e}"
+    );
+    let mut comma = classes.clone();
+    comma[2] = "up,down".to_owned();
+    fs::write(&labels, serde_json::to_string(&comma).unwrap()).unwrap();
+    let e = fails(&convert(), "a label with a comma");
+    assert!(
+        e.contains("label 'up,down' contains a comma") && e.contains("classes.json"),
+        "{e}"
+    );
+    assert!(!out.exists(), "a refused conversion wrote its output");
+    // The shipped names convert.
+    fs::write(&labels, serde_json::to_string(&classes).unwrap()).unwrap();
+    ok(&convert(), "convert with the shipped labels");
+}
