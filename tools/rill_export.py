@@ -1,4 +1,4 @@
-"""Shared helpers of the training scripts (train_kws.py, train_motion.py, train_airline.py, train_char_gru.py):
+"""Shared helpers of the training scripts (train_kws.py, train_motion.py, train_airline.py):
 ONNX export the way users do it, checks against onnxruntime, and the common files of a model directory.
 """
 from __future__ import annotations
