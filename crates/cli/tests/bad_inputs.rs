@@ -9,7 +9,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::{
-    convert_kws, demo_wav, fails, models, ok, rill, text, wav, write_f32, write_npy, TempDir,
+    convert_kws, demo_wav, fails, models, ok, rill, text, verify_io, wav, write_f32, write_npy,
+    TempDir,
 };
 use serde_json::Value;
 
@@ -35,22 +36,11 @@ fn convert(dir: &TempDir, name: &str) -> PathBuf {
 
 /// `rill verify <model> --onnx models/<name>/model.onnx --data <data> [--labels <labels>] --layer-samples 0`.
 fn verify(model: &Path, name: &str, data: &Path, labels: Option<&Path>) -> std::process::Output {
-    let onnx = models().join(name).join("model.onnx");
-    let mut args: Vec<&OsStr> = vec![
-        OsStr::new("verify"),
-        model.as_os_str(),
-        OsStr::new("--onnx"),
-        onnx.as_os_str(),
-        OsStr::new("--data"),
-        data.as_os_str(),
-        OsStr::new("--layer-samples"),
-        OsStr::new("0"),
-    ];
+    let mut extra = vec![OsStr::new("--layer-samples"), OsStr::new("0")];
     if let Some(l) = labels {
-        args.push(OsStr::new("--labels"));
-        args.push(l.as_os_str());
+        extra.extend([OsStr::new("--labels"), l.as_os_str()]);
     }
-    rill(args)
+    verify_io(model, &models().join(name).join("model.onnx"), data, &extra)
 }
 
 /// Two samples of lstm_classifier input ([1, 50, 6] each), all 0.25.

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{fails, models, ok, rill, write_f32, write_npy, TempDir};
+use common::{fails, models, ok, rill, verify_io, write_f32, write_npy, TempDir};
 
 fn lstm(file: &str) -> PathBuf {
     models().join("lstm_classifier").join(file)
@@ -702,30 +702,20 @@ fn verify_of_an_int8_forecaster_reports_rmse_json_and_draws_a_png() {
     ]);
     ok(&out, "convert int8");
     let png = dir.path("trace.png");
-    fn args<'a>(model: &'a Path, extra: &[&'a OsStr]) -> Vec<&'a OsStr> {
-        let mut v: Vec<&OsStr> = vec![
-            OsStr::new("verify"),
-            model.as_os_str(),
-            OsStr::new("--onnx"),
-        ];
-        v.extend(extra);
-        v
-    }
     let onnx = airline("model.onnx");
     let (data, labels) = (airline("test.npy"), airline("labels.npy"));
-    let out = rill(args(
+    let out = verify_io(
         &model,
+        &onnx,
+        &data,
         &[
-            onnx.as_os_str(),
-            OsStr::new("--data"),
-            data.as_os_str(),
             OsStr::new("--labels"),
             labels.as_os_str(),
             OsStr::new("--json"),
             OsStr::new("--plot"),
             png.as_os_str(),
         ],
-    ));
+    );
     let report: serde_json::Value = serde_json::from_str(&ok(&out, "verify --json")).unwrap();
     let o = &report["outputs"][0];
     assert_eq!(o["precision"], "i8");
@@ -747,16 +737,12 @@ fn verify_of_an_int8_forecaster_reports_rmse_json_and_draws_a_png() {
         bytes.len()
     );
     let bad = dir.path("trace.txt");
-    let out = rill(args(
+    let out = verify_io(
         &model,
-        &[
-            onnx.as_os_str(),
-            OsStr::new("--data"),
-            data.as_os_str(),
-            OsStr::new("--plot"),
-            bad.as_os_str(),
-        ],
-    ));
+        &onnx,
+        &data,
+        &[OsStr::new("--plot"), bad.as_os_str()],
+    );
     assert!(fails(&out, "--plot .txt").contains("PNG"));
     assert!(!bad.exists());
 }
@@ -1076,29 +1062,19 @@ fn verify_reports_agreement_and_accuracy_against_the_onnx_model() {
     let dir = TempDir::new("verify");
     let m = dir.path("m.rill");
     convert(&motion("model.onnx"), &m);
-    let args = |json: bool| {
-        let mut v = vec![
-            OsStr::new("verify").to_owned(),
-            m.as_os_str().to_owned(),
-            "--onnx".into(),
-            motion("model.onnx").into_os_string(),
-            "--data".into(),
-            motion("test.npy").into_os_string(),
-            "--labels".into(),
-            motion("labels.npy").into_os_string(),
-        ];
-        if json {
-            v.push("--json".into());
-        }
-        v
+    let labels = motion("labels.npy");
+    let verify = |json: &[&OsStr]| {
+        let mut extra = vec![OsStr::new("--labels"), labels.as_os_str()];
+        extra.extend(json);
+        verify_io(&m, &motion("model.onnx"), &motion("test.npy"), &extra)
     };
-    let out = ok(&rill(args(false)), "verify");
+    let out = ok(&verify(&[]), "verify");
     assert!(
         out.contains("SQNR") && out.contains("top-1 agreement 100.00%"),
         "{out}"
     );
     let v: serde_json::Value =
-        serde_json::from_str(&ok(&rill(args(true)), "verify --json")).unwrap();
+        serde_json::from_str(&ok(&verify(&[OsStr::new("--json")]), "verify --json")).unwrap();
     let o = &v["outputs"][0];
     // The float path against tract: far below anything quantization would cost.
     assert!(o["vs_onnx"]["sqnr_db"].as_f64().unwrap() > 80.0, "{o}");
@@ -1119,29 +1095,18 @@ fn verify_names_mismatched_labels_and_models() {
     let few = dir.path("few.npy");
     write_npy(&few, "<i8", &[3], &[0u8; 24]);
     let e = fails(
-        &rill([
-            OsStr::new("verify"),
-            m.as_os_str(),
-            OsStr::new("--onnx"),
-            motion("model.onnx").as_os_str(),
-            OsStr::new("--data"),
-            motion("test.npy").as_os_str(),
-            OsStr::new("--labels"),
-            few.as_os_str(),
-        ]),
+        &verify_io(
+            &m,
+            &motion("model.onnx"),
+            &motion("test.npy"),
+            &[OsStr::new("--labels"), few.as_os_str()],
+        ),
         "verify with 3 labels",
     );
     assert!(e.contains("3 labels for 40 predictions"), "{e}");
     // The ONNX model of another network: its input shape does not fit the data.
     let e = fails(
-        &rill([
-            OsStr::new("verify"),
-            m.as_os_str(),
-            OsStr::new("--onnx"),
-            lstm("model.onnx").as_os_str(),
-            OsStr::new("--data"),
-            motion("test.npy").as_os_str(),
-        ]),
+        &verify_io(&m, &lstm("model.onnx"), &motion("test.npy"), &[]),
         "verify against another model",
     );
     assert!(
@@ -1891,18 +1856,17 @@ fn verify_plot_never_replaces_an_input_or_a_file_that_is_not_a_png() {
     let payload: Vec<u8> = (0..8i64).flat_map(|i| (i % 4).to_le_bytes()).collect();
     write_npy(&labels, "<i8", &[8], &payload);
     let verify = |plot: &Path| {
-        rill([
-            OsStr::new("verify"),
-            model.as_os_str(),
-            OsStr::new("--onnx"),
-            onnx.as_os_str(),
-            OsStr::new("--data"),
-            data.as_os_str(),
-            OsStr::new("--labels"),
-            labels.as_os_str(),
-            OsStr::new("--plot"),
-            plot.as_os_str(),
-        ])
+        verify_io(
+            &model,
+            &onnx,
+            &data,
+            &[
+                OsStr::new("--labels"),
+                labels.as_os_str(),
+                OsStr::new("--plot"),
+                plot.as_os_str(),
+            ],
+        )
     };
     for input in [&data, &labels] {
         let before = fs::read(input).unwrap();

@@ -87,6 +87,20 @@ pub fn fails(out: &Output, what: &str) -> String {
     stderr
 }
 
+/// `rill verify <model> --onnx <onnx> --data <data> <extra...>`.
+pub fn verify_io(model: &Path, onnx: &Path, data: &Path, extra: &[&OsStr]) -> Output {
+    let mut args = vec![
+        OsStr::new("verify"),
+        model.as_os_str(),
+        OsStr::new("--onnx"),
+        onnx.as_os_str(),
+        OsStr::new("--data"),
+        data.as_os_str(),
+    ];
+    args.extend(extra);
+    rill(args)
+}
+
 /// An NPY v1.0 file: `descr` like "<f4", `shape` like [1, 49, 6], `payload` little-endian elements.
 pub fn write_npy(path: &Path, descr: &str, shape: &[usize], payload: &[u8]) {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
