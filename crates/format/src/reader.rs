@@ -23,11 +23,13 @@ pub struct ModelFile<'a> {
     pub operands: &'a [u32],
     pub params: &'a [u8],
     pub weights: &'a [u8],
-    pub graph: GraphRecord,
+    /// The graph and stream records are read in place (sections are 16-byte aligned): the view
+    /// stays small, and it is copied into every model and session.
+    pub graph: &'a GraphRecord,
     pub strings: &'a [u8],
     pub meta: &'a [MetaEntry],
     /// The stream section, when the converter wrote one.
-    pub stream: Option<StreamRecord>,
+    pub stream: Option<&'a StreamRecord>,
 }
 
 /// A tensor record decoded into typed fields. The name is decoded only when asked for
@@ -60,7 +62,8 @@ impl core::fmt::Debug for Name<'_> {
 }
 
 impl<'a> Name<'a> {
-    /// `""` for `NONE` (checked valid at load otherwise, see [`ModelFile::parse`]).
+    /// `""` for `NONE`, and for a name that is not UTF-8 (refused at load with `std`; see
+    /// [`ModelFile::check_string`]).
     fn get(self) -> &'a str {
         if self.offset == NONE {
             return "";
@@ -99,13 +102,17 @@ fn cast<'a, T: bytemuck::Pod>(e: &SectionEntry, bytes: &'a [u8]) -> Result<&'a [
         .map_err(|_| section_err(e, "length is not a whole number of records"))
 }
 
-/// Reads the string at `offset` of a strings section: a u16 length then UTF-8 bytes.
-fn read_string(strings: &[u8], offset: u32) -> Option<&str> {
+/// The bytes of the string at `offset` of a strings section: a u16 length then the bytes.
+fn string_bytes(strings: &[u8], offset: u32) -> Option<&[u8]> {
     let start = offset as usize;
     let len_bytes = strings.get(start..start.checked_add(2)?)?;
     let len = u16::from_le_bytes([len_bytes[0], len_bytes[1]]) as usize;
-    let body = strings.get(start + 2..(start + 2).checked_add(len)?)?;
-    core::str::from_utf8(body).ok()
+    strings.get(start + 2..(start + 2).checked_add(len)?)
+}
+
+/// The string at `offset` of a strings section, if it is UTF-8.
+fn read_string(strings: &[u8], offset: u32) -> Option<&str> {
+    core::str::from_utf8(string_bytes(strings, offset)?).ok()
 }
 
 impl<'a> ModelFile<'a> {
@@ -258,14 +265,20 @@ impl<'a> ModelFile<'a> {
         if b.len() != core::mem::size_of::<GraphRecord>() {
             return Err(section_err(&e, "graph section has the wrong length"));
         }
-        let graph: GraphRecord = bytemuck::pod_read_unaligned(b);
+        let graph: &GraphRecord =
+            bytemuck::try_from_bytes(b).map_err(|_| section_err(&e, "graph section misaligned"))?;
         let meta: &[MetaEntry] = match found[SectionKind::Meta as usize] {
             Some(b) => cast(&entries[SectionKind::Meta as usize], b)?,
             None => &[],
         };
         let stream = match found[SectionKind::Stream as usize] {
             Some(b) if b.len() == core::mem::size_of::<StreamRecord>() => {
-                Some(bytemuck::pod_read_unaligned::<StreamRecord>(b))
+                Some(bytemuck::try_from_bytes::<StreamRecord>(b).map_err(|_| {
+                    section_err(
+                        &entries[SectionKind::Stream as usize],
+                        "stream section misaligned",
+                    )
+                })?)
             }
             Some(_) => {
                 return Err(section_err(
@@ -290,8 +303,15 @@ impl<'a> ModelFile<'a> {
         Ok(file)
     }
 
+    /// Names only ever appear in messages, so a `no_std` reader checks that they lie inside the
+    /// strings section but not that they are UTF-8 (about 700 bytes of flash on a Cortex-M4 for
+    /// text a running model never reads; one that is not reads as `""`). With `std` (the host's
+    /// tools) they are checked to be UTF-8 as well.
     fn check_string(&self, offset: u32) -> Result<(), FormatError> {
-        if offset == NONE || read_string(self.strings, offset).is_some() {
+        let ok = offset == NONE
+            || string_bytes(self.strings, offset)
+                .is_some_and(|b| !cfg!(feature = "std") || core::str::from_utf8(b).is_ok());
+        if ok {
             Ok(())
         } else {
             Err(FormatError::BadString { offset })

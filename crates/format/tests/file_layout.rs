@@ -119,7 +119,7 @@ fn softmax_of_3() -> Op {
 fn stream_record_offset(bytes: &[u8]) -> usize {
     let a = AlignedBytes::from_slice(bytes);
     let rec = ModelFile::parse(a.as_slice()).unwrap().stream.unwrap();
-    let want = bytemuck::bytes_of(&rec);
+    let want = bytemuck::bytes_of(rec);
     bytes
         .windows(want.len())
         .position(|w| w == want)
@@ -308,6 +308,42 @@ fn refuses_inconsistent_tensors_even_with_a_valid_checksum() {
             reason: "buffer lies outside the arena"
         })
     );
+}
+
+#[test]
+fn refuses_names_outside_the_strings_section_or_not_utf8() {
+    let good = small_model();
+    let t1 = tensor_record_offset(&good, 1);
+    let name = u32::from_le_bytes(good[t1..t1 + 4].try_into().unwrap());
+    let table = &good[32..];
+    let strings = (0..table.len() / 16)
+        .map(|k| bytemuck::pod_read_unaligned::<records::SectionEntry>(&table[k * 16..k * 16 + 16]))
+        .find(|e| e.kind == records::SectionKind::Strings as u32)
+        .expect("a strings section");
+    let at = strings.offset as usize + name as usize;
+    assert_eq!(&good[at..at + 3], b"\x01\x00w", "tensor 1 is named \"w\"");
+
+    let mut b = good.clone();
+    b[t1..t1 + 4].copy_from_slice(&strings.len.to_le_bytes());
+    reseal(&mut b);
+    assert_eq!(
+        parse(&b),
+        Err(FormatError::BadString {
+            offset: strings.len
+        })
+    );
+
+    let mut b = good.clone();
+    b[at + 1] = 0x10; // the length now runs past the section
+    reseal(&mut b);
+    assert_eq!(parse(&b), Err(FormatError::BadString { offset: name }));
+
+    // Not UTF-8: refused by the host's reader (this test needs `std`, for the writer; a no_std
+    // reader checks bounds only).
+    let mut b = good.clone();
+    b[at + 2] = 0xff;
+    reseal(&mut b);
+    assert_eq!(parse(&b), Err(FormatError::BadString { offset: name }));
 }
 
 #[test]

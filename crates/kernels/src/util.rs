@@ -171,20 +171,44 @@ fn div_ceil(a: u64, d: u64) -> u64 {
 /// of code on a 32-bit MCU) for the few divisions that need 64 bits.
 #[inline(never)]
 pub(crate) fn div_u64(n: u64, d: u64, bits: u32) -> u64 {
-    let (mut q, mut r) = (0u64, n);
-    for i in (0..bits).rev() {
-        // r >> i >= d  <=>  r >= d 2^i, and then d 2^i <= r does not overflow.
-        if r >> i >= d {
-            r -= d << i;
-            q |= 1 << i;
+    if bits == 0 {
+        return 0;
+    }
+    // Long division over the low `bits` bits of `n`; the bits above them, `n >> bits`, are
+    // already below `d` (the quotient fits `bits`). Those low bits are moved to the top so each
+    // step shifts by one: a variable 64-bit shift is a dozen instructions on a 32-bit core.
+    let (mut q, mut r, mut low) = (0u64, n >> bits, n << (64 - bits));
+    for _ in 0..bits {
+        let carry = r >> 63;
+        r = (r << 1) | (low >> 63);
+        low <<= 1;
+        q <<= 1;
+        if carry != 0 || r >= d {
+            r = r.wrapping_sub(d);
+            q |= 1;
         }
     }
     q
 }
 
+/// Sums `a[i] * b[i]` in index order (the float reference's order, so the same bits), four
+/// products per loop turn: firmware builds without LLVM's runtime unrolling (see
+/// firmware/qemu-m4/.cargo/config.toml), and this is the float path's hot loop.
 #[inline]
 pub(crate) fn dot<W: Weight>(a: &[f32], b: &[W]) -> f32 {
-    a.iter().zip(b).fold(0.0, |acc, (x, y)| acc + x * y.f32())
+    let n = a.len().min(b.len());
+    let (xs, ws) = (a[..n].chunks_exact(4), b[..n].chunks_exact(4));
+    let (x_tail, w_tail) = (xs.remainder(), ws.remainder());
+    let mut acc = 0.0;
+    for (x, w) in xs.zip(ws) {
+        if let ([x0, x1, x2, x3], [w0, w1, w2, w3]) = (x, w) {
+            acc = acc + x0 * w0.f32() + x1 * w1.f32() + x2 * w2.f32() + x3 * w3.f32();
+        }
+    }
+    x_tail
+        .iter()
+        .zip(w_tail)
+        .fold(acc, |acc, (x, w)| acc + x * w.f32())
 }
 
 /// A stored float weight: f32, or f16 (half the flash) widened to f32 as it is read.
@@ -232,7 +256,7 @@ pub(crate) fn copy<V: Copy>(dst: &mut [V], src: &[V]) {
 
 #[cfg(test)]
 mod tests {
-    use super::div_u64;
+    use super::{div_u64, dot};
 
     #[test]
     fn div_u64_equals_the_division() {
@@ -254,5 +278,35 @@ mod tests {
         for s in [1 << 30, (1 << 30) + 1, (1 << 62) - 1, 1 << 62] {
             assert_eq!(div_u64(1 << 62, s, 33), (1u64 << 62) / s);
         }
+        // Divisors past 2^63 (the remainder's shift carries out) and the widest quotients.
+        for (n, d, bits) in [
+            (u64::MAX, (1 << 63) + 5, 1),
+            (u64::MAX, 1 << 63, 1),
+            ((1 << 63) - 1, 1 << 63, 1),
+            (u64::MAX, 3, 63),
+            (u64::MAX, 2, 63),
+            ((1 << 63) - 1, 1, 63),
+            (12345, 7, 0),
+        ] {
+            assert_eq!(
+                div_u64(n, d, bits),
+                if bits == 0 { 0 } else { n / d },
+                "{n} / {d}"
+            );
+        }
+    }
+
+    #[test]
+    fn dot_sums_in_index_order() {
+        // Summed left to right, 1e8 swallows each 1.0 (float spacing there is 8): any other order
+        // or pairing of the terms gives a different sum.
+        let a = [1e8f32, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, -1e8, 1.0];
+        let b = [1.0f32; 9];
+        let sequential = a.iter().fold(0.0f32, |s, x| s + x);
+        assert_eq!(sequential, 1.0);
+        assert_eq!(dot(&a, &b), sequential);
+        // Unequal lengths: the shorter one bounds the sum.
+        assert_eq!(dot(&a[..5], &b), dot(&a[..5], &b[..5]));
+        assert_eq!(dot(&[2.0f32, 3.0, 4.0, 5.0, 6.0], &[1.0f32; 7]), 20.0);
     }
 }

@@ -294,7 +294,7 @@ fn a_stream_output_axis_past_the_outputs_rank_is_refused_at_load() {
     let file = rnn_step_file(1, 1, 1, 0);
     let rec = ModelFile::parse(file.as_slice()).unwrap().stream.unwrap();
     let at = offset_of!(StreamRecord, output_axes);
-    let file = edited(&file, bytemuck::bytes_of(&rec), at, &7u32.to_le_bytes());
+    let file = edited(&file, bytemuck::bytes_of(rec), at, &7u32.to_le_bytes());
     match Model::from_bytes(file.as_slice()) {
         Err(Error::Format(e)) => assert!(e.to_string().contains("output time axis"), "{e}"),
         other => panic!("expected the axis refused, got {:?}", other.err()),

@@ -119,14 +119,13 @@ macro_rules! quad_group {
 
 /// [`super::rows::quads_rust`]: the groups of four inputs in pairs in one `asm!` loop per four
 /// rows, so that the four accumulators, the input pairs and the row pointers stay in registers
-/// (separate `asm!` blocks per instruction leave LLVM spilling around them). The Rust loop when
-/// `x` is not a whole number of pairs of groups.
+/// (separate `asm!` blocks per instruction leave LLVM spilling around them). The Rust loop body
+/// when `x` is not a whole number of pairs of groups (or is empty), in the same loop: `f` (the
+/// caller's completion of the sums, often the larger part) is then inlined at one call only.
 #[inline(always)]
 pub(crate) fn quads(x: &[u32], w: &[i8], k: usize, n: usize, mut f: impl FnMut(usize, [i32; 4])) {
     let inputs = 2 * x.len();
-    if x.is_empty() || !x.len().is_multiple_of(4) || k < inputs {
-        return super::rows::quads_rust(x, w, k, n, f);
-    }
+    let by_asm = !x.is_empty() && x.len().is_multiple_of(4) && k >= inputs;
     let (Some(span), Some(step)) = (k.checked_mul(3), k.checked_mul(4)) else {
         return;
     };
@@ -138,10 +137,14 @@ pub(crate) fn quads(x: &[u32], w: &[i8], k: usize, n: usize, mut f: impl FnMut(u
         let Some(rows) = w.get(at..).filter(|r| r.len() >= span) else {
             return;
         };
-        // SAFETY: `rows` holds rows at strides of `k >= inputs` and at least `3 k + inputs`
-        // codes, so each of the four rows has `inputs` codes; `x` is a whole number of pairs of
-        // groups (at least one).
-        let acc = unsafe { rows4_raw(x.as_ptr(), x.as_ptr().add(x.len()), rows.as_ptr(), k) };
+        let acc = if by_asm {
+            // SAFETY: `rows` holds rows at strides of `k >= inputs` and at least `3 k + inputs`
+            // codes, so each of the four rows has `inputs` codes; `x` is a whole number of pairs
+            // of groups (at least one).
+            unsafe { rows4_raw(x.as_ptr(), x.as_ptr().add(x.len()), rows.as_ptr(), k) }
+        } else {
+            super::rows::rows4_rust([0; 4], x, rows, k)
+        };
         f(j, acc);
         j += 4;
         at += step;
