@@ -197,7 +197,8 @@ pub(crate) fn div_u64(n: u64, d: u64, bits: u32) -> u64 {
 #[inline]
 pub(crate) fn dot<W: Weight>(a: &[f32], b: &[W]) -> f32 {
     let n = a.len().min(b.len());
-    let (xs, ws) = (a[..n].chunks_exact(4), b[..n].chunks_exact(4));
+    let (a, b) = (a.get(..n).unwrap_or(&[]), b.get(..n).unwrap_or(&[]));
+    let (xs, ws) = (a.chunks_exact(4), b.chunks_exact(4));
     let (x_tail, w_tail) = (xs.remainder(), ws.remainder());
     let mut acc = 0.0;
     for (x, w) in xs.zip(ws) {
