@@ -366,6 +366,12 @@ pub fn run(a: Args) -> Result<()> {
                 100.0 * g.top1_agreement,
                 g.rows
             );
+            if g.top1_ties > 0.0 {
+                println!(
+                    "    top-1 ties      {:.2}% of rows: the reference's class shares the largest output code",
+                    100.0 * g.top1_ties
+                );
+            }
         };
         print(&format!("{} vs ONNX float:", r.precision), &r.vs_onnx);
         if let Some(g) = &r.vs_float {

@@ -1087,6 +1087,46 @@ fn verify_reports_agreement_and_accuracy_against_the_onnx_model() {
     assert_eq!(v["samples"].as_u64(), Some(40));
 }
 
+/// A 65-way int8 next-character model: near ties of the float scores become equal int8 codes;
+/// verify says how often, in text and JSON. The float path against tract never ties.
+#[test]
+fn verify_reports_ties_of_the_int8_output_codes() {
+    let dir = TempDir::new("verify-ties");
+    let m = dir.path("char.rill");
+    ok(
+        &rill([
+            OsStr::new("convert"),
+            char_rnn("model.onnx").as_os_str(),
+            OsStr::new("-o"),
+            m.as_os_str(),
+            OsStr::new("--precision"),
+            OsStr::new("int8"),
+            OsStr::new("--calibration"),
+            char_rnn("calib.npy").as_os_str(),
+        ]),
+        "convert int8",
+    );
+    let verify = |extra: &[&OsStr]| {
+        verify_io(
+            &m,
+            &char_rnn("model.onnx"),
+            &char_rnn("test.npy"),
+            &[&[OsStr::new("--layer-samples"), OsStr::new("0")], extra].concat(),
+        )
+    };
+    let out = ok(&verify(&[]), "verify");
+    assert!(out.contains("top-1 ties"), "{out}");
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&verify(&[OsStr::new("--json")]), "verify --json")).unwrap();
+    let o = &v["outputs"][0];
+    let (agree, ties) = (
+        o["vs_float"]["top1_agreement"].as_f64().unwrap(),
+        o["vs_float"]["top1_ties"].as_f64().unwrap(),
+    );
+    assert!(ties > 0.0 && agree < 1.0, "{o}");
+    assert_eq!(o["float_vs_onnx"]["top1_ties"].as_f64(), Some(0.0), "{o}");
+}
+
 #[test]
 fn verify_names_mismatched_labels_and_models() {
     let dir = TempDir::new("verify-bad");

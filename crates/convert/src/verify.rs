@@ -11,6 +11,11 @@ pub struct Agreement {
     pub cosine: f64,
     /// Fraction of rows whose arg-max agrees.
     pub top1_agreement: f64,
+    /// Fraction of rows whose largest `actual` value is shared by more than one class, the
+    /// reference's arg-max among them: quantized codes too coarse to tell those classes apart, so
+    /// the arg-max is decided by the order of the classes. Included in the disagreement when that
+    /// order does not favour the reference's class.
+    pub top1_ties: f64,
     pub rows: usize,
 }
 
@@ -49,21 +54,30 @@ pub fn agreement(actual: &[f32], reference: &[f32], row_len: usize) -> Agreement
     };
     let row_len = row_len.max(1);
     let rows = actual.len().min(reference.len()) / row_len;
-    let same = (0..rows)
-        .filter(|&i| {
-            argmax(&actual[i * row_len..(i + 1) * row_len])
-                == argmax(&reference[i * row_len..(i + 1) * row_len])
-        })
-        .count();
+    let (mut same, mut tied) = (0usize, 0usize);
+    for i in 0..rows {
+        let (a, r) = (
+            &actual[i * row_len..(i + 1) * row_len],
+            &reference[i * row_len..(i + 1) * row_len],
+        );
+        let (best, want) = (argmax(a), argmax(r));
+        same += usize::from(best == want);
+        let top = a[best];
+        tied += usize::from(a[want] == top && a.iter().filter(|&&v| v == top).count() > 1);
+    }
+    let fraction = |n: usize| {
+        if rows == 0 {
+            0.0
+        } else {
+            n as f64 / rows as f64
+        }
+    };
     Agreement {
         max_abs_err: max_abs,
         sqnr_db,
         cosine,
-        top1_agreement: if rows == 0 {
-            0.0
-        } else {
-            same as f64 / rows as f64
-        },
+        top1_agreement: fraction(same),
+        top1_ties: fraction(tied),
         rows,
     }
 }
@@ -100,6 +114,25 @@ mod tests {
         let flipped = agreement(&[0.0, 1.0, 0.0, 2.0], &r, 2);
         assert_eq!(flipped.top1_agreement, 0.5);
         assert_eq!(agreement(&r, &r, 2).sqnr_db, f64::INFINITY);
+        assert_eq!(g.top1_ties, 0.0);
+    }
+
+    #[test]
+    fn ties_at_the_top_are_counted_only_with_the_reference_class_among_them() {
+        let r = [
+            0.9, 1.0, 0.0, /**/ 1.0, 0.9, 0.0, /**/ 0.0, 0.9, 1.0, /**/ 0.0, 1.0,
+            0.2,
+        ];
+        // Row 0: tie of classes 0 and 1, the first wins and the reference's class 1 loses.
+        // Row 1: the same tie, the reference's class 0 wins. Row 2: tie of 0 and 1 without the
+        // reference's class 2. Row 3: no tie.
+        let a = [
+            2.0, 2.0, 1.0, /**/ 2.0, 2.0, 1.0, /**/ 2.0, 2.0, 1.0, /**/ 0.0, 2.0,
+            1.0,
+        ];
+        let g = agreement(&a, &r, 3);
+        assert_eq!((g.top1_agreement, g.top1_ties), (0.5, 0.5));
+        assert_eq!(agreement(&[], &[], 3).top1_ties, 0.0);
     }
 
     #[test]
