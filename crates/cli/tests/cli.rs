@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{fails, models, ok, rill, verify_io, write_f32, write_npy, TempDir};
+use common::{convert_model, fails, models, ok, rill, verify_io, write_f32, write_npy, TempDir};
 
 fn lstm(file: &str) -> PathBuf {
     models().join("lstm_classifier").join(file)
@@ -689,18 +689,7 @@ fn airline(file: &str) -> PathBuf {
 #[test]
 fn verify_of_an_int8_forecaster_reports_rmse_json_and_draws_a_png() {
     let dir = TempDir::new("verify");
-    let model = dir.path("a.rill");
-    let out = rill([
-        OsStr::new("convert"),
-        airline("model.onnx").as_os_str(),
-        OsStr::new("-o"),
-        model.as_os_str(),
-        OsStr::new("--precision"),
-        OsStr::new("int8"),
-        OsStr::new("--calibration"),
-        airline("calib.npy").as_os_str(),
-    ]);
-    ok(&out, "convert int8");
+    let model = convert_model(&dir, "airline_lstm", "int8", &[]);
     let png = dir.path("trace.png");
     let onnx = airline("model.onnx");
     let (data, labels) = (airline("test.npy"), airline("labels.npy"));
@@ -1092,20 +1081,7 @@ fn verify_reports_agreement_and_accuracy_against_the_onnx_model() {
 #[test]
 fn verify_reports_ties_of_the_int8_output_codes() {
     let dir = TempDir::new("verify-ties");
-    let m = dir.path("char.rill");
-    ok(
-        &rill([
-            OsStr::new("convert"),
-            char_rnn("model.onnx").as_os_str(),
-            OsStr::new("-o"),
-            m.as_os_str(),
-            OsStr::new("--precision"),
-            OsStr::new("int8"),
-            OsStr::new("--calibration"),
-            char_rnn("calib.npy").as_os_str(),
-        ]),
-        "convert int8",
-    );
+    let m = convert_model(&dir, "char_rnn", "int8", &[]);
     let verify = |extra: &[&OsStr]| {
         verify_io(
             &m,
@@ -1422,21 +1398,7 @@ fn a_closed_output_pipe_ends_quietly_instead_of_panicking() {
 #[test]
 fn inspect_and_codegen_list_the_runtime_features_the_model_needs() {
     let dir = TempDir::new("features");
-    let tcn = models().join("tcn");
-    let m = dir.path("tcn.rill");
-    ok(
-        &rill([
-            OsStr::new("convert"),
-            tcn.join("model.onnx").as_os_str(),
-            OsStr::new("-o"),
-            m.as_os_str(),
-            OsStr::new("--precision"),
-            OsStr::new("int8"),
-            OsStr::new("--calibration"),
-            tcn.join("calib.npy").as_os_str(),
-        ]),
-        "convert int8",
-    );
+    let m = convert_model(&dir, "tcn", "int8", &[]);
     let out = ok(
         &rill([OsStr::new("inspect"), m.as_os_str(), OsStr::new("--json")]),
         "inspect --json",
@@ -1525,27 +1487,12 @@ fn quoted(path: &Path) -> String {
     format!("'{}'", path.display())
 }
 
-/// The lstm classifier converted to int8 with its calibration data.
-fn int8_lstm(out: &Path) {
-    let o = rill([
-        OsStr::new("convert"),
-        lstm("model.onnx").as_os_str(),
-        OsStr::new("-o"),
-        out.as_os_str(),
-        OsStr::new("--precision"),
-        OsStr::new("int8"),
-        OsStr::new("--calibration"),
-        lstm("calib.npy").as_os_str(),
-    ]);
-    ok(&o, "convert int8");
-}
-
 #[test]
 fn run_on_zero_samples_is_refused_before_anything_is_written() {
     let dir = TempDir::new("zero");
-    let (f32_model, i8_model) = (dir.path("m.rill"), dir.path("m8.rill"));
+    let f32_model = dir.path("m.rill");
     convert(&lstm("model.onnx"), &f32_model);
-    int8_lstm(&i8_model);
+    let i8_model = convert_model(&dir, "lstm_classifier", "int8", &[]);
     let z = dir.path("z.npy");
     write_f32(&z, &[0, 1, 50, 6], &[]);
     let (y, prefix) = (dir.path("y.npy"), dir.path("d"));
@@ -1744,9 +1691,9 @@ fn run_replaces_only_npy_or_npz_files_unless_forced() {
 #[test]
 fn run_refuses_nan_and_inf_inputs_by_file_sample_and_element() {
     let dir = TempDir::new("nan");
-    let (f32_model, i8_model) = (dir.path("m.rill"), dir.path("m8.rill"));
+    let f32_model = dir.path("m.rill");
     convert(&lstm("model.onnx"), &f32_model);
-    int8_lstm(&i8_model);
+    let i8_model = convert_model(&dir, "lstm_classifier", "int8", &[]);
     let x = dir.path("x.npy");
     let y = dir.path("y.npy");
     for (model, bad, sample, element, shown) in [

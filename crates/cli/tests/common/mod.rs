@@ -158,6 +158,23 @@ pub fn frontend_json() -> PathBuf {
 /// Converts `models/<name>` with the KWS front end and its labels.
 pub fn convert_kws(dir: &TempDir, name: &str, precision: &str) -> PathBuf {
     let m = models().join(name);
+    convert_model(
+        dir,
+        name,
+        precision,
+        &[
+            "--frontend".into(),
+            frontend_json(),
+            "--labels".into(),
+            m.join("classes.json"),
+        ],
+    )
+}
+
+/// Converts `models/<name>` to `<name>.<precision>.rill` in `dir`, calibrated on its calib.npy
+/// unless f32, with `extra` arguments.
+pub fn convert_model(dir: &TempDir, name: &str, precision: &str, extra: &[PathBuf]) -> PathBuf {
+    let m = models().join(name);
     let out = dir.path(&format!("{name}.{precision}.rill"));
     let mut args: Vec<PathBuf> = vec![
         "convert".into(),
@@ -166,11 +183,8 @@ pub fn convert_kws(dir: &TempDir, name: &str, precision: &str) -> PathBuf {
         out.clone(),
         "--precision".into(),
         precision.into(),
-        "--frontend".into(),
-        frontend_json(),
-        "--labels".into(),
-        m.join("classes.json"),
     ];
+    args.extend_from_slice(extra);
     if precision != "f32" {
         args.push("--calibration".into());
         args.push(m.join("calib.npy"));
