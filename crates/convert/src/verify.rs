@@ -120,16 +120,22 @@ mod tests {
     #[test]
     fn ties_at_the_top_are_counted_only_with_the_reference_class_among_them() {
         let r = [
-            0.9, 1.0, 0.0, /**/ 1.0, 0.9, 0.0, /**/ 0.0, 0.9, 1.0, /**/ 0.0, 1.0,
-            0.2,
-        ];
+            [0.9, 1.0, 0.0],
+            [1.0, 0.9, 0.0],
+            [0.0, 0.9, 1.0],
+            [0.0, 1.0, 0.2],
+        ]
+        .concat();
         // Row 0: tie of classes 0 and 1, the first wins and the reference's class 1 loses.
         // Row 1: the same tie, the reference's class 0 wins. Row 2: tie of 0 and 1 without the
         // reference's class 2. Row 3: no tie.
         let a = [
-            2.0, 2.0, 1.0, /**/ 2.0, 2.0, 1.0, /**/ 2.0, 2.0, 1.0, /**/ 0.0, 2.0,
-            1.0,
-        ];
+            [2.0, 2.0, 1.0],
+            [2.0, 2.0, 1.0],
+            [2.0, 2.0, 1.0],
+            [0.0, 2.0, 1.0],
+        ]
+        .concat();
         let g = agreement(&a, &r, 3);
         assert_eq!((g.top1_agreement, g.top1_ties), (0.5, 0.5));
         assert_eq!(agreement(&[], &[], 3).top1_ties, 0.0);
