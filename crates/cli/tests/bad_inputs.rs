@@ -6,32 +6,17 @@ mod common;
 
 use std::ffi::OsStr;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::{
-    convert_kws, demo_wav, fails, models, ok, rill, text, verify_io, wav, write_f32, write_npy,
-    TempDir,
+    convert_kws, convert_model, demo_wav, fails, models, ok, rill, text, verify_io, wav, write_f32,
+    write_npy, TempDir,
 };
 use serde_json::Value;
 
 fn write_i64(path: &Path, v: &[i64]) {
     let payload: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
     write_npy(path, "<i8", &[v.len()], &payload);
-}
-
-/// Converts `models/<name>/model.onnx` in f32 into `dir`.
-fn convert(dir: &TempDir, name: &str) -> PathBuf {
-    let out = dir.path(&format!("{name}.rill"));
-    ok(
-        &rill([
-            OsStr::new("convert"),
-            models().join(name).join("model.onnx").as_os_str(),
-            OsStr::new("-o"),
-            out.as_os_str(),
-        ]),
-        &format!("convert {name}"),
-    );
-    out
 }
 
 /// `rill verify <model> --onnx models/<name>/model.onnx --data <data> [--labels <labels>] --layer-samples 0`.
@@ -51,7 +36,7 @@ fn classifier_data() -> Vec<f32> {
 #[test]
 fn verify_refuses_nan_and_inf_data_naming_file_sample_and_element() {
     let dir = TempDir::new("nan-data");
-    let m = convert(&dir, "lstm_classifier");
+    let m = convert_model(&dir, "lstm_classifier", "f32", &[]);
     for (bad, shown) in [
         (f32::NAN, "NaN"),
         (f32::INFINITY, "inf"),
@@ -80,7 +65,7 @@ fn verify_refuses_nan_and_inf_data_naming_file_sample_and_element() {
 #[test]
 fn verify_of_zero_samples_says_the_file_holds_none() {
     let dir = TempDir::new("zero-samples");
-    let m = convert(&dir, "lstm_classifier");
+    let m = convert_model(&dir, "lstm_classifier", "f32", &[]);
     let data = dir.path("empty.npy");
     write_f32(&data, &[0, 1, 50, 6], &[]);
     let e = fails(&verify(&m, "lstm_classifier", &data, None), "0 samples");
@@ -94,7 +79,7 @@ fn verify_of_zero_samples_says_the_file_holds_none() {
 #[test]
 fn verify_refuses_class_labels_outside_the_classes_naming_sample_and_value() {
     let dir = TempDir::new("labels-range");
-    let m = convert(&dir, "lstm_classifier");
+    let m = convert_model(&dir, "lstm_classifier", "f32", &[]);
     let data = dir.path("x.npy");
     write_f32(&data, &[2, 1, 50, 6], &classifier_data());
     let labels = dir.path("labels.npy");
@@ -125,7 +110,7 @@ fn verify_refuses_class_labels_outside_the_classes_naming_sample_and_value() {
 #[test]
 fn verify_refuses_non_finite_regression_targets() {
     let dir = TempDir::new("targets-nan");
-    let m = convert(&dir, "airline_lstm");
+    let m = convert_model(&dir, "airline_lstm", "f32", &[]);
     let data = models().join("airline_lstm/test.npy");
     let labels = dir.path("targets.npy");
     let mut t = vec![0.5f32; 24];
@@ -153,7 +138,7 @@ fn verify_refuses_non_finite_regression_targets() {
 #[test]
 fn verify_refuses_class_labels_for_a_one_value_output() {
     let dir = TempDir::new("labels-one-value");
-    let m = convert(&dir, "airline_lstm");
+    let m = convert_model(&dir, "airline_lstm", "f32", &[]);
     let data = models().join("airline_lstm/test.npy");
     let labels = dir.path("classes.npy");
     // All zeros: the arg-max of one value is always 0, which used to read as 100% accuracy.
